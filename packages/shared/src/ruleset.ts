@@ -1,0 +1,103 @@
+import { RULESET_SCHEMA, checkSchema } from './schema.js';
+import { canonicalJson, sha256 } from './canonical.js';
+
+/**
+ * The rule set IR: what the compiler publishes for one node and what every backend renders.
+ * Backend-neutral and family-aware. Its size grows with local pods + distinct peer sets + rules, never
+ * with local pods x peer pods: peers are named address sets, rules are shared by every pod they apply to.
+ */
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+
+/** All ports of a protocol (no port), one port, or the inclusive range port..endPort. */
+export type PortMatch = { readonly protocol: Protocol; readonly port?: number; readonly endPort?: number };
+
+/**
+ * A named set of addresses. Its id is a hash of what selects the members (never of the members), so a pod
+ * coming or going changes only `ips`/`entries` and can be applied as a set-member change.
+ */
+export type AddressSet =
+  /** IPs (v4 and v6) of the live pods a peer selector selects. */
+  | { readonly kind: 'pods'; readonly id: string; readonly selector: string; readonly ips: readonly string[] }
+  /** An ipBlock: the network minus its exceptions. Host bits are cleared; all CIDRs are of one family. */
+  | { readonly kind: 'cidr'; readonly id: string; readonly cidr: string; readonly except: readonly string[] }
+  /** Egress to a named port: the (ip, protocol, port) of each selected pod that declares that port. */
+  | {
+      readonly kind: 'pod-ports';
+      readonly id: string;
+      readonly selector: string;
+      readonly entries: readonly { readonly ip: string; readonly protocol: Protocol; readonly port: number }[];
+    };
+
+/** One way a rule can match: any of the peers (or any peer) on any of the ports (or any port). */
+export type Term =
+  | { readonly kind: 'peers'; readonly peers: 'any' | readonly string[]; readonly ports: 'any' | readonly PortMatch[] }
+  /** Address and port come together from a `pod-ports` set (egress named ports, resolved per destination pod). */
+  | { readonly kind: 'peer-ports'; readonly set: string };
+
+export type Direction = 'ingress' | 'egress';
+
+/** Where a rule came from: `ns/name` of the policy and the index in its spec.ingress or spec.egress. */
+export type RuleOrigin = { readonly policy: string; readonly rule: number };
+
+/** A compiled rule: traffic matches when any term matches. Identical rules of several policies are one rule. */
+export type Rule = {
+  readonly id: string;
+  readonly direction: Direction;
+  readonly terms: readonly Term[];
+  readonly origins: readonly RuleOrigin[];
+};
+
+/** One direction of one local pod: isolated or not, by which policies, and which rules allow traffic. */
+export type PodDirection = {
+  readonly isolated: boolean;
+  readonly policies: readonly string[];
+  readonly rules: readonly string[];
+};
+
+export type LocalPod = {
+  readonly uid: string;
+  readonly pod: string;
+  readonly ips: readonly string[];
+  readonly ingress: PodDirection;
+  readonly egress: PodDirection;
+};
+
+/** The version a rule set reflects: the events stream's identity and the sequence that last changed it. */
+export type RuleSetVersion = { readonly epoch: string; readonly seq: number };
+
+export type RuleSetContent = {
+  readonly node: string;
+  readonly pods: readonly LocalPod[];
+  readonly rules: readonly Rule[];
+  readonly sets: readonly AddressSet[];
+};
+
+export type RuleSet = RuleSetContent & {
+  readonly schema: typeof RULESET_SCHEMA;
+  readonly version: RuleSetVersion;
+  readonly contentHash: string;
+};
+
+/** sha256 of the canonical JSON of everything but the version: equal content, equal hash. */
+export function contentHash(content: RuleSetContent): string {
+  return sha256(canonicalJson({ node: content.node, pods: content.pods, rules: content.rules, sets: content.sets }));
+}
+
+export function makeRuleSet(content: RuleSetContent, version: RuleSetVersion): RuleSet {
+  return { schema: RULESET_SCHEMA, version, contentHash: contentHash(content), ...content };
+}
+
+/** Orders versions: a different epoch (a recreated stream) is compared by epoch text, then sequence. */
+export function compareVersions(a: RuleSetVersion, b: RuleSetVersion): number {
+  if (a.epoch !== b.epoch) return a.epoch < b.epoch ? -1 : 1;
+  return a.seq - b.seq;
+}
+
+/** Parses a rule set from JSON text, refusing unknown schema versions. */
+export function parseRuleSet(text: string): RuleSet {
+  const value = JSON.parse(text) as unknown;
+  checkSchema('rule set', value, RULESET_SCHEMA);
+  return value as RuleSet;
+}
