@@ -1,0 +1,132 @@
+import {
+  shortHash, makeRuleSet,
+  type AddressSet, type Direction, type LocalPod, type PodDirection, type PortMatch, type Rule, type RuleOrigin, type RuleSet,
+  type RuleSetVersion, type Term,
+} from '@knp/shared';
+import { localPods, nodesOf, policiesIn, policiesSelecting } from './derived.js';
+import { cidrSet, podPortSet, podSet } from './address-sets.js';
+import { ownedIps, type ClusterState } from './state.js';
+import type { ParsedPolicy, PolicyRule } from './policy.js';
+import type { PodRecord } from './records.js';
+import type { Rejection } from './rejection.js';
+
+export type CompileResult = { readonly ruleSet: RuleSet; readonly rejections: readonly Rejection[] };
+
+/** A policy rule compiled for one direction: its terms and the sets they name. */
+type CompiledRule = { readonly id: string; readonly terms: readonly Term[]; readonly sets: readonly AddressSet[] };
+
+/**
+ * Compiles the rule set of one node: its live local pods, whether each is isolated per direction, the
+ * rules that allow traffic, and the address sets those rules name. Pure (memoised on state identity).
+ */
+export function compileNode(state: ClusterState, node: string, version: RuleSetVersion = { epoch: state.epoch, seq: state.seq }): CompileResult {
+  const rules = new Map<string, { direction: Direction; terms: readonly Term[]; origins: Map<string, RuleOrigin> }>();
+  const sets = new Map<string, AddressSet>();
+  const pods: LocalPod[] = [];
+  const namespaces = new Set<string>();
+
+  for (const pod of localPods(state, node)) {
+    const ips = ownedIps(state, pod);
+    if (ips.length === 0) continue; // its IP belongs to a newer pod now
+    namespaces.add(pod.namespace);
+    const selecting = policiesSelecting(state, pod);
+    const direction = (dir: Direction): PodDirection => {
+      const isolating = selecting.filter((p) => p[dir] !== undefined);
+      const ruleIds = new Set<string>();
+      for (const policy of isolating)
+        for (const rule of policy[dir]!) {
+          const compiled = compileRule(state, policy, rule, dir, pod);
+          const entry = rules.get(compiled.id) ?? rules.set(compiled.id, { direction: dir, terms: compiled.terms, origins: new Map() }).get(compiled.id)!;
+          entry.origins.set(`${policy.ref}#${rule.index}`, { policy: policy.ref, rule: rule.index });
+          for (const set of compiled.sets) sets.set(set.id, set);
+          ruleIds.add(compiled.id);
+        }
+      return { isolated: isolating.length > 0, policies: isolating.map((p) => p.ref), rules: [...ruleIds].sort() };
+    };
+    pods.push({ uid: pod.uid, pod: `${pod.namespace}/${pod.name}`, ips, ingress: direction('ingress'), egress: direction('egress') });
+  }
+
+  const ruleList: Rule[] = [...rules.entries()]
+    .map(([id, r]) => ({ id, direction: r.direction, terms: r.terms, origins: [...r.origins.values()].sort(byOrigin) }))
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  const setList = [...sets.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const rejections = [...namespaces].sort().flatMap((ns) => Object.values(state.policies[ns] ?? {}).flatMap((p) => p.rejections));
+  return { ruleSet: makeRuleSet({ node, pods, rules: ruleList, sets: setList }, version), rejections };
+}
+
+/** Rule sets of every node that has pods. */
+export function compileAll(state: ClusterState): Record<string, RuleSet> {
+  const out: Record<string, RuleSet> = {};
+  for (const node of nodesOf(state)) out[node] = compileNode(state, node).ruleSet;
+  return out;
+}
+
+/** Every rejection in the cluster, sorted by object. */
+export function allRejections(state: ClusterState): Rejection[] {
+  return Object.keys(state.policies).sort().flatMap((ns) => Object.values(state.policies[ns]!).flatMap((p) => p.rejections));
+}
+
+const ruleMemo = new WeakMap<ClusterState, Map<string, CompiledRule>>();
+
+/**
+ * Compiles one policy rule for one direction. Shared by every local pod it applies to, except ingress
+ * rules with named ports, which resolve per destination pod (spec) and so depend on the pod's ports.
+ */
+function compileRule(state: ClusterState, policy: ParsedPolicy, rule: PolicyRule, direction: Direction, pod: PodRecord): CompiledRule {
+  const namedIngress = direction === 'ingress' && rule.ports !== 'any' && rule.ports.some((p) => p.kind === 'named');
+  const key = `${policy.uid}|${direction}|${rule.index}${namedIngress ? `|${JSON.stringify(pod.ports)}` : ''}`;
+  let byKey = ruleMemo.get(state);
+  if (!byKey) ruleMemo.set(state, (byKey = new Map()));
+  let compiled = byKey.get(key);
+  if (!compiled) byKey.set(key, (compiled = buildRule(state, rule, direction, pod)));
+  return compiled;
+}
+
+function buildRule(state: ClusterState, rule: PolicyRule, direction: Direction, pod: PodRecord): CompiledRule {
+  const sets: AddressSet[] = [];
+  const peerIds =
+    rule.peers === 'any'
+      ? ('any' as const)
+      : rule.peers.map((peer) => {
+          const set = peer.kind === 'pods' ? podSet(state, peer) : cidrSet(state, peer);
+          sets.push(set);
+          return set.id;
+        });
+  const terms: Term[] = [];
+  if (rule.ports === 'any') {
+    terms.push({ kind: 'peers', peers: peerIds, ports: 'any' });
+  } else {
+    const numeric: PortMatch[] = [];
+    for (const port of rule.ports) {
+      if (port.kind === 'number') {
+        numeric.push({ protocol: port.protocol, ...(port.port !== undefined ? { port: port.port } : {}), ...(port.endPort !== undefined ? { endPort: port.endPort } : {}) });
+      } else if (direction === 'ingress') {
+        // spec: a named port resolves against the destination pod, protocol included; no match, no port
+        for (const p of pod.ports) if (p.name === port.name && p.protocol === port.protocol) numeric.push({ protocol: p.protocol, port: p.port });
+      } else {
+        for (const peer of rule.peers === 'any' ? (['any'] as const) : rule.peers) {
+          const set = podPortSet(state, peer, port.name, port.protocol);
+          sets.push(set);
+          terms.push({ kind: 'peer-ports', set: set.id });
+        }
+      }
+    }
+    if (numeric.length > 0) terms.unshift({ kind: 'peers', peers: peerIds, ports: normalizePorts(numeric) });
+  }
+  const uniqueTerms = [...new Map(terms.map((t) => [JSON.stringify(t), t])).values()];
+  return { id: `r${shortHash({ direction, terms: uniqueTerms })}`, terms: uniqueTerms, sets };
+}
+
+/** Sorted, deduplicated port matches; a whole-protocol match absorbs that protocol's ports. */
+function normalizePorts(ports: readonly PortMatch[]): PortMatch[] {
+  const whole = new Set(ports.filter((p) => p.port === undefined).map((p) => p.protocol));
+  const kept = ports.filter((p) => p.port === undefined || !whole.has(p.protocol));
+  const unique = [...new Map(kept.map((p) => [`${p.protocol}|${p.port ?? ''}|${p.endPort ?? ''}`, p])).values()];
+  return unique.sort((a, b) => (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : (a.port ?? 0) - (b.port ?? 0) || (a.endPort ?? 0) - (b.endPort ?? 0)));
+}
+
+function byOrigin(a: RuleOrigin, b: RuleOrigin): number {
+  return a.policy < b.policy ? -1 : a.policy > b.policy ? 1 : a.rule - b.rule;
+}
+
+export { nodesOf, policiesIn };

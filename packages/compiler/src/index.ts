@@ -1,0 +1,11 @@
+export { emptyState, ownedIps, type ClusterState } from './state.js';
+export { evolve, evolveAll } from './evolve.js';
+export { eventsFromObjects } from './manifests.js';
+export { compileNode, compileAll, allRejections, nodesOf, type CompileResult } from './compile-node.js';
+export { affectedNodes } from './affected.js';
+export { explain, explainMatrix, clusterPods, ExplainError, type Explanation, type Matrix, type ClusterPod } from './explain.js';
+export { evaluate, type SideVerdict, type Packet } from './evaluate.js';
+export { formatRejection, type Rejection } from './rejection.js';
+export { parsePolicy, type ParsedPolicy, type PolicyRecord } from './policy.js';
+export { parseSelector, matches, type Selector } from './selector.js';
+export * as cli from './cli/index.js';

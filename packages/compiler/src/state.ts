@@ -1,0 +1,53 @@
+import type { ObjectKind } from '@knp/shared';
+import type { NamespaceRecord, PodRecord } from './records.js';
+import type { PolicyRecord } from './policy.js';
+
+/** A live pod's claim on an IP; when several live pods claim one IP, the newest pod owns it. */
+export type IpClaim = { readonly uid: string; readonly namespace: string; readonly created: string };
+
+/** A sync whose chunks are still arriving: the uids named so far. */
+export type PendingSync = { readonly syncId: string; readonly chunks: number; readonly seen: readonly number[]; readonly uids: readonly string[] };
+
+/**
+ * Cluster state, keyed by UID. Shaped for immer: tables are sharded (pods and policies by namespace, IP
+ * claims by a hash of the IP), so one event copies a small shard, never a 10,000-entry object.
+ */
+export type ClusterState = {
+  /** Identity of the events stream this state was folded from ('offline' for manifests). */
+  readonly epoch: string;
+  /** Stream sequence of the last event folded (0 when none). */
+  readonly seq: number;
+  readonly namespaces: Readonly<Record<string, NamespaceRecord>>;
+  /** name -> uid of the namespace currently holding that name. */
+  readonly namespaceUids: Readonly<Record<string, string>>;
+  readonly pods: Readonly<Record<string, Readonly<Record<string, PodRecord>>>>;
+  readonly policies: Readonly<Record<string, Readonly<Record<string, PolicyRecord>>>>;
+  readonly ipClaims: Readonly<Record<string, Readonly<Record<string, readonly IpClaim[]>>>>;
+  readonly pendingSyncs: Readonly<Partial<Record<ObjectKind, PendingSync>>>;
+};
+
+export function emptyState(epoch = 'offline'): ClusterState {
+  return { epoch, seq: 0, namespaces: {}, namespaceUids: {}, pods: {}, policies: {}, ipClaims: {}, pendingSyncs: {} };
+}
+
+/** The shard of the IP claim table an address lives in (256 shards keyed by a cheap string hash). */
+export function ipShard(ip: string): string {
+  let h = 0;
+  for (let i = 0; i < ip.length; i++) h = (h * 31 + ip.charCodeAt(i)) & 0xff;
+  return h.toString(16);
+}
+
+/** The uid of the live pod that owns `ip`: the newest claim (creationTimestamp, then uid) wins. */
+export function ipOwner(state: ClusterState, ip: string): string | undefined {
+  const claims = state.ipClaims[ipShard(ip)]?.[ip];
+  if (!claims || claims.length === 0) return undefined;
+  let best = claims[0]!;
+  for (const c of claims) if (c.created > best.created || (c.created === best.created && c.uid > best.uid)) best = c;
+  return best.uid;
+}
+
+/** A pod's addresses that it owns: an IP reused by a newer pod is no longer the old pod's. */
+export function ownedIps(state: ClusterState, pod: PodRecord): readonly string[] {
+  if (pod.ips.every((ip) => (state.ipClaims[ipShard(ip)]?.[ip]?.length ?? 0) <= 1)) return pod.ips;
+  return pod.ips.filter((ip) => ipOwner(state, ip) === pod.uid);
+}
