@@ -1,0 +1,57 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError, loadConfig, names, kernelName, subjectToken, checkSchema, SchemaError } from '../src/index.js';
+
+const Config = suite('loadConfig');
+Config('defaults', () => {
+  const c = loadConfig({});
+  assert.equal(c.natsUrls, ['nats://127.0.0.1:4222']);
+  assert.is(c.prefix, 'knp');
+  assert.is(c.backend, 'nftables');
+  assert.is(c.stateDir, '/var/lib/knp');
+  assert.is(c.httpPort, 0);
+  assert.is(c.logLevel, 'info');
+});
+Config('a comma-separated NATS list', () =>
+  assert.equal(loadConfig({ KNP_NATS_URL: 'nats://a:4222, nats://b:4222' }).natsUrls, ['nats://a:4222', 'nats://b:4222']));
+Config('every problem is listed with variable and value, secrets redacted', () => {
+  try {
+    loadConfig({ KNP_PREFIX: 'Knp-1', KNP_BACKEND: 'ebpf', KNP_HTTP_PORT: '70000', KNP_LOG_LEVEL: 'loud', KNP_STATE_DIR: 'rel', KNP_NATS_URL: 'nats://user:secret@host:4222/x' });
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    const text = (err as ConfigError).message;
+    for (const v of ['KNP_PREFIX', 'KNP_BACKEND', 'KNP_HTTP_PORT', 'KNP_LOG_LEVEL', 'KNP_STATE_DIR', 'KNP_NATS_URL']) assert.ok(text.includes(v), v);
+    assert.not.ok(text.includes('secret'));
+    assert.is((err as ConfigError).problems.length, 6);
+  }
+});
+for (const prefix of ['k', 'knp', 'abcdefgh', 'a1'])
+  Config(`prefix ${prefix} is accepted`, () => assert.is(loadConfig({ KNP_PREFIX: prefix }).prefix, prefix));
+for (const prefix of ['abcdefghi', '1abc', 'a-b', 'A', 'a.b'])
+  Config(`prefix ${prefix} is refused`, () => assert.throws(() => loadConfig({ KNP_PREFIX: prefix }), (e: unknown) => e instanceof ConfigError));
+Config.run();
+
+const Names = suite('names');
+Names('kernel names fit iptables (28) and ipset (31) with the longest prefix', () => {
+  const name = kernelName('abcdefgh', 'pod', 'anything at all');
+  assert.ok(name.length <= 28, name);
+  assert.match(name, /^abcdefgh-pod-[0-9a-f]{14}$/);
+});
+Names('subjects encode API strings so dots and wildcards never split tokens', () => {
+  const n = names('knp');
+  const subject = n.eventSubject('Pod', 'my.ns', 'web.*>');
+  assert.is(subject.split('.').length, 5);
+  assert.not.match(subject.split('.').slice(3).join(''), /[*> ]/);
+  assert.is(n.eventSubject('Namespace', undefined, 'x'), `knp.ev.namespace.-.${subjectToken('x')}`);
+  assert.is(n.rulesSubject('node.example.com').split('.').length, 3);
+  assert.is(n.eventsStream, 'KNP_EVENTS');
+});
+Names.run();
+
+const Schema = suite('checkSchema');
+Schema('an unknown schema version is refused with a clear error', () => {
+  assert.throws(() => checkSchema('rule set', { schema: 2 }, 1), (e: unknown) => e instanceof SchemaError && /schema version 2 is not supported/.test((e as Error).message));
+  checkSchema('rule set', { schema: 1 }, 1);
+});
+Schema.run();
