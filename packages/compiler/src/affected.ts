@@ -38,7 +38,7 @@ export function affectedNodes(prev: ClusterState, next: ClusterState, event: Clu
           }
       }
       forEachRule(next, (policy, rule, direction) => {
-        if (changed.some((pod) => ruleMaySelect(next, policy, rule, direction, pod.namespace, pod.labels))) addTargets(next, policy, nodes), addTargets(prev, policy, nodes);
+        if (changed.some((pod) => ruleMaySelect(next, rule, direction, pod.namespace, pod.labels))) addTargets(next, policy, nodes), addTargets(prev, policy, nodes);
       });
       break;
     }
@@ -65,7 +65,7 @@ function forEachRule(state: ClusterState, visit: (policy: ParsedPolicy, rule: Po
 }
 
 /** Could this rule's address sets contain a pod with these labels in this namespace? */
-function ruleMaySelect(state: ClusterState, policy: ParsedPolicy, rule: PolicyRule, direction: 'ingress' | 'egress', namespace: string, labels: Labels): boolean {
+function ruleMaySelect(state: ClusterState, rule: PolicyRule, direction: 'ingress' | 'egress', namespace: string, labels: Labels): boolean {
   const namedEgress = direction === 'egress' && rule.ports !== 'any' && rule.ports.some((p) => p.kind === 'named');
   if (rule.peers === 'any') return namedEgress; // only named-port sets list pods for an empty peer list
   const nsLabels = state.namespaces[state.namespaceUids[namespace] ?? '']?.labels;

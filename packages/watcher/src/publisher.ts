@@ -1,0 +1,117 @@
+import type { ClusterEvent, Logger } from '@knp/shared';
+import type { JetStreamClient } from 'nats';
+import { publishLarge } from './large.js';
+import { eventSubjectOf, messageIdOf } from './subjects.js';
+
+export type PublisherOptions = {
+  readonly prefix: string;
+  readonly maxPayload: number;
+  readonly ackTimeoutMs: number;
+  readonly retryMinMs: number;
+  readonly retryMaxMs: number;
+};
+
+export type PublishedInfo = { readonly seq: number; readonly duplicate: boolean };
+
+/**
+ * Publishes events one at a time in the order they were pushed, waiting for each ack; a failed publish is
+ * retried with the same message id until it lands (a timed-out publish may have been stored: the id makes
+ * the retry a no-op) or the publisher is stopped. `idle()` resolves once everything pushed is acknowledged.
+ */
+export class Publisher {
+  private readonly queue: ClusterEvent[] = [];
+  private head = 0;
+  private running = false;
+  private stopped = false;
+  private generation = 0;
+  private idleWaiters: Array<() => void> = [];
+  private wake: (() => void) | undefined;
+  published = 0;
+  duplicates = 0;
+  lastSeq = 0;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly opts: PublisherOptions,
+    private readonly log: Logger,
+    private readonly onIdle: () => void = () => {},
+  ) {}
+
+  push(events: readonly ClusterEvent[]): void {
+    if (this.stopped || events.length === 0) return;
+    for (const e of events) this.queue.push(e);
+    if (!this.running) void this.run();
+  }
+
+  /** Events pushed and not yet acknowledged. */
+  get pending(): number {
+    return this.queue.length - this.head;
+  }
+
+  get isIdle(): boolean {
+    return !this.running && this.head >= this.queue.length;
+  }
+
+  idle(): Promise<void> {
+    return this.isIdle ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Drops everything queued (the stream was recreated; a relist will push it all again). */
+  clear(): void {
+    this.queue.length = 0;
+    this.head = 0;
+    this.generation += 1;
+    this.wake?.();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clear();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    while (!this.stopped && this.head < this.queue.length) {
+      const event = this.queue[this.head]!;
+      const generation = this.generation;
+      await this.publishWithRetry(event, generation);
+      if (generation !== this.generation) continue; // cleared while publishing: the queue restarted
+      this.head += 1;
+      if (this.head > 4096 && this.head * 2 > this.queue.length) {
+        this.queue.splice(0, this.head); // compact without shifting on every event
+        this.head = 0;
+      }
+    }
+    this.running = false;
+    if (this.head >= this.queue.length) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+      this.onIdle();
+    }
+  }
+
+  private async publishWithRetry(event: ClusterEvent, generation: number): Promise<void> {
+    const subject = eventSubjectOf(this.opts.prefix, event);
+    const msgID = messageIdOf(event);
+    const data = Buffer.from(JSON.stringify(event), 'utf8');
+    for (let attempt = 0; !this.stopped && generation === this.generation; attempt += 1) {
+      try {
+        const ack = await publishLarge(this.js, subject, data, { maxPayload: this.opts.maxPayload, msgID, timeoutMs: this.opts.ackTimeoutMs });
+        if (ack.duplicate) this.duplicates += 1;
+        else this.published += 1;
+        this.lastSeq = Math.max(this.lastSeq, ack.seq);
+        this.log.debug({ subject, msgID, seq: ack.seq, duplicate: ack.duplicate }, 'event published');
+        return;
+      } catch (err) {
+        const delayMs = Math.min(this.opts.retryMaxMs, this.opts.retryMinMs * 2 ** Math.min(attempt, 10));
+        this.log.warn({ err, subject, msgID, attempt, delayMs }, 'event publish failed, retrying with the same id');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs);
+          this.wake = () => { clearTimeout(timer); resolve(); };
+        });
+        this.wake = undefined;
+      }
+    }
+  }
+}

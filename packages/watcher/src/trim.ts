@@ -1,0 +1,148 @@
+import { EVENT_SCHEMA, canonicalJson, shortHash, type ObjectEvent, type ObjectKind, type SyncEvent } from '@knp/shared';
+
+/** The part of an API object the compiler reads; everything else is dropped before publishing. */
+export type TrimmedMeta = {
+  readonly uid: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly resourceVersion: string;
+  readonly creationTimestamp?: string;
+};
+export type TrimmedObject = {
+  readonly apiVersion: string;
+  readonly kind: ObjectKind;
+  readonly metadata: TrimmedMeta;
+  readonly spec?: unknown;
+  readonly status?: unknown;
+};
+
+const API_VERSION: Record<ObjectKind, string> = { Pod: 'v1', Namespace: 'v1', NetworkPolicy: 'networking.k8s.io/v1' };
+
+type Loose = Record<string, unknown> | undefined;
+const obj = (v: unknown): Loose => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/**
+ * Trims a Pod, Namespace or NetworkPolicy (as listed by the typed client or sent by a watch) to what the
+ * compiler needs. Undefined when the object has no uid or name (nothing we could key it by).
+ */
+export function trimObject(kind: ObjectKind, raw: unknown): TrimmedObject | undefined {
+  const o = obj(raw);
+  const m = obj(o?.metadata);
+  const uid = str(m?.uid), name = str(m?.name);
+  if (uid === undefined || name === undefined) return undefined;
+  const metadata: TrimmedMeta = {
+    uid,
+    name,
+    ...(kind !== 'Namespace' && str(m?.namespace) !== undefined ? { namespace: str(m?.namespace)! } : {}),
+    ...(obj(m?.labels) ? { labels: stringRecord(m?.labels) } : {}),
+    resourceVersion: str(m?.resourceVersion) ?? '',
+    ...(timestamp(m?.creationTimestamp) ? { creationTimestamp: timestamp(m?.creationTimestamp)! } : {}),
+  };
+  const base = { apiVersion: API_VERSION[kind], kind, metadata };
+  switch (kind) {
+    case 'Namespace':
+      return base;
+    case 'NetworkPolicy':
+      // the typed client deserializes into class instances: a JSON round trip makes both paths plain data
+      return { ...base, spec: o?.spec === undefined ? {} : JSON.parse(JSON.stringify(o.spec)) };
+    case 'Pod':
+      return { ...base, spec: podSpec(obj(o?.spec)), status: podStatus(obj(o?.status)) };
+  }
+}
+
+function podSpec(spec: Loose): unknown {
+  const containers = arr(spec?.containers)
+    .map((c) => arr(obj(c)?.ports).map(containerPort).filter((p) => p !== undefined))
+    .filter((ports) => ports.length > 0)
+    .map((ports) => ({ ports }));
+  return {
+    ...(str(spec?.nodeName) !== undefined ? { nodeName: str(spec?.nodeName) } : {}),
+    ...(spec?.hostNetwork === true ? { hostNetwork: true } : {}),
+    ...(containers.length > 0 ? { containers } : {}),
+  };
+}
+
+function containerPort(p: unknown): unknown {
+  const port = obj(p);
+  if (typeof port?.containerPort !== 'number') return undefined;
+  return {
+    ...(str(port.name) !== undefined ? { name: str(port.name) } : {}),
+    containerPort: port.containerPort,
+    protocol: str(port.protocol) ?? 'TCP', // spec: the API defaults protocol to TCP
+  };
+}
+
+function podStatus(status: Loose): unknown {
+  const podIPs = arr(status?.podIPs).map((p) => str(obj(p)?.ip)).filter((ip) => ip !== undefined).map((ip) => ({ ip }));
+  return {
+    ...(str(status?.phase) !== undefined ? { phase: str(status?.phase) } : {}),
+    ...(str(status?.podIP) !== undefined ? { podIP: str(status?.podIP) } : {}),
+    ...(podIPs.length > 0 ? { podIPs } : {}),
+  };
+}
+
+function stringRecord(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(obj(v) ?? {})) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+/** RFC 3339 in seconds, whether the client gave a Date (typed list) or a string (watch). */
+function timestamp(v: unknown): string | undefined {
+  const d = v instanceof Date ? v : typeof v === 'string' ? new Date(v) : undefined;
+  if (d === undefined || Number.isNaN(d.getTime())) return undefined;
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Identifies what the compiler sees of an object, resourceVersion excluded: equal keys mean an irrelevant change. */
+export function contentKey(t: TrimmedObject): string {
+  const { resourceVersion: _rv, ...meta } = t.metadata;
+  return shortHash(canonicalJson({ ...t, metadata: meta }), 32);
+}
+
+/** True when `next` changes nothing the compiler reads (e.g. a pod status heartbeat). */
+export function isIrrelevantChange(prev: TrimmedObject, next: TrimmedObject): boolean {
+  return contentKey(prev) === contentKey(next);
+}
+
+/** Builds the published event for a trimmed object. */
+export function objectEvent(op: ObjectEvent['op'], t: TrimmedObject, resourceVersion = t.metadata.resourceVersion): ObjectEvent {
+  return {
+    schema: EVENT_SCHEMA,
+    op,
+    kind: t.kind,
+    uid: t.metadata.uid,
+    ...(t.metadata.namespace !== undefined ? { namespace: t.metadata.namespace } : {}),
+    name: t.metadata.name,
+    resourceVersion,
+    object: t,
+  };
+}
+
+/** Uids per sync chunk: ~40 bytes each keeps a chunk far below the 1 MiB default max payload. */
+export const SYNC_CHUNK_UIDS = 8_000;
+
+/** Identifies a sync by what it names, so a relist that finds the same live set repeats nothing. */
+export function syncIdOf(kind: ObjectKind, uids: readonly string[]): string {
+  return shortHash(canonicalJson({ kind, uids: [...uids].sort() }), 24);
+}
+
+/** The sync marker after a list: the live uids of a kind (sorted) in chunks of at most `perChunk`. */
+export function syncEvents(kind: ObjectKind, resourceVersion: string, uids: readonly string[], perChunk = SYNC_CHUNK_UIDS): SyncEvent[] {
+  const sorted = [...uids].sort();
+  const syncId = syncIdOf(kind, sorted);
+  const chunks = Math.max(1, Math.ceil(sorted.length / perChunk));
+  return Array.from({ length: chunks }, (_, chunk) => ({
+    schema: EVENT_SCHEMA,
+    op: 'sync' as const,
+    kind,
+    resourceVersion,
+    syncId,
+    chunk,
+    chunks,
+    uids: sorted.slice(chunk * perChunk, (chunk + 1) * perChunk),
+  }));
+}

@@ -1,0 +1,30 @@
+import { ConfigError } from '@knp/shared';
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from './streams.js';
+
+export type WatcherSettings = { readonly streams: StreamSettings; readonly heartbeatMs: number };
+
+/**
+ * The watcher's own variables (the shared ones come from `loadConfig`): KNP_STREAM_REPLICAS (1-5),
+ * KNP_EVENTS_MAX_AGE_S and KNP_EVENTS_MAX_BYTES (0 = keep the full history), KNP_HEARTBEAT_S.
+ */
+export function loadWatcherSettings(env: Readonly<Record<string, string | undefined>>): WatcherSettings {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const text = env[name]?.trim() || String(fallback);
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) {
+      problems.push(`${name}: ${JSON.stringify(text)} must be an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const replicas = int('KNP_STREAM_REPLICAS', DEFAULT_STREAM_SETTINGS.replicas, 1, 5);
+  const maxAgeS = int('KNP_EVENTS_MAX_AGE_S', 0, 0, 10 * 365 * 86_400);
+  const maxBytes = int('KNP_EVENTS_MAX_BYTES', 0, 0, Number.MAX_SAFE_INTEGER);
+  const heartbeatS = int('KNP_HEARTBEAT_S', 10, 1, 3_600);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    streams: { ...DEFAULT_STREAM_SETTINGS, replicas, eventsMaxAgeMs: maxAgeS * 1000, eventsMaxBytes: maxBytes },
+    heartbeatMs: heartbeatS * 1000,
+  };
+}

@@ -1,0 +1,76 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { contentKey, isIrrelevantChange, objectEvent, syncEvents, syncIdOf, trimObject, type TrimmedObject } from '../src/trim.js';
+import { rawPod } from './builders.js';
+
+const Trim = suite('trimObject');
+
+Trim('a pod keeps identity, labels, node, host network, container ports, phase and IPs only', () => {
+  assert.equal(trimObject('Pod', rawPod()), {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { uid: 'uid-a', name: 'a', namespace: 'prod', labels: { app: 'web' }, resourceVersion: '10', creationTimestamp: '2024-05-01T10:00:00Z' },
+    spec: { nodeName: 'node-1', containers: [{ ports: [{ name: 'http', containerPort: 80, protocol: 'TCP' }, { containerPort: 53, protocol: 'UDP' }] }] },
+    status: { phase: 'Running', podIP: '10.0.0.1', podIPs: [{ ip: '10.0.0.1' }] },
+  });
+});
+
+Trim('a typed list (Date timestamps, class instances) trims like a watch event', () => {
+  const fromList = trimObject('Pod', rawPod({ created: new Date('2024-05-01T10:00:00Z') }))!;
+  assert.equal(fromList, trimObject('Pod', rawPod()));
+  assert.is(contentKey(fromList), contentKey(trimObject('Pod', rawPod())!));
+});
+
+Trim('a namespace keeps identity and labels; a cluster-scoped object has no namespace', () => {
+  assert.equal(trimObject('Namespace', { metadata: { uid: 'n1', name: 'prod', namespace: 'ignored', labels: { team: 'a' }, resourceVersion: '3' }, spec: { finalizers: ['kubernetes'] } }), {
+    apiVersion: 'v1', kind: 'Namespace', metadata: { uid: 'n1', name: 'prod', labels: { team: 'a' }, resourceVersion: '3' },
+  });
+});
+
+Trim('a network policy keeps its full spec as plain data', () => {
+  class Selector { matchLabels = { app: 'web' }; matchExpressions = undefined; }
+  const t = trimObject('NetworkPolicy', { metadata: { uid: 'p1', name: 'p', namespace: 'prod', resourceVersion: '4' }, spec: { podSelector: new Selector(), ingress: [{ ports: [{ port: 'http' }] }] } });
+  assert.equal(t?.spec, { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ ports: [{ port: 'http' }] }] });
+  assert.ok(Object.getPrototypeOf((t!.spec as { podSelector: object }).podSelector) === Object.prototype);
+});
+
+const cases: Array<[what: string, raw: unknown]> = [
+  ['no metadata', { spec: {} }],
+  ['no uid', { metadata: { name: 'a' } }],
+  ['no name', { metadata: { uid: 'u' } }],
+  ['not an object', 'pod'],
+  ['null', null],
+];
+for (const [what, raw] of cases) Trim(`an object with ${what} is rejected`, () => assert.is(trimObject('Pod', raw), undefined));
+
+const Relevance = suite('isIrrelevantChange');
+const t = (over: Parameters<typeof rawPod>[0]): TrimmedObject => trimObject('Pod', rawPod(over))!;
+const relevance: Array<[what: string, next: TrimmedObject, irrelevant: boolean]> = [
+  ['a status heartbeat (conditions) with a new resourceVersion', t({ rv: '11', conditions: [{ type: 'Ready', status: 'False' }] }), true],
+  ['the same object again', t({}), true],
+  ['a label change', t({ rv: '11', labels: { app: 'db' } }), false],
+  ['a new pod IP', t({ rv: '11', ip: '10.0.0.9' }), false],
+  ['a new uid under the same name', t({ uid: 'uid-b' }), false],
+];
+for (const [what, next, irrelevant] of relevance)
+  Relevance(`${what} is ${irrelevant ? 'irrelevant' : 'relevant'}`, () => assert.is(isIrrelevantChange(t({}), next), irrelevant));
+
+const Events = suite('events');
+Events('an object event carries the envelope and the trimmed object', () => {
+  const e = objectEvent('modified', t({ rv: '12' }));
+  assert.equal({ ...e, object: undefined }, { schema: 1, op: 'modified', kind: 'Pod', uid: 'uid-a', namespace: 'prod', name: 'a', resourceVersion: '12', object: undefined });
+});
+Events('a sync marker splits the sorted uids into chunks sharing one sync id', () => {
+  const uids = ['c', 'a', 'e', 'b', 'd'];
+  const chunks = syncEvents('Pod', '99', uids, 2);
+  assert.equal(chunks.map((c) => [c.chunk, c.chunks, c.uids]), [[0, 3, ['a', 'b']], [1, 3, ['c', 'd']], [2, 3, ['e']]]);
+  assert.equal(new Set(chunks.map((c) => c.syncId)).size, 1);
+  assert.is(chunks[0]!.syncId, syncIdOf('Pod', ['e', 'd', 'c', 'b', 'a']), 'the id depends on the set, not the order');
+});
+Events('an empty live set still gets one sync chunk (everything of that kind is gone)', () => {
+  assert.equal(syncEvents('NetworkPolicy', '5', []).map((c) => [c.chunk, c.chunks, c.uids]), [[0, 1, []]]);
+});
+
+Trim.run();
+Relevance.run();
+Events.run();

@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A private JetStream nats-server for one test file: free port, temp store, removed by `stop()`. */
+export type NatsServer = { readonly url: string; readonly port: number; readonly storeDir: string; stop(): Promise<void> };
+
+/** A port nobody listens on right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `nats-server -js` on 127.0.0.1 and resolves once it logs that it is ready. */
+export async function startNatsServer(extraArgs: readonly string[] = []): Promise<NatsServer> {
+  const storeDir = mkdtempSync(join(tmpdir(), 'knp-nats-'));
+  const port = await freePort();
+  const child: ChildProcess = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, ...extraArgs], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      log += chunk.toString();
+      if (log.includes('Server is ready')) {
+        child.stderr!.off('data', onData);
+        child.stderr!.resume(); // keep draining so the server never blocks on a full pipe
+        resolve();
+      }
+    };
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}:\n${log}`)));
+    child.once('error', reject);
+  });
+  let stopped = false;
+  // a test process that dies without running `after` (uncaught error, closed stdout) must not leak the server
+  const onExit = (): void => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(storeDir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      process.off('exit', onExit);
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { names } from '@knp/shared';
+import { ChunkError, DEFAULT_STREAM_SETTINGS, chunkSubject, ensureStreams, largeMessageKind, publishLarge, readLarge, streamEpoch } from '@knp/watcher';
+import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
+import { startNatsServer, type NatsServer } from './nats/server.js';
+
+type Ctx = { nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager };
+const Streams = suite<Ctx>('streams, epochs and large messages on JetStream');
+
+Streams.before(async (ctx) => {
+  ctx.nats = await startNatsServer();
+  ctx.nc = await connect({ servers: ctx.nats.url });
+  ctx.jsm = await ctx.nc.jetstreamManager();
+});
+Streams.after(async (ctx) => {
+  await ctx.nc?.close();
+  await ctx.nats?.stop();
+});
+
+Streams('streams and bucket are created once; running again changes nothing', async (ctx) => {
+  const first = await ensureStreams(ctx.nc, 's1', DEFAULT_STREAM_SETTINGS);
+  const again = await Promise.all([1, 2, 3].map(() => ensureStreams(ctx.nc, 's1', DEFAULT_STREAM_SETTINGS)));
+  for (const s of again) assert.equal(s, first);
+  const events = await ctx.jsm.streams.info(names('s1').eventsStream);
+  assert.equal(events.config.subjects, ['s1.ev.>']);
+  assert.is(events.config.storage, 'file');
+  assert.is(events.config.max_age, 0, 'full history by default');
+  assert.is(events.config.duplicate_window, nanos(DEFAULT_STREAM_SETTINGS.duplicateWindowMs));
+  const rules = await ctx.jsm.streams.info(names('s1').rulesStream);
+  assert.equal(rules.config.subjects, ['s1.rules.*']);
+  assert.is(rules.config.max_msgs_per_subject, DEFAULT_STREAM_SETTINGS.rulesPerNode);
+  assert.ok(await ctx.jsm.streams.info(`KV_${names('s1').statusBucket}`));
+});
+
+Streams('an operator bound (max age, max bytes) is applied to the existing stream, keeping its epoch', async (ctx) => {
+  const before = await ensureStreams(ctx.nc, 's2', DEFAULT_STREAM_SETTINGS);
+  const after = await ensureStreams(ctx.nc, 's2', { ...DEFAULT_STREAM_SETTINGS, eventsMaxAgeMs: 3_600_000, eventsMaxBytes: 1 << 30 });
+  const info = await ctx.jsm.streams.info(names('s2').eventsStream);
+  assert.is(info.config.max_age, nanos(3_600_000));
+  assert.is(info.config.max_bytes, 1 << 30);
+  assert.is(after.epoch, before.epoch);
+});
+
+Streams('a stream recreated under the same name has a new epoch', async (ctx) => {
+  const { epoch, eventsStream } = await ensureStreams(ctx.nc, 's3', DEFAULT_STREAM_SETTINGS);
+  assert.is(await streamEpoch(ctx.jsm, eventsStream), epoch);
+  await ctx.jsm.streams.delete(eventsStream);
+  assert.is(await streamEpoch(ctx.jsm, eventsStream), undefined);
+  const recreated = await ensureStreams(ctx.nc, 's3', DEFAULT_STREAM_SETTINGS);
+  assert.is.not(recreated.epoch, epoch);
+  assert.is((await ensureStreams(ctx.nc, 's3', DEFAULT_STREAM_SETTINGS)).epoch, recreated.epoch, 'stable afterwards');
+});
+
+Streams('a rule set larger than the max payload survives the per-subject limit, and a retry stores nothing twice', async (ctx) => {
+  const { rulesStream } = await ensureStreams(ctx.nc, 's4', { ...DEFAULT_STREAM_SETTINGS, rulesPerNode: 2 });
+  const js = ctx.nc.jetstream();
+  const maxPayload = ctx.nc.info!.max_payload;
+  const subject = names('s4').rulesSubject('node-1.example');
+  const versions = [1, 2, 3].map(() => randomBytes(Math.floor(maxPayload * 3.5)));
+  for (const [i, data] of versions.entries()) await publishLarge(js, subject, data, { maxPayload, msgID: `v${i}` });
+  const before = (await ctx.jsm.streams.info(rulesStream)).state.last_seq;
+  const retry = await publishLarge(js, subject, versions[2]!, { maxPayload, msgID: 'v2' });
+  assert.ok(retry.duplicate);
+  assert.is((await ctx.jsm.streams.info(rulesStream)).state.last_seq, before, 'retry with the same id stored nothing');
+
+  const last = await ctx.jsm.streams.getMessage(rulesStream, { last_by_subj: subject });
+  assert.is(largeMessageKind(last.header), 'manifest');
+  const data = await readLarge(ctx.jsm, rulesStream, { subject: last.subject, data: last.data, headers: last.header });
+  assert.ok(Buffer.from(data!).equals(versions[2]!), 'the newest version reassembles byte for byte');
+  const part = await ctx.jsm.streams.getMessage(rulesStream, { last_by_subj: chunkSubject(subject, 0) });
+  assert.is(await readLarge(ctx.jsm, rulesStream, { subject: part.subject, data: part.data, headers: part.header }), undefined, 'a part reads as nothing');
+
+  // the oldest version's parts were evicted by the per-subject limit: reading it fails loudly, never silently
+  const oldest = await ctx.jsm.streams.getMessage(rulesStream, { seq: 1 }).catch(() => undefined);
+  assert.is(oldest, undefined);
+  const stale = { subject, data: new Uint8Array(0), headers: last.header };
+  stale.headers.set('Knp-Chunk-Seqs', '1,2,3,4');
+  try {
+    await readLarge(ctx.jsm, rulesStream, stale);
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, ChunkError);
+  }
+});
+
+Streams('a message that fits is published as one plain message', async (ctx) => {
+  const { rulesStream } = await ensureStreams(ctx.nc, 's5', DEFAULT_STREAM_SETTINGS);
+  const subject = names('s5').rulesSubject('n');
+  await publishLarge(ctx.nc.jetstream(), subject, Buffer.from('{"small":true}'), { maxPayload: ctx.nc.info!.max_payload, expect: { lastSubjectSequence: 0 } });
+  const m = await ctx.jsm.streams.getMessage(rulesStream, { last_by_subj: subject });
+  assert.is(largeMessageKind(m.header), 'whole');
+  assert.is(Buffer.from(m.data).toString(), '{"small":true}');
+});
+
+Streams.run();
