@@ -1,32 +1,43 @@
 import { cidrContainsIp, formatCidr, parseIp, shortHash, type AddressSet, type Protocol } from '@knp/shared';
 import { describeSelector } from './selector.js';
-import { allLivePods, selectNamespaces, selectPods } from './derived.js';
+import { livePodsIn, sameItems, selectNamespaces, selectPods } from './derived.js';
 import { ownedIps, type ClusterState } from './state.js';
 import type { IpBlockPeer, Peer, PodPeer } from './policy.js';
 import type { PodRecord } from './records.js';
 
 /*
  * Address sets are keyed by what selects their members (selector, namespace, ipBlock), never by the
- * members, so a pod coming or going changes a set's members and not its id. Sets are memoised per state.
+ * members, so a pod coming or going changes a set's members and not its id. A set is described by a spec
+ * (computed once per parsed policy) and materialised against a state; the result is cached across states
+ * and reused while its inputs (the selected pod records and the IP conflict table) are the same objects.
  */
 
-type SetCache = Map<string, AddressSet>;
-const cacheMemo = new WeakMap<ClusterState, SetCache>();
-function cacheFor(state: ClusterState): SetCache {
-  let cache = cacheMemo.get(state);
-  if (!cache) cacheMemo.set(state, (cache = new Map()));
-  return cache;
-}
+export type SetSpec =
+  | { readonly kind: 'pods'; readonly id: string; readonly peer: PodPeer }
+  | { readonly kind: 'cidr'; readonly id: string; readonly peer: IpBlockPeer }
+  | { readonly kind: 'pod-ports'; readonly id: string; readonly peer: Peer | 'any'; readonly name: string; readonly protocol: Protocol };
 
-function memo(state: ClusterState, id: string, build: () => AddressSet): AddressSet {
-  const cache = cacheFor(state);
-  let set = cache.get(id);
-  if (!set) cache.set(id, (set = build()));
-  return set;
-}
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function podPeerKey(peer: PodPeer): unknown {
   return peer.namespaceSelector ? { nss: peer.namespaceSelector.key, ps: peer.podSelector.key } : { ns: peer.namespace, ps: peer.podSelector.key };
+}
+
+function blockKey(peer: IpBlockPeer): { cidr: string; except: string[] } {
+  return { cidr: formatCidr(peer.cidr), except: [...new Set(peer.except.map(formatCidr))].sort(byText) };
+}
+
+export function podSetSpec(peer: PodPeer): SetSpec {
+  return { kind: 'pods', id: `p${shortHash(podPeerKey(peer))}`, peer };
+}
+
+export function cidrSetSpec(peer: IpBlockPeer): SetSpec {
+  return { kind: 'cidr', id: `c${shortHash(blockKey(peer))}`, peer };
+}
+
+export function podPortSetSpec(peer: Peer | 'any', name: string, protocol: Protocol): SetSpec {
+  const peerKey = peer === 'any' ? 'any' : peer.kind === 'pods' ? podPeerKey(peer) : blockKey(peer);
+  return { kind: 'pod-ports', id: `n${shortHash({ peer: peerKey, name, protocol })}`, peer, name, protocol };
 }
 
 function describePodPeer(peer: PodPeer): string {
@@ -34,29 +45,50 @@ function describePodPeer(peer: PodPeer): string {
   return peer.namespaceSelector ? `namespaces {${describeSelector(peer.namespaceSelector)}} ${pods}` : `namespace ${peer.namespace} ${pods}`;
 }
 
-/** Live pods a pod peer selects: its namespace, or the namespaces its namespaceSelector selects. */
-function podsOfPeer(state: ClusterState, peer: PodPeer): PodRecord[] {
+/** The selected pod records a set is built from, one array per namespace (identity-stable, see selectPods). */
+function inputsOf(state: ClusterState, spec: SetSpec): readonly (readonly PodRecord[])[] {
+  if (spec.kind === 'cidr') return [];
+  const peer = spec.peer;
+  if (peer === 'any' || peer.kind === 'ipBlock') return Object.keys(state.pods).sort().map((ns) => livePodsIn(state.pods[ns]));
   const namespaces = peer.namespaceSelector ? selectNamespaces(state, peer.namespaceSelector) : [peer.namespace!];
-  return namespaces.flatMap((ns) => selectPods(state.pods[ns], peer.podSelector));
+  return namespaces.map((ns) => selectPods(state, ns, peer.podSelector));
 }
 
-const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+type Cached = { readonly inputs: readonly (readonly PodRecord[])[]; readonly conflicts: ClusterState['conflictedIps']; readonly set: AddressSet };
+const cache = new Map<string, Cached>();
 
-/** The set of IPs of the pods a pod peer selects. */
-export function podSet(state: ClusterState, peer: PodPeer): AddressSet {
-  const id = `p${shortHash(podPeerKey(peer))}`;
-  return memo(state, id, () => {
-    const ips = podsOfPeer(state, peer).flatMap((pod) => ownedIps(state, pod));
-    return { kind: 'pods', id, selector: describePodPeer(peer), ips: [...new Set(ips)].sort(byText) };
-  });
+const perState = new WeakMap<ClusterState, Map<string, AddressSet>>();
+
+/** The set a spec describes in this state (pure: a cached result is reused only for identical inputs). */
+export function materialize(state: ClusterState, spec: SetSpec): AddressSet {
+  let sets = perState.get(state);
+  if (!sets) perState.set(state, (sets = new Map()));
+  let set = sets.get(spec.id);
+  if (!set) sets.set(spec.id, (set = materializeAcrossStates(state, spec)));
+  return set;
 }
 
-/** The set of one ipBlock: its network minus its exceptions. */
-export function cidrSet(state: ClusterState, peer: IpBlockPeer): AddressSet {
-  const cidr = formatCidr(peer.cidr);
-  const except = [...new Set(peer.except.map(formatCidr))].sort(byText);
-  const id = `c${shortHash({ cidr, except })}`;
-  return memo(state, id, () => ({ kind: 'cidr', id, cidr, except }));
+function materializeAcrossStates(state: ClusterState, spec: SetSpec): AddressSet {
+  const inputs = inputsOf(state, spec);
+  const hit = cache.get(spec.id);
+  if (hit && hit.conflicts === state.conflictedIps && hit.inputs.length === inputs.length && hit.inputs.every((a, i) => sameItems(a, inputs[i]!))) return hit.set;
+  const set = build(state, spec, inputs);
+  if (cache.size > 100_000) cache.clear(); // a cache, not state: bound it
+  cache.set(spec.id, { inputs, conflicts: state.conflictedIps, set });
+  return set;
+}
+
+function build(state: ClusterState, spec: SetSpec, inputs: readonly (readonly PodRecord[])[]): AddressSet {
+  switch (spec.kind) {
+    case 'cidr':
+      return { kind: 'cidr', id: spec.id, ...blockKey(spec.peer) };
+    case 'pods': {
+      const ips = inputs.flatMap((pods) => pods.flatMap((pod) => ownedIps(state, pod)));
+      return { kind: 'pods', id: spec.id, selector: describePodPeer(spec.peer), ips: [...new Set(ips)].sort(byText) };
+    }
+    case 'pod-ports':
+      return podPortSet(state, spec, inputs);
+  }
 }
 
 function inBlock(block: IpBlockPeer, ip: string): boolean {
@@ -68,26 +100,22 @@ function inBlock(block: IpBlockPeer, ip: string): boolean {
  * Egress to a named port: for every pod the peer selects (all pods for an empty `to`, pods whose IP lies
  * in an ipBlock), its address with the port number that pod gives the name, for the matching protocol.
  */
-export function podPortSet(state: ClusterState, peer: Peer | 'any', name: string, protocol: Protocol): AddressSet {
-  const peerKey = peer === 'any' ? 'any' : peer.kind === 'pods' ? podPeerKey(peer) : { cidr: formatCidr(peer.cidr), except: peer.except.map(formatCidr).sort(byText) };
-  const id = `n${shortHash({ peer: peerKey, name, protocol })}`;
-  return memo(state, id, () => {
-    const pods = peer === 'any' || peer.kind === 'ipBlock' ? allLivePods(state) : podsOfPeer(state, peer);
-    const entries: { ip: string; protocol: Protocol; port: number }[] = [];
-    const seen = new Set<string>();
-    for (const pod of pods) {
-      const ports = pod.ports.filter((p) => p.name === name && p.protocol === protocol);
-      if (ports.length === 0) continue;
-      for (const ip of ownedIps(state, pod)) {
-        if (peer !== 'any' && peer.kind === 'ipBlock' && !inBlock(peer, ip)) continue;
-        for (const { port } of ports) {
-          const key = `${ip}|${port}`;
-          if (!seen.has(key)) entries.push({ ip, protocol, port }), seen.add(key);
-        }
+function podPortSet(state: ClusterState, spec: Extract<SetSpec, { kind: 'pod-ports' }>, inputs: readonly (readonly PodRecord[])[]): AddressSet {
+  const { peer, name, protocol } = spec;
+  const entries: { ip: string; protocol: Protocol; port: number }[] = [];
+  const seen = new Set<string>();
+  for (const pod of inputs.flat()) {
+    const ports = pod.ports.filter((p) => p.name === name && p.protocol === protocol);
+    if (ports.length === 0) continue;
+    for (const ip of ownedIps(state, pod)) {
+      if (peer !== 'any' && peer.kind === 'ipBlock' && !inBlock(peer, ip)) continue;
+      for (const { port } of ports) {
+        const key = `${ip}|${port}`;
+        if (!seen.has(key)) entries.push({ ip, protocol, port }), seen.add(key);
       }
     }
-    entries.sort((a, b) => byText(a.ip, b.ip) || a.port - b.port);
-    const what = peer === 'any' ? 'all pods' : peer.kind === 'pods' ? describePodPeer(peer) : `pods in ${formatCidr(peer.cidr)}`;
-    return { kind: 'pod-ports', id, selector: `${what} port ${name}/${protocol}`, entries };
-  });
+  }
+  entries.sort((a, b) => byText(a.ip, b.ip) || a.port - b.port);
+  const what = peer === 'any' ? 'all pods' : peer.kind === 'pods' ? describePodPeer(peer) : `pods in ${formatCidr(peer.cidr)}`;
+  return { kind: 'pod-ports', id: spec.id, selector: `${what} port ${name}/${protocol}`, entries };
 }

@@ -1,67 +1,84 @@
 import type { ClusterEvent } from '@knp/shared';
-import { matches } from './selector.js';
+import { matches, type Labels } from './selector.js';
 import { livePodsIn, nodesOf, policiesIn } from './derived.js';
+import { isLive, type PodRecord } from './records.js';
 import { ipShard, type ClusterState } from './state.js';
 import type { ParsedPolicy, PolicyRule } from './policy.js';
-import type { Labels } from './selector.js';
-import type { PodRecord } from './records.js';
+
+type RuleVisitor = (policy: ParsedPolicy, rule: PolicyRule, direction: 'ingress' | 'egress') => void;
 
 /**
- * The nodes whose rule sets one event can change, so a follower recompiles only those: the nodes of the
- * pods a changed policy selects (before and after), the nodes of a changed pod, and the nodes of pods
- * isolated by any policy whose peers may select the changed pod or namespace. Conservative, never narrower.
+ * The nodes whose rule sets one event can change, so a follower recompiles only those. Precise where it
+ * is cheap (a rule counts only if the changed pod or namespace enters, leaves or changes inside one of
+ * its sets), conservative elsewhere (a pod sharing an IP with the changed one counts as changed). A
+ * property test checks it against full compiles.
  */
 export function affectedNodes(prev: ClusterState, next: ClusterState, event: ClusterEvent): string[] {
-  const nodes = new Set<string>();
   if (event.op === 'sync') return [...new Set([...nodesOf(prev), ...nodesOf(next)])].sort();
+  const nodes = new Set<string>();
   const namespace = event.namespace ?? '';
+  const addTargetsOf = (policy: ParsedPolicy): void => {
+    addTargets(prev, policy, nodes);
+    addTargets(next, policy, nodes);
+  };
   switch (event.kind) {
-    case 'NetworkPolicy': {
+    case 'NetworkPolicy':
       for (const state of [prev, next]) {
         const policy = state.policies[namespace]?.[event.uid]?.parsed;
         if (policy) addTargets(state, policy, nodes);
       }
       break;
-    }
     case 'Pod': {
-      const changed: PodRecord[] = [];
-      for (const state of [prev, next]) {
-        const pod = state.pods[namespace]?.[event.uid];
-        if (!pod) continue;
-        changed.push(pod);
-        if (pod.node) nodes.add(pod.node);
-        // pods sharing one of its IPs may gain or lose that IP (the newest claim owns it)
-        for (const ip of pod.ips)
-          for (const claim of state.ipClaims[ipShard(ip)]?.[ip] ?? []) {
-            const other = state.pods[claim.namespace]?.[claim.uid];
-            if (other && other.uid !== pod.uid) changed.push(other), other.node && nodes.add(other.node);
-          }
-      }
+      const before = prev.pods[namespace]?.[event.uid];
+      const after = next.pods[namespace]?.[event.uid];
+      for (const pod of [before, after]) if (pod?.node) nodes.add(pod.node);
+      // pods sharing one of its IPs may gain or lose that IP (the newest claim owns it): changed in any way
+      const sharers = [...ipSharers(prev, before), ...ipSharers(next, after)];
+      for (const pod of sharers) if (pod.node) nodes.add(pod.node);
       forEachRule(next, (policy, rule, direction) => {
-        if (changed.some((pod) => ruleMaySelect(next, rule, direction, pod.namespace, pod.labels))) addTargets(next, policy, nodes), addTargets(prev, policy, nodes);
+        const was = before !== undefined && isLive(before) && ruleMaySelect(prev, rule, direction, before.namespace, before.labels);
+        const is = after !== undefined && isLive(after) && ruleMaySelect(next, rule, direction, after.namespace, after.labels);
+        const contributionChanged = was && is && (!sameList(before!.ips, after!.ips) || JSON.stringify(before!.ports) !== JSON.stringify(after!.ports));
+        if (was !== is || contributionChanged || sharers.some((p) => ruleMaySelect(next, rule, direction, p.namespace, p.labels))) addTargetsOf(policy);
       });
       break;
     }
     case 'Namespace': {
-      const labelSets = [prev, next].flatMap((s) => (s.namespaces[event.uid] ? [s.namespaces[event.uid]!.labels] : []));
-      for (const state of [prev, next])
-        forEachRule(state, (policy, rule) => {
-          if (rule.peers === 'any') return;
-          const hit = rule.peers.some((peer) => peer.kind === 'pods' && peer.namespaceSelector && labelSets.some((l) => matches(peer.namespaceSelector!, l)));
-          if (hit) addTargets(prev, policy, nodes), addTargets(next, policy, nodes);
-        });
+      // the labels that selectors see for this name, before and after (a name may move to a new uid)
+      const labelsOf = (state: ClusterState): Labels | undefined => state.namespaces[state.namespaceUids[event.name] ?? '']?.labels;
+      const before = labelsOf(prev), after = labelsOf(next);
+      const visit: RuleVisitor = (policy, rule) => {
+        if (rule.peers === 'any') return;
+        const hit = rule.peers.some(
+          (peer) => peer.kind === 'pods' && peer.namespaceSelector && (before !== undefined && matches(peer.namespaceSelector, before)) !== (after !== undefined && matches(peer.namespaceSelector, after)),
+        );
+        if (hit) addTargetsOf(policy);
+      };
+      forEachRule(prev, visit);
+      forEachRule(next, visit);
       break;
     }
   }
   return [...nodes].sort();
 }
 
-function forEachRule(state: ClusterState, visit: (policy: ParsedPolicy, rule: PolicyRule, direction: 'ingress' | 'egress') => void): void {
+function forEachRule(state: ClusterState, visit: RuleVisitor): void {
   for (const namespace of Object.keys(state.policies))
     for (const policy of policiesIn(state, namespace)) {
       for (const rule of policy.ingress ?? []) visit(policy, rule, 'ingress');
       for (const rule of policy.egress ?? []) visit(policy, rule, 'egress');
     }
+}
+
+/** Other pods claiming one of this pod's IPs. */
+function ipSharers(state: ClusterState, pod: PodRecord | undefined): PodRecord[] {
+  if (!pod) return [];
+  return pod.ips.flatMap((ip) =>
+    (state.ipClaims[ipShard(ip)]?.[ip] ?? []).flatMap((claim) => {
+      const other = state.pods[claim.namespace]?.[claim.uid];
+      return other && other.uid !== pod.uid ? [other] : [];
+    }),
+  );
 }
 
 /** Could this rule's address sets contain a pod with these labels in this namespace? */
@@ -79,4 +96,8 @@ function ruleMaySelect(state: ClusterState, rule: PolicyRule, direction: 'ingres
 /** Adds the nodes of the live pods a policy selects. */
 function addTargets(state: ClusterState, policy: ParsedPolicy, nodes: Set<string>): void {
   for (const pod of livePodsIn(state.pods[policy.namespace])) if (pod.node && matches(policy.podSelector, pod.labels)) nodes.add(pod.node);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -1,27 +1,27 @@
 import {
-  shortHash, makeRuleSet,
+  makeRuleSet, shortHash,
   type AddressSet, type Direction, type LocalPod, type PodDirection, type PortMatch, type Rule, type RuleOrigin, type RuleSet,
   type RuleSetVersion, type Term,
 } from '@knp/shared';
-import { localPods, nodesOf, policiesIn, policiesSelecting } from './derived.js';
-import { cidrSet, podPortSet, podSet } from './address-sets.js';
+import { localPods, nodesOf, policiesSelecting } from './derived.js';
+import { cidrSetSpec, materialize, podPortSetSpec, podSetSpec, type SetSpec } from './address-sets.js';
 import { ownedIps, type ClusterState } from './state.js';
 import type { ParsedPolicy, PolicyRule } from './policy.js';
-import type { PodRecord } from './records.js';
+import type { NamedPort, PodRecord } from './records.js';
 import type { Rejection } from './rejection.js';
 
 export type CompileResult = { readonly ruleSet: RuleSet; readonly rejections: readonly Rejection[] };
 
-/** A policy rule compiled for one direction: its terms and the sets they name. */
-type CompiledRule = { readonly id: string; readonly terms: readonly Term[]; readonly sets: readonly AddressSet[] };
+/** A policy rule compiled for one direction: its id, terms, and the specs of the sets the terms name. */
+type RuleShape = { readonly id: string; readonly terms: readonly Term[]; readonly sets: readonly SetSpec[] };
 
 /**
  * Compiles the rule set of one node: its live local pods, whether each is isolated per direction, the
- * rules that allow traffic, and the address sets those rules name. Pure (memoised on state identity).
+ * rules that allow traffic, and the address sets those rules name. Pure (memoised on immutable inputs).
  */
 export function compileNode(state: ClusterState, node: string, version: RuleSetVersion = { epoch: state.epoch, seq: state.seq }): CompileResult {
   const rules = new Map<string, { direction: Direction; terms: readonly Term[]; origins: Map<string, RuleOrigin> }>();
-  const sets = new Map<string, AddressSet>();
+  const specs = new Map<string, SetSpec>();
   const pods: LocalPod[] = [];
   const namespaces = new Set<string>();
 
@@ -35,11 +35,12 @@ export function compileNode(state: ClusterState, node: string, version: RuleSetV
       const ruleIds = new Set<string>();
       for (const policy of isolating)
         for (const rule of policy[dir]!) {
-          const compiled = compileRule(state, policy, rule, dir, pod);
-          const entry = rules.get(compiled.id) ?? rules.set(compiled.id, { direction: dir, terms: compiled.terms, origins: new Map() }).get(compiled.id)!;
+          const shape = ruleShape(policy, rule, dir, pod.ports);
+          let entry = rules.get(shape.id);
+          if (!entry) rules.set(shape.id, (entry = { direction: dir, terms: shape.terms, origins: new Map() }));
           entry.origins.set(`${policy.ref}#${rule.index}`, { policy: policy.ref, rule: rule.index });
-          for (const set of compiled.sets) sets.set(set.id, set);
-          ruleIds.add(compiled.id);
+          for (const spec of shape.sets) specs.set(spec.id, spec);
+          ruleIds.add(shape.id);
         }
       return { isolated: isolating.length > 0, policies: isolating.map((p) => p.ref), rules: [...ruleIds].sort() };
     };
@@ -49,7 +50,7 @@ export function compileNode(state: ClusterState, node: string, version: RuleSetV
   const ruleList: Rule[] = [...rules.entries()]
     .map(([id, r]) => ({ id, direction: r.direction, terms: r.terms, origins: [...r.origins.values()].sort(byOrigin) }))
     .sort((a, b) => (a.id < b.id ? -1 : 1));
-  const setList = [...sets.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const setList: AddressSet[] = [...specs.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((spec) => materialize(state, spec));
   const rejections = [...namespaces].sort().flatMap((ns) => Object.values(state.policies[ns] ?? {}).flatMap((p) => p.rejections));
   return { ruleSet: makeRuleSet({ node, pods, rules: ruleList, sets: setList }, version), rejections };
 }
@@ -66,31 +67,31 @@ export function allRejections(state: ClusterState): Rejection[] {
   return Object.keys(state.policies).sort().flatMap((ns) => Object.values(state.policies[ns]!).flatMap((p) => p.rejections));
 }
 
-const ruleMemo = new WeakMap<ClusterState, Map<string, CompiledRule>>();
+const shapeMemo = new WeakMap<ParsedPolicy, Map<string, RuleShape>>();
 
 /**
- * Compiles one policy rule for one direction. Shared by every local pod it applies to, except ingress
- * rules with named ports, which resolve per destination pod (spec) and so depend on the pod's ports.
+ * The shape of one policy rule in one direction, cached per parsed policy: it depends on the policy alone,
+ * except ingress rules with named ports, which resolve per destination pod (spec) and so on its ports.
  */
-function compileRule(state: ClusterState, policy: ParsedPolicy, rule: PolicyRule, direction: Direction, pod: PodRecord): CompiledRule {
+function ruleShape(policy: ParsedPolicy, rule: PolicyRule, direction: Direction, ports: readonly NamedPort[]): RuleShape {
   const namedIngress = direction === 'ingress' && rule.ports !== 'any' && rule.ports.some((p) => p.kind === 'named');
-  const key = `${policy.uid}|${direction}|${rule.index}${namedIngress ? `|${JSON.stringify(pod.ports)}` : ''}`;
-  let byKey = ruleMemo.get(state);
-  if (!byKey) ruleMemo.set(state, (byKey = new Map()));
-  let compiled = byKey.get(key);
-  if (!compiled) byKey.set(key, (compiled = buildRule(state, rule, direction, pod)));
-  return compiled;
+  const key = `${direction}|${rule.index}${namedIngress ? `|${JSON.stringify(ports)}` : ''}`;
+  let byKey = shapeMemo.get(policy);
+  if (!byKey) shapeMemo.set(policy, (byKey = new Map()));
+  let shape = byKey.get(key);
+  if (!shape) byKey.set(key, (shape = buildShape(rule, direction, ports)));
+  return shape;
 }
 
-function buildRule(state: ClusterState, rule: PolicyRule, direction: Direction, pod: PodRecord): CompiledRule {
-  const sets: AddressSet[] = [];
+function buildShape(rule: PolicyRule, direction: Direction, podPorts: readonly NamedPort[]): RuleShape {
+  const sets: SetSpec[] = [];
   const peerIds =
     rule.peers === 'any'
       ? ('any' as const)
       : rule.peers.map((peer) => {
-          const set = peer.kind === 'pods' ? podSet(state, peer) : cidrSet(state, peer);
-          sets.push(set);
-          return set.id;
+          const spec = peer.kind === 'pods' ? podSetSpec(peer) : cidrSetSpec(peer);
+          sets.push(spec);
+          return spec.id;
         });
   const terms: Term[] = [];
   if (rule.ports === 'any') {
@@ -102,12 +103,12 @@ function buildRule(state: ClusterState, rule: PolicyRule, direction: Direction, 
         numeric.push({ protocol: port.protocol, ...(port.port !== undefined ? { port: port.port } : {}), ...(port.endPort !== undefined ? { endPort: port.endPort } : {}) });
       } else if (direction === 'ingress') {
         // spec: a named port resolves against the destination pod, protocol included; no match, no port
-        for (const p of pod.ports) if (p.name === port.name && p.protocol === port.protocol) numeric.push({ protocol: p.protocol, port: p.port });
+        for (const p of podPorts) if (p.name === port.name && p.protocol === port.protocol) numeric.push({ protocol: p.protocol, port: p.port });
       } else {
         for (const peer of rule.peers === 'any' ? (['any'] as const) : rule.peers) {
-          const set = podPortSet(state, peer, port.name, port.protocol);
-          sets.push(set);
-          terms.push({ kind: 'peer-ports', set: set.id });
+          const spec = podPortSetSpec(peer, port.name, port.protocol);
+          sets.push(spec);
+          terms.push({ kind: 'peer-ports', set: spec.id });
         }
       }
     }
@@ -129,4 +130,4 @@ function byOrigin(a: RuleOrigin, b: RuleOrigin): number {
   return a.policy < b.policy ? -1 : a.policy > b.policy ? 1 : a.rule - b.rule;
 }
 
-export { nodesOf, policiesIn };
+export { nodesOf };

@@ -24,17 +24,29 @@ function liveByNode(bucket: PodBucket): ReadonlyMap<string, readonly PodRecord[]
   return out;
 }
 
-/** Live pods scheduled on `node`, sorted by uid. */
-export function localPods(state: ClusterState, node: string): PodRecord[] {
-  const out: PodRecord[] = [];
-  for (const bucket of Object.values(state.pods)) out.push(...(liveByNode(bucket).get(node) ?? []));
-  return out.sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+const nodeIndexMemo = new WeakMap<ClusterState['pods'], Map<string, PodRecord[]>>();
+/** Live pods scheduled on `node`, sorted by uid (one index per pods table, built from the shards' own). */
+export function localPods(state: ClusterState, node: string): readonly PodRecord[] {
+  let index = nodeIndexMemo.get(state.pods);
+  if (!index) {
+    index = new Map();
+    for (const bucket of Object.values(state.pods))
+      for (const [n, pods] of liveByNode(bucket)) (index.get(n) ?? index.set(n, []).get(n)!).push(...pods);
+    for (const pods of index.values()) pods.sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+    nodeIndexMemo.set(state.pods, index);
+  }
+  return index.get(node) ?? [];
 }
 
+const nodesMemo = new WeakMap<PodBucket, readonly string[]>();
 /** Every node that has at least one pod scheduled (live or not), sorted. */
 export function nodesOf(state: ClusterState): string[] {
   const nodes = new Set<string>();
-  for (const bucket of Object.values(state.pods)) for (const pod of Object.values(bucket)) if (pod.node) nodes.add(pod.node);
+  for (const bucket of Object.values(state.pods)) {
+    let inBucket = nodesMemo.get(bucket);
+    if (!inBucket) nodesMemo.set(bucket, (inBucket = [...new Set(Object.values(bucket).flatMap((p) => (p.node ? [p.node] : [])))]));
+    for (const node of inBucket) nodes.add(node);
+  }
   return [...nodes].sort();
 }
 
@@ -47,14 +59,37 @@ export function livePodsIn(bucket: PodBucket | undefined): readonly PodRecord[] 
 }
 
 const selectedMemo = new WeakMap<PodBucket, Map<string, readonly PodRecord[]>>();
-/** Live pods of one namespace bucket that a pod selector selects. */
-export function selectPods(bucket: PodBucket | undefined, selector: Selector): readonly PodRecord[] {
-  if (!bucket) return [];
+/** The last answer per namespace and selector: reused while the same pod records are selected. */
+const lastSelected = new Map<string, readonly PodRecord[]>();
+const EMPTY: readonly PodRecord[] = [];
+
+/**
+ * Live pods of one namespace that a pod selector selects. When a namespace's shard changes but the
+ * selection does not, the previous array is returned, so caches keyed on it stay valid.
+ */
+export function selectPods(state: ClusterState, namespace: string, selector: Selector): readonly PodRecord[] {
+  const bucket = state.pods[namespace];
+  if (!bucket) return EMPTY;
   let byKey = selectedMemo.get(bucket);
   if (!byKey) selectedMemo.set(bucket, (byKey = new Map()));
   let out = byKey.get(selector.key);
-  if (!out) byKey.set(selector.key, (out = livePodsIn(bucket).filter((p) => matches(selector, p.labels))));
+  if (!out) {
+    const fresh = livePodsIn(bucket).filter((p) => matches(selector, p.labels));
+    const lastKey = `${namespace}\0${selector.key}`;
+    const last = lastSelected.get(lastKey);
+    out = last && sameItems(last, fresh) ? last : fresh;
+    if (lastSelected.size > 200_000) lastSelected.clear(); // a cache, not state: bound it
+    lastSelected.set(lastKey, out);
+    byKey.set(selector.key, out);
+  }
   return out;
+}
+
+/** Same length and the very same objects in order. */
+export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const nsMemo = new WeakMap<ClusterState['namespaces'], Map<string, readonly string[]>>();

@@ -55,7 +55,9 @@ function applyPod(draft: Draft<ClusterState>, event: ObjectEvent): void {
   if (isLive(pod))
     for (const ip of pod.ips) {
       const shard = (draft.ipClaims[ipShard(ip)] ??= {});
-      (shard[ip] ??= []).push({ uid: pod.uid, namespace, created: pod.created });
+      const claims = (shard[ip] ??= []);
+      claims.push({ uid: pod.uid, namespace, created: pod.created });
+      if (claims.length > 1) draft.conflictedIps[ip] = claims.map((c) => c.uid).join(' ');
     }
 }
 
@@ -68,6 +70,8 @@ function releaseClaims(draft: Draft<ClusterState>, pod: PodRecord): void {
     if (kept.length === claims.length) continue;
     if (kept.length === 0) delete shard[ip];
     else shard[ip] = kept;
+    if (kept.length > 1) draft.conflictedIps[ip] = kept.map((c) => c.uid).join(' ');
+    else if (draft.conflictedIps[ip] !== undefined) delete draft.conflictedIps[ip];
   }
 }
 

@@ -23,11 +23,16 @@ export type ClusterState = {
   readonly pods: Readonly<Record<string, Readonly<Record<string, PodRecord>>>>;
   readonly policies: Readonly<Record<string, Readonly<Record<string, PolicyRecord>>>>;
   readonly ipClaims: Readonly<Record<string, Readonly<Record<string, readonly IpClaim[]>>>>;
+  /**
+   * IPs claimed by more than one live pod (usually none), each with its claimants' uids: only these need
+   * an ownership decision, and the value changes whenever the claimants do (caches compare it).
+   */
+  readonly conflictedIps: Readonly<Record<string, string>>;
   readonly pendingSyncs: Readonly<Partial<Record<ObjectKind, PendingSync>>>;
 };
 
 export function emptyState(epoch = 'offline'): ClusterState {
-  return { epoch, seq: 0, namespaces: {}, namespaceUids: {}, pods: {}, policies: {}, ipClaims: {}, pendingSyncs: {} };
+  return { epoch, seq: 0, namespaces: {}, namespaceUids: {}, pods: {}, policies: {}, ipClaims: {}, conflictedIps: {}, pendingSyncs: {} };
 }
 
 /** The shard of the IP claim table an address lives in (256 shards keyed by a cheap string hash). */
@@ -48,6 +53,6 @@ export function ipOwner(state: ClusterState, ip: string): string | undefined {
 
 /** A pod's addresses that it owns: an IP reused by a newer pod is no longer the old pod's. */
 export function ownedIps(state: ClusterState, pod: PodRecord): readonly string[] {
-  if (pod.ips.every((ip) => (state.ipClaims[ipShard(ip)]?.[ip]?.length ?? 0) <= 1)) return pod.ips;
+  if (!pod.ips.some((ip) => state.conflictedIps[ip] !== undefined)) return pod.ips;
   return pod.ips.filter((ip) => ipOwner(state, ip) === pod.uid);
 }

@@ -80,9 +80,21 @@ export type RuleSet = RuleSetContent & {
   readonly contentHash: string;
 };
 
-/** sha256 of the canonical JSON of everything but the version: equal content, equal hash. */
+const setHashes = new WeakMap<AddressSet, string>();
+
+/** sha256 of one address set's canonical JSON, memoised per set object (sets are shared by many nodes). */
+export function addressSetHash(set: AddressSet): string {
+  let hash = setHashes.get(set);
+  if (hash === undefined) setHashes.set(set, (hash = sha256(canonicalJson(set))));
+  return hash;
+}
+
+/**
+ * sha256 over everything but the version: equal content, equal hash. Sets enter by their own hash, so a
+ * large set shared by every node is hashed once, not once per node.
+ */
 export function contentHash(content: RuleSetContent): string {
-  return sha256(canonicalJson({ node: content.node, pods: content.pods, rules: content.rules, sets: content.sets }));
+  return sha256(canonicalJson({ node: content.node, pods: content.pods, rules: content.rules, sets: content.sets.map(addressSetHash) }));
 }
 
 export function makeRuleSet(content: RuleSetContent, version: RuleSetVersion): RuleSet {

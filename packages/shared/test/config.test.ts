@@ -55,3 +55,13 @@ Schema('an unknown schema version is refused with a clear error', () => {
   checkSchema('rule set', { schema: 1 }, 1);
 });
 Schema.run();
+
+const Canonical = suite('canonicalJson');
+import { canonicalJson } from '../src/index.js';
+Canonical('sorts keys at every level and leaves out undefined members', () => {
+  assert.is(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: undefined }], c: 'x' } }), '{"a":{"c":"x","d":[3,{"z":1}]},"b":1}');
+  assert.is(canonicalJson([undefined, 'a']), '[null,"a"]');
+  assert.is(canonicalJson(['a', 'b\n']), JSON.stringify(['a', 'b\n']));
+  assert.is(canonicalJson(null), 'null');
+});
+Canonical.run();

@@ -1,4 +1,4 @@
-import { names } from '@knp/shared';
+import { names } from '../names.js';
 import {
   DiscardPolicy,
   RetentionPolicy,

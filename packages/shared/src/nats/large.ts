@@ -6,7 +6,7 @@ import { headers as natsHeaders, type JetStreamClient, type JetStreamManager, ty
  * first, each on `<subject>~<index>` (so a per-subject limit on the logical subject never evicts a part of
  * the newest message, and `~` never occurs in an encoded subject token), then a manifest on the subject
  * itself. The manifest has an empty body and these headers; a reader that sees CHUNK_PART skips the
- * message and one that sees CHUNK_COUNT calls `readLarge`. Lives in watcher for now; the rules stream reuses it.
+ * message and one that sees CHUNK_COUNT calls `readLarge`. Used by the events and the rules stream.
  */
 export const CHUNK_PART = 'Knp-Chunk-Part'; //   on a part: "<index>/<count>"
 export const CHUNK_COUNT = 'Knp-Chunk-Count'; // on the manifest: number of parts
