@@ -1,0 +1,142 @@
+import { compareVersions, type Logger, type RuleSet, type RuleSetVersion } from '@knp/shared';
+import type { Backend, LoadMode } from './backend.js';
+import { RenderError } from './nft-text.js';
+
+export type RetryPolicy = { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 5_000 };
+
+export type ApplyOutcome =
+  /** The version is at or below the one applied: nothing to do. */
+  | { readonly kind: 'stale'; readonly applied: RuleSetVersion }
+  /** Same content as the kernel holds: the new version is recorded, nothing is written. */
+  | { readonly kind: 'unchanged' }
+  /** `loadMs`: render + kernel transaction; `kernelMs`: the transaction alone. */
+  | { readonly kind: 'applied'; readonly mode: LoadMode; readonly attempts: number; readonly loadMs: number; readonly kernelMs: number };
+
+export type ReconcileOutcome = 'nothing-applied' | 'in-sync' | 'repaired';
+
+/** What the applier reports (status endpoint, tests): what is in force and what last went wrong. */
+export type ApplierStatus = {
+  readonly applied?: { readonly version: RuleSetVersion; readonly contentHash: string };
+  readonly lastError?: { readonly version: RuleSetVersion; readonly message: string; readonly attempts: number };
+  readonly kernelWrites: number;
+  readonly repairs: number;
+};
+
+/** Applying a rule set failed after every attempt; the previous rules stay in force. */
+export class ApplyError extends Error {
+  override name = 'ApplyError';
+}
+
+export type ApplierOptions = {
+  readonly log: Logger;
+  readonly retry?: RetryPolicy;
+  readonly sleep?: (ms: number) => Promise<void>;
+};
+
+/**
+ * The applier core: idempotent, serialised application of rule sets to one backend, and drift repair.
+ * `apply` and `reconcile` never interleave, so a timer-driven reconcile cannot race a new rule set.
+ */
+export class Applier {
+  /** What the kernel holds by our hand; `fingerprint` is its listing digest, null until read back. */
+  private applied: { ruleSet: RuleSet; fingerprint: string | undefined | null } | undefined;
+  private status_: ApplierStatus = { kernelWrites: 0, repairs: 0 };
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly retry: RetryPolicy;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly backend: Backend, private readonly options: ApplierOptions) {
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  get status(): ApplierStatus {
+    return this.status_;
+  }
+
+  /** Makes the kernel enforce `ruleSet` unless it is stale or already in force. Throws ApplyError after retries. */
+  apply(ruleSet: RuleSet): Promise<ApplyOutcome> {
+    return this.serialise(() => this.applyNow(ruleSet));
+  }
+
+  /** Compares the kernel with what was last applied and loads it again when they differ (or it is gone). */
+  reconcile(): Promise<ReconcileOutcome> {
+    return this.serialise(() => this.reconcileNow());
+  }
+
+  private serialise<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyNow(ruleSet: RuleSet): Promise<ApplyOutcome> {
+    const current = this.applied?.ruleSet;
+    if (current && compareVersions(ruleSet.version, current.version) <= 0) return { kind: 'stale', applied: current.version };
+    if (current && current.contentHash === ruleSet.contentHash) {
+      this.applied = { ruleSet, fingerprint: this.applied?.fingerprint };
+      this.status_ = { ...this.status_, applied: { version: ruleSet.version, contentHash: ruleSet.contentHash } };
+      return { kind: 'unchanged' };
+    }
+    return this.loadWithRetry(ruleSet, current);
+  }
+
+  private async reconcileNow(): Promise<ReconcileOutcome> {
+    if (!this.applied) return 'nothing-applied';
+    if (this.applied.fingerprint === null) {
+      await this.readBack();
+      return 'in-sync';
+    }
+    const seen = await this.backend.observe();
+    if (seen !== undefined && seen === this.applied.fingerprint) return 'in-sync';
+    this.options.log.warn({ version: this.applied.ruleSet.version, present: seen !== undefined }, 'kernel drifted from the applied rule set');
+    await this.loadWithRetry(this.applied.ruleSet, undefined);
+    this.status_ = { ...this.status_, repairs: this.status_.repairs + 1 };
+    return 'repaired';
+  }
+
+  /**
+   * The kernel's listing right after our own load is the reference a later reconcile compares with (like
+   * with like). Listing a large table costs more than a set-member change, so it runs queued after the
+   * load instead of inside it; a reconcile that finds it still pending takes it then.
+   */
+  private scheduleReadBack(): void {
+    void this.serialise(() => this.readBack()).catch((err: unknown) => {
+      this.options.log.warn({ err }, 'reading the applied rules back failed; the next reconcile reloads them');
+    });
+  }
+
+  private async readBack(): Promise<void> {
+    const applied = this.applied;
+    if (!applied || applied.fingerprint !== null) return;
+    const fingerprint = await this.backend.observe();
+    if (this.applied === applied) this.applied = { ...applied, fingerprint };
+  }
+
+  private async loadWithRetry(ruleSet: RuleSet, prev: RuleSet | undefined): Promise<ApplyOutcome> {
+    const { version } = ruleSet;
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      try {
+        // after a failed attempt the kernel may not hold `prev` any more: send the whole table
+        const report = await this.backend.load(ruleSet, attempt === 1 ? prev : undefined);
+        const loadMs = performance.now() - started;
+        this.applied = { ruleSet, fingerprint: null };
+        this.scheduleReadBack();
+        const { lastError: _, ...rest } = this.status_;
+        this.status_ = { ...rest, applied: { version, contentHash: ruleSet.contentHash }, kernelWrites: rest.kernelWrites + 1 };
+        this.options.log.info({ version, hash: ruleSet.contentHash, mode: report.mode, bytes: report.scriptBytes, loadMs: Math.round(loadMs), kernelMs: Math.round(report.kernelMs), attempt }, 'rule set applied');
+        return { kind: 'applied', mode: report.mode, attempts: attempt, loadMs, kernelMs: report.kernelMs };
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        this.status_ = { ...this.status_, lastError: { version, message, attempts: attempt } };
+        // a rule set the renderer refuses will be refused again: do not wait for it
+        const final = attempt >= this.retry.attempts || err instanceof RenderError;
+        this.options.log.error({ err, version, attempt, final }, 'rule set apply failed');
+        if (final) throw new ApplyError(`rule set ${version.epoch}/${version.seq} not applied after ${attempt} attempt(s): ${message}`, { cause: err });
+        await this.sleep(Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1)));
+      }
+    }
+  }
+}
