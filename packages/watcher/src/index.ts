@@ -1,5 +1,5 @@
-export * from './large.js';
-export * from './streams.js';
+// streams and large messages moved to @knp/shared/nats (the rules stream uses them too); re-exported for callers
+export * from '@knp/shared/nats';
 export * from './trim.js';
 export * from './subjects.js';
 export * from './ledger.js';

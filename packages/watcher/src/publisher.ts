@@ -1,6 +1,6 @@
 import type { ClusterEvent, Logger } from '@knp/shared';
 import type { JetStreamClient } from 'nats';
-import { publishLarge } from './large.js';
+import { publishLarge } from '@knp/shared/nats';
 import { eventSubjectOf, messageIdOf } from './subjects.js';
 
 export type PublisherOptions = {

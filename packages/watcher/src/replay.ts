@@ -1,6 +1,6 @@
 import { parseEvent, type ClusterEvent, type Logger } from '@knp/shared';
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from 'nats';
-import { readLarge } from './large.js';
+import { readLarge } from '@knp/shared/nats';
 
 /**
  * Reads the last message of every subject of the events stream (what the stream currently says about each

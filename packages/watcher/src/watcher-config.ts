@@ -1,5 +1,5 @@
 import { ConfigError } from '@knp/shared';
-import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from './streams.js';
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '@knp/shared/nats';
 
 export type WatcherSettings = { readonly streams: StreamSettings; readonly heartbeatMs: number };
 

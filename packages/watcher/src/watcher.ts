@@ -7,7 +7,7 @@ import { Ledger } from './ledger.js';
 import { Publisher } from './publisher.js';
 import { readLastPerSubject } from './replay.js';
 import { WATCHER_STATUS_KEY, type KindStatus, type WatcherStatus } from './status.js';
-import { DEFAULT_STREAM_SETTINGS, ensureStreams, streamEpoch, type StreamSettings, type Streams } from './streams.js';
+import { DEFAULT_STREAM_SETTINGS, ensureStreams, streamEpoch, type StreamSettings, type Streams } from '@knp/shared/nats';
 import { trimObject } from './trim.js';
 
 export type WatcherOptions = {

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EVENT_SCHEMA, type ClusterEvent } from '@knp/shared';
 import { eventSubjectOf, messageIdOf, syncSubject } from '../src/subjects.js';
-import { chunkSubject, planChunks, HEADER_ROOM_BYTES } from '../src/large.js';
+import { chunkSubject, planChunks, HEADER_ROOM_BYTES } from '@knp/shared/nats';
 
 const Subjects = suite('subjects and message ids');
 const ev = (over: Partial<ClusterEvent> & Record<string, unknown>): ClusterEvent =>
