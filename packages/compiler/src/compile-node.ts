@@ -3,7 +3,7 @@ import {
   type AddressSet, type Direction, type LocalPod, type PodDirection, type PortMatch, type Rule, type RuleOrigin, type RuleSet,
   type RuleSetVersion, type Term,
 } from '@knp/shared';
-import { localPods, nodesOf, policiesSelecting } from './derived.js';
+import { localPods, nodesOf, policiesSelecting, sameItems } from './derived.js';
 import { cidrSetSpec, materialize, podPortSetSpec, podSetSpec, type SetSpec } from './address-sets.js';
 import { ownedIps, type ClusterState } from './state.js';
 import type { ParsedPolicy, PolicyRule } from './policy.js';
@@ -26,25 +26,16 @@ export function compileNode(state: ClusterState, node: string, version: RuleSetV
   const namespaces = new Set<string>();
 
   for (const pod of localPods(state, node)) {
-    const ips = ownedIps(state, pod);
-    if (ips.length === 0) continue; // its IP belongs to a newer pod now
+    const entry = podEntry(state, pod);
+    if (!entry) continue; // its IP belongs to a newer pod now
     namespaces.add(pod.namespace);
-    const selecting = policiesSelecting(state, pod);
-    const direction = (dir: Direction): PodDirection => {
-      const isolating = selecting.filter((p) => p[dir] !== undefined);
-      const ruleIds = new Set<string>();
-      for (const policy of isolating)
-        for (const rule of policy[dir]!) {
-          const shape = ruleShape(policy, rule, dir, pod.ports);
-          let entry = rules.get(shape.id);
-          if (!entry) rules.set(shape.id, (entry = { direction: dir, terms: shape.terms, origins: new Map() }));
-          entry.origins.set(`${policy.ref}#${rule.index}`, { policy: policy.ref, rule: rule.index });
-          for (const spec of shape.sets) specs.set(spec.id, spec);
-          ruleIds.add(shape.id);
-        }
-      return { isolated: isolating.length > 0, policies: isolating.map((p) => p.ref), rules: [...ruleIds].sort() };
-    };
-    pods.push({ uid: pod.uid, pod: `${pod.namespace}/${pod.name}`, ips, ingress: direction('ingress'), egress: direction('egress') });
+    pods.push(entry.local);
+    for (const use of entry.uses) {
+      let rule = rules.get(use.shape.id);
+      if (!rule) rules.set(use.shape.id, (rule = { direction: use.direction, terms: use.shape.terms, origins: new Map() }));
+      rule.origins.set(use.originKey, use.origin);
+      for (const spec of use.shape.sets) specs.set(spec.id, spec);
+    }
   }
 
   const ruleList: Rule[] = [...rules.entries()]
@@ -53,6 +44,43 @@ export function compileNode(state: ClusterState, node: string, version: RuleSetV
   const setList: AddressSet[] = [...specs.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((spec) => materialize(state, spec));
   const rejections = [...namespaces].sort().flatMap((ns) => Object.values(state.policies[ns] ?? {}).flatMap((p) => p.rejections));
   return { ruleSet: makeRuleSet({ node, pods, rules: ruleList, sets: setList }, version), rejections };
+}
+
+/** One local pod compiled: its IR entry and each policy rule it uses, with the rule's origin. */
+type PodEntry = {
+  readonly local: LocalPod;
+  readonly uses: readonly { readonly direction: Direction; readonly shape: RuleShape; readonly originKey: string; readonly origin: RuleOrigin }[];
+};
+type CachedEntry = { readonly policies: ClusterState['policies'][string] | undefined; readonly ips: readonly string[]; readonly entry: PodEntry };
+const entryMemo = new WeakMap<PodRecord, CachedEntry>();
+
+/**
+ * A pod's entry depends only on its record, its namespace's policies and the IPs it owns, so it is reused
+ * across states while those are the same objects; undefined when the pod owns no IP.
+ */
+function podEntry(state: ClusterState, pod: PodRecord): PodEntry | undefined {
+  const ips = ownedIps(state, pod);
+  if (ips.length === 0) return undefined;
+  const policies = state.policies[pod.namespace];
+  const hit = entryMemo.get(pod);
+  if (hit && hit.policies === policies && sameItems(hit.ips, ips)) return hit.entry;
+  const selecting = policiesSelecting(state, pod);
+  const uses: PodEntry['uses'][number][] = [];
+  const direction = (dir: Direction): PodDirection => {
+    const isolating = selecting.filter((p) => p[dir] !== undefined);
+    const ruleIds = new Set<string>();
+    for (const policy of isolating)
+      for (const rule of policy[dir]!) {
+        const shape = ruleShape(policy, rule, dir, pod.ports);
+        uses.push({ direction: dir, shape, originKey: `${policy.ref}#${rule.index}`, origin: { policy: policy.ref, rule: rule.index } });
+        ruleIds.add(shape.id);
+      }
+    return { isolated: isolating.length > 0, policies: isolating.map((p) => p.ref), rules: [...ruleIds].sort() };
+  };
+  const local: LocalPod = { uid: pod.uid, pod: `${pod.namespace}/${pod.name}`, ips, ingress: direction('ingress'), egress: direction('egress') };
+  const entry = { local, uses };
+  entryMemo.set(pod, { policies, ips, entry });
+  return entry;
 }
 
 /** Rule sets of every node that has pods. */
