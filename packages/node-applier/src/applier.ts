@@ -13,7 +13,8 @@ export type ApplyOutcome =
   /** `loadMs`: render + kernel transaction; `kernelMs`: the transaction alone. */
   | { readonly kind: 'applied'; readonly mode: LoadMode; readonly attempts: number; readonly loadMs: number; readonly kernelMs: number };
 
-export type ReconcileOutcome = 'nothing-applied' | 'in-sync' | 'repaired';
+/** `refreshed`: set-member deltas had been applied since the last reference listing; the whole rule set was loaded again to take a new one. */
+export type ReconcileOutcome = 'nothing-applied' | 'in-sync' | 'repaired' | 'refreshed';
 
 /** What the applier reports (status endpoint, tests): what is in force and what last went wrong. */
 export type ApplierStatus = {
@@ -39,8 +40,11 @@ export type ApplierOptions = {
  * `apply` and `reconcile` never interleave, so a timer-driven reconcile cannot race a new rule set.
  */
 export class Applier {
-  /** What the kernel holds by our hand; `fingerprint` is its listing digest, null until read back. */
-  private applied: { ruleSet: RuleSet; fingerprint: string | undefined | null } | undefined;
+  /**
+   * What the kernel holds by our hand; `fingerprint` is its listing digest, null until read back.
+   * `deferred`: set-member deltas were applied since the last full load and not read back (see loadWithRetry).
+   */
+  private applied: { ruleSet: RuleSet; fingerprint: string | undefined | null; deferred?: boolean } | undefined;
   private status_: ApplierStatus = { kernelWrites: 0, repairs: 0 };
   private queue: Promise<unknown> = Promise.resolve();
   private readonly retry: RetryPolicy;
@@ -75,7 +79,7 @@ export class Applier {
     const current = this.applied?.ruleSet;
     if (current && compareVersions(ruleSet.version, current.version) <= 0) return { kind: 'stale', applied: current.version };
     if (current && current.contentHash === ruleSet.contentHash) {
-      this.applied = { ruleSet, fingerprint: this.applied?.fingerprint };
+      this.applied = { ...this.applied!, ruleSet };
       this.status_ = { ...this.status_, applied: { version: ruleSet.version, contentHash: ruleSet.contentHash } };
       return { kind: 'unchanged' };
     }
@@ -84,6 +88,10 @@ export class Applier {
 
   private async reconcileNow(): Promise<ReconcileOutcome> {
     if (!this.applied) return 'nothing-applied';
+    if (this.applied.deferred) {
+      await this.loadWithRetry(this.applied.ruleSet, undefined);
+      return 'refreshed';
+    }
     if (this.applied.fingerprint === null) {
       await this.readBack();
       return 'in-sync';
@@ -122,8 +130,12 @@ export class Applier {
         // after a failed attempt the kernel may not hold `prev` any more: send the whole table
         const report = await this.backend.load(ruleSet, attempt === 1 ? prev : undefined);
         const loadMs = performance.now() - started;
-        this.applied = { ruleSet, fingerprint: null };
-        this.scheduleReadBack();
+        // A delta is not read back: listing a large table costs 10x the delta, and back-to-back changes
+        // would each wait for the previous listing. Reading it back at the next reconcile instead would take
+        // any drift since as the reference, so that reconcile loads the whole rule set again (a periodic full
+        // load while sets churn) and reads back after it.
+        this.applied = report.mode === 'delta' ? { ruleSet, fingerprint: null, deferred: true } : { ruleSet, fingerprint: null };
+        if (report.mode !== 'delta') this.scheduleReadBack();
         const { lastError: _, ...rest } = this.status_;
         this.status_ = { ...rest, applied: { version, contentHash: ruleSet.contentHash }, kernelWrites: rest.kernelWrites + 1 };
         this.options.log.info({ version, hash: ruleSet.contentHash, mode: report.mode, bytes: report.scriptBytes, loadMs: Math.round(loadMs), kernelMs: Math.round(report.kernelMs), attempt }, 'rule set applied');

@@ -130,6 +130,22 @@ Reconcile('an untouched kernel is in sync; a removed or changed one is loaded wh
   assert.is(applier.status.repairs, 2);
 });
 
+Reconcile('a delta is not read back; the next reconcile loads the whole rule set and reads that back', async () => {
+  const { backend, calls } = fakeBackend();
+  let observed = 0;
+  const counting: Backend = { ...backend, observe: async () => (observed++, backend.observe()) };
+  const applier = newApplier(counting);
+  await applier.apply(v(1));
+  assert.is(await applier.reconcile(), 'in-sync');
+  const before = observed;
+  await applier.apply(v(2, true));
+  assert.equal(calls.at(-1), { hash: v(2, true).contentHash, prev: v(1).contentHash }, 'a delta');
+  assert.is(observed, before, 'no read-back after the delta');
+  assert.is(await applier.reconcile(), 'refreshed');
+  assert.equal(calls.at(-1), { hash: v(2, true).contentHash, prev: undefined }, 'a full load');
+  assert.is(await applier.reconcile(), 'in-sync');
+});
+
 const Fingerprint = suite('fingerprintNftListing');
 
 Fingerprint('ignores handles, metainfo and the listing order of set elements', () => {
