@@ -46,11 +46,29 @@ export function trimObject(kind: ObjectKind, raw: unknown): TrimmedObject | unde
     case 'Namespace':
       return base;
     case 'NetworkPolicy':
-      // the typed client deserializes into class instances: a JSON round trip makes both paths plain data
-      return { ...base, spec: o?.spec === undefined ? {} : JSON.parse(JSON.stringify(o.spec)) };
+      return { ...base, spec: o?.spec === undefined ? {} : policySpec(o.spec) };
     case 'Pod':
       return { ...base, spec: podSpec(obj(o?.spec)), status: podStatus(obj(o?.status)) };
   }
+}
+
+/**
+ * The typed client's list deserializes into class instances and renames the ingress rule's `from` to
+ * `_from` (a reserved word in its generator); a watch event is plain API JSON. A JSON round trip makes both
+ * plain data, and `_from` goes back to the API's name, so a policy listed at start keeps its peers.
+ */
+function policySpec(spec: unknown): unknown {
+  const plain = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
+  if (!Array.isArray(plain.ingress)) return plain;
+  return {
+    ...plain,
+    ingress: plain.ingress.map((rule: unknown) => {
+      const r = obj(rule);
+      if (r === undefined || !('_from' in r)) return rule;
+      const { _from, ...rest } = r;
+      return 'from' in rest ? rest : { ...rest, from: _from };
+    }),
+  };
 }
 
 function podSpec(spec: Loose): unknown {

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { contentKey, isIrrelevantChange, objectEvent, syncEvents, syncIdOf, trimObject, type TrimmedObject } from '../src/trim.js';
+import { loadYaml } from '@kubernetes/client-node';
 import { rawPod } from './builders.js';
 
 const Trim = suite('trimObject');
@@ -32,6 +33,23 @@ Trim('a network policy keeps its full spec as plain data', () => {
   const t = trimObject('NetworkPolicy', { metadata: { uid: 'p1', name: 'p', namespace: 'prod', resourceVersion: '4' }, spec: { podSelector: new Selector(), ingress: [{ ports: [{ port: 'http' }] }] } });
   assert.equal(t?.spec, { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ ports: [{ port: 'http' }] }] });
   assert.ok(Object.getPrototypeOf((t!.spec as { podSelector: object }).podSelector) === Object.prototype);
+});
+
+Trim('a policy deserialized by the typed client (ingress `_from`) keeps its peers like a watch event', () => {
+  const wire = {
+    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
+    metadata: { uid: 'p1', name: 'p', namespace: 'prod', resourceVersion: '4' },
+    spec: {
+      podSelector: { matchLabels: { app: 'web' } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }, { ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }], ports: [{ port: 80 }] }],
+      egress: [{ to: [{ namespaceSelector: {} }] }],
+    },
+  };
+  const typed = loadYaml(JSON.stringify(wire)) as unknown; // the client's own deserializer, as its list uses
+  assert.ok('_from' in (typed as { spec: { ingress: object[] } }).spec.ingress[0]!, 'the typed client renames from to _from');
+  assert.equal(trimObject('NetworkPolicy', typed), trimObject('NetworkPolicy', wire));
+  assert.equal((trimObject('NetworkPolicy', typed)!.spec as { ingress: unknown[] }).ingress, wire.spec.ingress);
 });
 
 const cases: Array<[what: string, raw: unknown]> = [
