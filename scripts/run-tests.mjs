@@ -6,6 +6,7 @@ import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
+const FILE_TIMEOUT_MS = Number(process.env.KNP_TEST_FILE_TIMEOUT_S ?? 420) * 1000;
 const filter = process.argv[2] ? new RegExp(process.argv[2]) : undefined;
 
 function walk(dir) {
@@ -24,8 +25,10 @@ const files = [
 let passed = 0, failed = 0, badFiles = [];
 for (const file of files) {
   const name = relative(root, file);
-  const result = spawnSync(process.execPath, [file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
+  // a hung file (a fixture waiting forever) fails on its own instead of stalling the whole run
+  const result = spawnSync(process.execPath, [file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' }, timeout: FILE_TIMEOUT_MS, killSignal: 'SIGKILL' });
   process.stdout.write(`\n# ${name}\n${result.stdout}`);
+  if (result.error?.code === 'ETIMEDOUT') process.stdout.write(`\n# ${name}: killed after ${FILE_TIMEOUT_MS / 1000} s\n`);
   const total = Number(/Total:\s+(\d+)/.exec(result.stdout)?.[1] ?? 0);
   const ok = Number(/Passed:\s+(\d+)/.exec(result.stdout)?.[1] ?? 0);
   passed += ok;

@@ -19,10 +19,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `nats-server -js` on 127.0.0.1 and resolves once it logs that it is ready. */
-export async function startNatsServer(extraArgs: readonly string[] = []): Promise<NatsServer> {
-  const storeDir = mkdtempSync(join(tmpdir(), 'knp-nats-'));
-  const port = await freePort();
+/** Spawns `nats-server -js` on 127.0.0.1:`port` with its store in `storeDir`; resolves once it logs that it is ready. */
+export async function spawnNatsServer(port: number, storeDir: string, extraArgs: readonly string[] = []): Promise<ChildProcess> {
   const child: ChildProcess = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -40,6 +38,14 @@ export async function startNatsServer(extraArgs: readonly string[] = []): Promis
     child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}:\n${log}`)));
     child.once('error', reject);
   });
+  return child;
+}
+
+/** Starts a private server on a free port with a temp store; `stop()` removes both. */
+export async function startNatsServer(extraArgs: readonly string[] = []): Promise<NatsServer> {
+  const storeDir = mkdtempSync(join(tmpdir(), 'knp-nats-'));
+  const port = await freePort();
+  const child = await spawnNatsServer(port, storeDir, extraArgs);
   let stopped = false;
   // a test process that dies without running `after` (uncaught error, closed stdout) must not leak the server
   const onExit = (): void => {

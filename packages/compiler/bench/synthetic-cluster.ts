@@ -2,6 +2,7 @@
  * A deterministic synthetic cluster for the benchmark: plain Kubernetes objects (Namespaces, Pods,
  * NetworkPolicies) from a seeded PRNG, shaped like a multi-team platform. No Math.random, no clock.
  */
+import { seededRandom } from '@knp/shared';
 
 type Labels = Record<string, string>;
 type Obj = Record<string, unknown>;
@@ -9,14 +10,7 @@ type Obj = Record<string, unknown>;
 /** mulberry32: a small seeded PRNG, good enough to spread synthetic objects. */
 export type Rng = { next(): number; int(n: number): number; pick<T>(items: readonly T[]): T; chance(p: number): boolean };
 export function rng(seed: number): Rng {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const int = (n: number): number => Math.floor(next() * n);
   return { next, int, pick: (items) => items[int(items.length)]!, chance: (p) => next() < p };
 }

@@ -1,5 +1,6 @@
 import type { RuleSet } from '@knp/shared';
 import { cidrSet, localPod, peers, podPortsSet, podsSet, rule, ruleSet, tcp, udp } from './builders.js';
+import { seededRandom } from '@knp/shared';
 
 /** Strings an attacker could put in a pod or policy name (the API forbids most; the renderer must not rely on it). */
 export const HOSTILE: readonly string[] = [
@@ -19,16 +20,7 @@ export const HOSTILE: readonly string[] = [
 ];
 
 /** A small deterministic generator, so a failing fuzz case replays exactly. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = seededRandom;
 
 /** A rule set whose every API string (pod names, policy names, ids, selectors) is hostile. */
 export function hostileRuleSet(seed: number): RuleSet {

@@ -22,6 +22,21 @@ export class ConfigError extends Error {
   }
 }
 
+/** An integer variable's reader: a bad value is recorded in `problems` (variable, value, range) and the fallback returned, so every problem gets listed. */
+export type IntVariable = (name: string, fallback: number, min: number, max: number) => number;
+
+export function intVariables(env: Readonly<Record<string, string | undefined>>, problems: string[]): IntVariable {
+  return (name, fallback, min, max) => {
+    const text = env[name]?.trim() || String(fallback);
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) {
+      problems.push(`${name}: ${JSON.stringify(text)} must be an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and validates the environment once; every problem is listed with variable, value and expectation. */

@@ -6,3 +6,5 @@ export * from './ip.js';
 export * from './ruleset.js';
 export * from './envelope.js';
 export * from './logger.js';
+export * from './service-main.js';
+export * from './random.js';

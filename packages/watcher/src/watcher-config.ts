@@ -1,4 +1,4 @@
-import { ConfigError } from '@knp/shared';
+import { ConfigError, intVariables } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '@knp/shared/nats';
 
 export type WatcherSettings = { readonly streams: StreamSettings; readonly heartbeatMs: number };
@@ -9,15 +9,7 @@ export type WatcherSettings = { readonly streams: StreamSettings; readonly heart
  */
 export function loadWatcherSettings(env: Readonly<Record<string, string | undefined>>): WatcherSettings {
   const problems: string[] = [];
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const text = env[name]?.trim() || String(fallback);
-    const n = Number(text);
-    if (!/^\d+$/.test(text) || n < min || n > max) {
-      problems.push(`${name}: ${JSON.stringify(text)} must be an integer from ${min} to ${max}`);
-      return fallback;
-    }
-    return n;
-  };
+  const int = intVariables(env, problems);
   const replicas = int('KNP_STREAM_REPLICAS', DEFAULT_STREAM_SETTINGS.replicas, 1, 5);
   const maxAgeS = int('KNP_EVENTS_MAX_AGE_S', 0, 0, 10 * 365 * 86_400);
   const maxBytes = int('KNP_EVENTS_MAX_BYTES', 0, 0, Number.MAX_SAFE_INTEGER);
