@@ -1,0 +1,48 @@
+import { names, parseEvent, type ClusterEvent, type Logger } from '@knp/shared';
+import { largeMessageKind, readLarge } from '@knp/shared/nats';
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from 'nats';
+
+/**
+ * One consumed message: its stream sequence, the event (undefined when unreadable) and how many follow it,
+ * counting those the server still holds and those already buffered here (the server's count alone reads 0
+ * for every message delivered as it was published, however many wait in the client's buffer).
+ */
+export type Consumed = { readonly seq: number; readonly event: ClusterEvent | undefined; readonly pending: number };
+
+export type EventSource = AsyncIterable<Consumed> & { close(): Promise<void> };
+
+/**
+ * Reads the events stream in order from `afterSeq + 1` and keeps following: an ordered consumer with one
+ * string filter (the form nats-server 2.9 accepts: see shared/notes/nats-facts.md). Parts of large events
+ * are skipped and their manifests reassembled; each event carries its stream sequence as `seq`.
+ */
+export async function openEventSource(js: JetStreamClient, jsm: JetStreamManager, prefix: string, afterSeq: number, log: Logger): Promise<EventSource> {
+  const n = names(prefix);
+  const consumer = await js.consumers.get(n.eventsStream, {
+    filterSubjects: n.eventsSubjects,
+    // trap: deliver_policy All hangs on 2.9; "from the start" is the default
+    ...(afterSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 } : {}),
+  });
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: 2048 });
+  // getPending() counts the message being handled too
+  const pendingAfter = (serverPending: number): number => serverPending + Math.max(0, messages.getPending() - 1);
+  async function* read(): AsyncGenerator<Consumed> {
+    for await (const m of messages) {
+      if (largeMessageKind(m.headers) === 'part') {
+        yield { seq: m.seq, event: undefined, pending: pendingAfter(m.info.pending) };
+        continue;
+      }
+      let event: ClusterEvent | undefined;
+      try {
+        const data = await readLarge(jsm, n.eventsStream, { subject: m.subject, data: m.data, headers: m.headers });
+        event = { ...parseEvent(JSON.parse(Buffer.from(data!).toString('utf8'))), seq: m.seq };
+      } catch (err) {
+        // one unreadable event must not stop the compiler: it is skipped, logged with its sequence
+        log.error({ err, seq: m.seq, subject: m.subject }, 'event unreadable, skipped');
+      }
+      yield { seq: m.seq, event, pending: pendingAfter(m.info.pending) };
+    }
+  }
+  const iterable = read();
+  return { [Symbol.asyncIterator]: () => iterable, close: async () => void (await messages.close()) };
+}

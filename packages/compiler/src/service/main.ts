@@ -1,0 +1,21 @@
+import { serviceMain } from '@knp/shared';
+import { runCompiler } from './compiler-service.js';
+import { loadCompilerSettings } from './settings.js';
+
+const USAGE = `usage: knp compiler
+
+Replays <PREFIX>_EVENTS (after the newest snapshot in <PREFIX>_snapshots), then follows it, and publishes a
+rule set per node to <prefix>.rules.<node> whenever its content changes. Safe to run as several replicas.
+Environment: KNP_NATS_URL, KNP_PREFIX, KNP_LOG_LEVEL, KNP_STREAM_REPLICAS, KNP_HEARTBEAT_S (10),
+KNP_SNAPSHOT_EVENTS (10000; 0 = off), KNP_SNAPSHOT_S (300; 0 = off), KNP_COMPILER_MAX_BATCH (10000).
+`;
+
+/** `bin/knp compiler`: runs until SIGINT/SIGTERM; returns the exit code. */
+export function main(argv: string[]): Promise<number> {
+  return serviceMain(argv, {
+    name: 'compiler',
+    usage: USAGE,
+    settings: (_config, env) => loadCompilerSettings(env),
+    start: (config, settings, log) => runCompiler(config, log, { settings }),
+  });
+}

@@ -1,0 +1,92 @@
+import { names, parseRuleSet, type Logger, type RuleSet } from '@knp/shared';
+import { publishLarge, readLarge } from '@knp/shared/nats';
+import type { JetStreamClient, JetStreamManager } from 'nats';
+import { decidePublish, ruleSetMessageId, type PublishDecision } from './publish-decision.js';
+
+/** The last message on a node's rules subject: its subject sequence (0 when none) and the rule set, if readable. */
+export type LastPublished = { readonly subjectSeq: number; readonly ruleSet: RuleSet | undefined };
+
+/** `duplicate`: another replica stored this very version (same message id) first. */
+export type PublishOutcome = { readonly decision: PublishDecision; readonly ruleSet: RuleSet | undefined; readonly duplicate?: boolean };
+
+const isCode = (err: unknown, code: number): boolean => (err as { api_error?: { err_code?: number } })?.api_error?.err_code === code;
+/** JetStream: 10037 no message found; 10071 wrong last sequence (the expected-last-subject-sequence check). */
+const NO_MESSAGE = 10037;
+const WRONG_LAST_SEQUENCE = 10071;
+const isNotFound = (err: unknown): boolean => isCode(err, NO_MESSAGE) || /no message found/i.test(String((err as Error)?.message ?? ''));
+const isWrongLast = (err: unknown): boolean => isCode(err, WRONG_LAST_SEQUENCE) || /wrong last sequence/i.test(String((err as Error)?.message ?? ''));
+
+/**
+ * The rules stream seen by one replica: reads the last rule set per node and publishes new ones without
+ * ever storing an older version over a newer one. The subject sequence of the last message is cached; a
+ * publish names it as the expected last subject sequence, and a mismatch (another replica published) means
+ * re-read and decide again.
+ */
+export class RulesStore {
+  private readonly last = new Map<string, LastPublished>();
+  private readonly n;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    prefix: string,
+    private readonly maxPayload: number,
+    private readonly log: Logger,
+  ) {
+    this.n = names(prefix);
+  }
+
+  /** Reads (and caches) the last message of a node's subject. An unreadable one counts as "some older version". */
+  async read(node: string): Promise<LastPublished> {
+    const subject = this.n.rulesSubject(node);
+    let found: LastPublished;
+    try {
+      const m = await this.jsm.streams.getMessage(this.n.rulesStream, { last_by_subj: subject });
+      let ruleSet: RuleSet | undefined;
+      try {
+        const data = await readLarge(this.jsm, this.n.rulesStream, { subject: m.subject, data: m.data, headers: m.header });
+        ruleSet = data === undefined ? undefined : parseRuleSet(Buffer.from(data).toString('utf8'));
+      } catch (err) {
+        this.log.warn({ err, node, seq: m.seq }, 'published rule set unreadable, publishing over it');
+      }
+      found = { subjectSeq: m.seq, ruleSet };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      found = { subjectSeq: 0, ruleSet: undefined };
+    }
+    this.last.set(node, found);
+    return found;
+  }
+
+  /** Publishes `ruleSet` unless the subject already holds its content or a newer version (see decidePublish). */
+  async publish(ruleSet: RuleSet): Promise<PublishOutcome> {
+    const subject = this.n.rulesSubject(ruleSet.node);
+    const data = Buffer.from(JSON.stringify(ruleSet), 'utf8');
+    for (let attempt = 0; ; attempt += 1) {
+      const last = this.last.get(ruleSet.node) ?? (await this.read(ruleSet.node));
+      const decision = decidePublish(ruleSet, last.ruleSet);
+      if (decision !== 'publish') return { decision, ruleSet: last.ruleSet };
+      try {
+        const ack = await publishLarge(this.js, subject, data, {
+          maxPayload: this.maxPayload,
+          msgID: ruleSetMessageId(ruleSet),
+          expect: { lastSubjectSequence: last.subjectSeq },
+        });
+        // a duplicate ack: another replica stored this very version (same id) first; it is the same content
+        this.last.set(ruleSet.node, { subjectSeq: ack.seq, ruleSet });
+        return { decision, ruleSet, duplicate: ack.duplicate };
+      } catch (err) {
+        if (!isWrongLast(err) || attempt >= 20) throw err;
+        this.log.debug({ node: ruleSet.node, version: ruleSet.version }, 'rules subject moved, reading it again');
+        this.last.delete(ruleSet.node);
+      }
+    }
+  }
+
+  /** Nodes that have a rules subject (so a node whose last pod left while no compiler ran still gets its empty rule set). */
+  async publishedNodes(): Promise<string[]> {
+    const info = await this.jsm.streams.info(this.n.rulesStream, { subjects_filter: this.n.rulesSubjects });
+    const tokens = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(s.lastIndexOf('.') + 1)).filter((t) => !t.includes('~'));
+    return tokens.map((t) => (t === '_' ? '' : Buffer.from(t, 'base64url').toString('utf8'))).sort();
+  }
+}

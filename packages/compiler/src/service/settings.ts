@@ -1,0 +1,49 @@
+import { ConfigError, intVariables } from '@knp/shared';
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '@knp/shared/nats';
+
+/** The compiler's own settings (the shared ones come from `loadConfig`). */
+export type CompilerSettings = {
+  readonly streams: StreamSettings;
+  /** Write a snapshot once this many events were folded since the last one (0 = never by count). */
+  readonly snapshotEveryEvents: number;
+  /** Write a snapshot once this long passed since the last one, if anything was folded (0 = never by time). */
+  readonly snapshotEveryMs: number;
+  /** Snapshots kept in the object store; older ones are deleted after each write. */
+  readonly snapshotsKept: number;
+  readonly heartbeatMs: number;
+  /** While following, evaluate at least every this many events even if more are pending. */
+  readonly maxBatchEvents: number;
+};
+
+export const DEFAULT_COMPILER_SETTINGS: CompilerSettings = {
+  streams: DEFAULT_STREAM_SETTINGS,
+  snapshotEveryEvents: 10_000,
+  snapshotEveryMs: 300_000,
+  snapshotsKept: 2,
+  heartbeatMs: 10_000,
+  maxBatchEvents: 10_000,
+};
+
+/**
+ * Reads KNP_SNAPSHOT_EVENTS, KNP_SNAPSHOT_S (0 = off), KNP_HEARTBEAT_S, KNP_COMPILER_MAX_BATCH and
+ * KNP_STREAM_REPLICAS; every problem is listed with variable, value and expectation.
+ */
+export function loadCompilerSettings(env: Readonly<Record<string, string | undefined>>): CompilerSettings {
+  const problems: string[] = [];
+  const int = intVariables(env, problems);
+  const d = DEFAULT_COMPILER_SETTINGS;
+  const snapshotEveryEvents = int('KNP_SNAPSHOT_EVENTS', d.snapshotEveryEvents, 0, 1_000_000_000);
+  const snapshotS = int('KNP_SNAPSHOT_S', d.snapshotEveryMs / 1000, 0, 86_400);
+  const heartbeatS = int('KNP_HEARTBEAT_S', d.heartbeatMs / 1000, 1, 3_600);
+  const maxBatchEvents = int('KNP_COMPILER_MAX_BATCH', d.maxBatchEvents, 1, 10_000_000);
+  const replicas = int('KNP_STREAM_REPLICAS', d.streams.replicas, 1, 5);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    ...d,
+    streams: { ...d.streams, replicas },
+    snapshotEveryEvents,
+    snapshotEveryMs: snapshotS * 1000,
+    heartbeatMs: heartbeatS * 1000,
+    maxBatchEvents,
+  };
+}

@@ -1,0 +1,171 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createLogger, loadConfig, names, type ClusterEvent, type RuleSet } from '@knp/shared';
+import { ensureStreams, DEFAULT_STREAM_SETTINGS } from '@knp/shared/nats';
+import { REJECTIONS_KEY, compilerStatusKey, runCompiler, type CompilerHandle, type CompilerOptions, type CompilerStatus, type RejectionsRecord } from '@knp/compiler/service';
+import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import { startNatsServer, type NatsServer } from './nats/server.js';
+import { waitFor } from './nats/wait.js';
+import { NODES, contentOf, expectedContents, history, lastPublished, publishEvents, readRulesHistory } from './compiler/history.js';
+
+type Ctx = { dir: string; nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager; handles: CompilerHandle[]; n: number };
+const Service = suite<Ctx>('compiler service on JetStream');
+const log = createLogger('compiler-test', process.env.KNP_TEST_LOG ?? 'silent');
+/** A small max payload, so a node with a few hundred pods already needs a chunked rule set. */
+const MAX_PAYLOAD = 64 * 1024;
+
+Service.before(async (ctx) => {
+  ctx.dir = mkdtempSync(join(tmpdir(), 'knp-compiler-test-'));
+  const conf = join(ctx.dir, 'small-payload.conf');
+  writeFileSync(conf, `max_payload: ${MAX_PAYLOAD}\n`);
+  ctx.nats = await startNatsServer(['-c', conf]);
+  ctx.nc = await connect({ servers: ctx.nats.url });
+  ctx.jsm = await ctx.nc.jetstreamManager();
+  ctx.handles = [];
+  ctx.n = 0;
+});
+Service.after.each(async (ctx) => {
+  for (const h of ctx.handles.splice(0)) await h.stop();
+});
+Service.after(async (ctx) => {
+  await ctx.nc?.close();
+  await ctx.nats?.stop();
+  if (ctx.dir) rmSync(ctx.dir, { recursive: true, force: true });
+});
+
+/** A fresh prefix per test: its own streams, buckets and epoch on the shared server. */
+async function setup(ctx: Ctx): Promise<{ prefix: string; epoch: string }> {
+  ctx.n += 1;
+  const prefix = `c${ctx.n}`;
+  const { epoch } = await ensureStreams(ctx.nc, prefix, { ...DEFAULT_STREAM_SETTINGS, rulesPerNode: 10_000 });
+  return { prefix, epoch };
+}
+
+async function start(ctx: Ctx, prefix: string, opts: CompilerOptions = {}): Promise<CompilerHandle> {
+  const config = loadConfig({ KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: prefix });
+  const h = await runCompiler(config, log, {
+    nc: ctx.nc,
+    ...opts,
+    settings: { heartbeatMs: 200, snapshotEveryEvents: 0, snapshotEveryMs: 0, streams: { ...DEFAULT_STREAM_SETTINGS, rulesPerNode: 10_000 }, ...opts.settings },
+  });
+  ctx.handles.push(h);
+  return h;
+}
+
+const withSeqs = (events: readonly ClusterEvent[], seqs: readonly number[]): ClusterEvent[] => events.map((e, i) => ({ ...e, seq: seqs[i]! }));
+const bytesOf = (m: ReadonlyMap<string, RuleSet>): Record<string, string> => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, JSON.stringify(v)]));
+
+/** Per node, versions strictly increase along the stream, no version is stored twice, no message repeats the previous content. */
+async function assertHistorySane(ctx: Ctx, prefix: string): Promise<number> {
+  let total = 0;
+  for (const [node, list] of await readRulesHistory(ctx.jsm, prefix)) {
+    total += list.length;
+    for (let i = 1; i < list.length; i++) {
+      const [a, b] = [list[i - 1]!.ruleSet, list[i]!.ruleSet];
+      assert.ok(b.version.seq > a.version.seq, `${node}: version ${b.version.seq} after ${a.version.seq}`);
+      assert.is.not(b.contentHash, a.contentHash, `${node}: the same content published twice`);
+    }
+    assert.is(new Set(list.map((p) => p.msgId)).size, list.length, `${node}: a message id stored twice`);
+  }
+  return total;
+}
+
+Service('live following, a replay from scratch and one from a snapshot hold byte-identical rule sets for every node', async (ctx) => {
+  const { prefix, epoch } = await setup(ctx);
+  const events = history({ seed: 7, churn: 120, bigNode: 400 });
+  const half = Math.floor(events.length / 2);
+
+  const live = await start(ctx, prefix);
+  const seqs = await publishEvents(ctx.nc, prefix, events.slice(0, half));
+  await live.caughtUp();
+  const snapshotSeq = await live.snapshot();
+  assert.is(snapshotSeq, seqs[seqs.length - 1]);
+  seqs.push(...(await publishEvents(ctx.nc, prefix, events.slice(half))));
+  await live.caughtUp();
+
+  // the content is what the pure core computes from the same events
+  const expected = expectedContents(epoch, withSeqs(events, seqs));
+  const published = await lastPublished(ctx.jsm, prefix);
+  for (const node of NODES) assert.is(contentOf(published.get(node)!), expected.get(node), `${node} content`);
+  assert.equal(bytesOf(live.ruleSets()), bytesOf(published), 'what the live replica holds is what the stream holds');
+  const sizeOfBig = JSON.stringify(published.get(NODES[0])).length;
+  assert.ok(sizeOfBig > MAX_PAYLOAD, `node-a's rule set (${sizeOfBig} bytes) is over the max payload and still arrived`);
+  assert.equal(published.get(NODES[2])!.pods, [], 'a node whose last pod left has an empty rule set');
+  const before = await assertHistorySane(ctx, prefix);
+
+  const scratch = await start(ctx, prefix, { ignoreSnapshots: true });
+  const fromSnapshot = await start(ctx, prefix);
+  await scratch.caughtUp();
+  await fromSnapshot.caughtUp();
+  assert.is(scratch.status().startedFromSeq, 0);
+  assert.is(fromSnapshot.status().startedFromSeq, snapshotSeq);
+  assert.equal(bytesOf(scratch.ruleSets()), bytesOf(published), 'from scratch');
+  assert.equal(bytesOf(fromSnapshot.ruleSets()), bytesOf(published), 'from a snapshot');
+  assert.is(scratch.status().published + fromSnapshot.status().published, 0, 'neither published anything');
+  assert.is(await assertHistorySane(ctx, prefix), before);
+});
+
+Service('two replicas running at once leave one copy of each version and never go backwards', async (ctx) => {
+  const { prefix, epoch } = await setup(ctx);
+  const events = history({ seed: 11, churn: 150 });
+  const a = await start(ctx, prefix);
+  const b = await start(ctx, prefix, { settings: { maxBatchEvents: 3 } });
+  const seqs: number[] = [];
+  for (let i = 0; i < events.length; i += 25) seqs.push(...(await publishEvents(ctx.nc, prefix, events.slice(i, i + 25))));
+  await Promise.all([a.caughtUp(), b.caughtUp()]);
+
+  const published = await lastPublished(ctx.jsm, prefix);
+  const expected = expectedContents(epoch, withSeqs(events, seqs));
+  for (const node of NODES) assert.is(contentOf(published.get(node)!), expected.get(node), `${node} content`);
+  assert.equal(bytesOf(a.ruleSets()), bytesOf(published));
+  assert.equal(bytesOf(b.ruleSets()), bytesOf(published));
+  const total = await assertHistorySane(ctx, prefix);
+  const { published: pa, adopted: aa } = a.status(), { published: pb, adopted: ab } = b.status();
+  assert.is(pa + pb, total, 'every stored rule set was published by exactly one replica');
+  assert.ok(aa + ab > 0, 'each replica adopted what the other published');
+});
+
+Service('status records: a heartbeat with the last consumed sequence, and rejected policies with object, field and reason', async (ctx) => {
+  const { prefix } = await setup(ctx);
+  const events = history({ seed: 3, churn: 10 });
+  const h = await start(ctx, prefix);
+  const seqs = await publishEvents(ctx.nc, prefix, events);
+  await h.caughtUp();
+  const kv = await ctx.nc.jetstream().views.kv(names(prefix).statusBucket);
+  const last = seqs[seqs.length - 1]!;
+  const status = (await kv.get(compilerStatusKey(h.instance)))?.json<CompilerStatus>();
+  assert.ok(status && status.lastSeq === last && status.caughtUp && status.epoch === h.status().epoch, JSON.stringify(status));
+  const rejections = (await kv.get(REJECTIONS_KEY))?.json<RejectionsRecord>();
+  assert.equal(rejections?.rejections, [
+    { object: 'NetworkPolicy ops/broken', field: 'spec.ingress[0].from[0].ipBlock.cidr', reason: rejections?.rejections[0]?.reason },
+  ]);
+  assert.match(rejections!.rejections[0]!.reason, /10\.0\.0\/8/);
+});
+
+Service('a recreated stream: the running compiler starts over on the new epoch, and its old snapshot is refused', async (ctx) => {
+  const { prefix } = await setup(ctx);
+  const first = await start(ctx, prefix);
+  await publishEvents(ctx.nc, prefix, history({ seed: 5, churn: 5 }));
+  await first.caughtUp();
+  assert.ok((await first.snapshot()) > 0);
+  await ctx.jsm.streams.delete(names(prefix).eventsStream);
+  const { epoch } = await ensureStreams(ctx.nc, prefix, { ...DEFAULT_STREAM_SETTINGS, rulesPerNode: 10_000 });
+  const events = history({ seed: 6, churn: 5 });
+  const seqs = await publishEvents(ctx.nc, prefix, events);
+  const expected = expectedContents(epoch, withSeqs(events, seqs));
+  const second = await start(ctx, prefix);
+  await second.caughtUp();
+  assert.is(second.status().startedFromSeq, 0, 'the old epoch snapshot was not used');
+  for (const h of [first, second]) {
+    await waitFor('the replica to follow the new epoch', async () => (h.status().epoch === epoch && h.status().caughtUp ? (await h.caughtUp(), true) : false));
+    for (const [node, rs] of h.ruleSets()) {
+      assert.is(contentOf(rs), expected.get(node), node);
+      assert.is(rs.version.epoch, epoch);
+    }
+  }
+});
+
+Service.run();
