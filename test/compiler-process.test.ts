@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
@@ -129,6 +129,26 @@ Process('knp replay refuses what it cannot do with exit code 2', async (ctx) => 
     const out = await run(ctx, args, extra);
     assert.is(out.code, 2, `${what}: ${out.stderr}`);
     assert.match(out.stderr, stderr, what);
+  }
+});
+
+Process('knp replay --apply loads the replayed rule set into a node through the applier core, nftables and iptables', async (ctx) => {
+  const ns = `knpr${process.pid % 100_000}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  const inNs = (cmd: string, ...args: string[]): string => execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8' });
+  try {
+    const nft = await run(ctx, ['replay', '--node', NODES[0], '--apply'], { KNP_NETNS: ns });
+    assert.is(nft.code, 0, nft.stderr);
+    assert.match(nft.stdout, /: applied version \d+ hash [0-9a-f]{64} \(nftables\)/);
+    assert.match(inNs('nft', 'list', 'table', 'inet', PREFIX), /hook forward/);
+
+    const ipt = await run(ctx, ['replay', '--node', NODES[0], '--apply'], { KNP_NETNS: ns, KNP_BACKEND: 'iptables' });
+    assert.is(ipt.code, 0, ipt.stderr);
+    assert.match(ipt.stdout, /: applied version \d+ hash [0-9a-f]{64} \(iptables\)/);
+    assert.match(inNs('iptables-save'), new RegExp(`-A FORWARD -j ${PREFIX.toUpperCase()}-FW-`));
+    assert.ok(inNs('ipset', 'list', '-n').split('\n').some((n) => n.startsWith(`${PREFIX}-`)), 'its address sets are loaded');
+  } finally {
+    execFileSync('ip', ['netns', 'del', ns]);
   }
 });
 

@@ -1,0 +1,85 @@
+import { judgeNodes, newestResourceVersion, type NodeJudgement } from './judge.js';
+import type { ClusterFacts } from './records.js';
+
+/** `knp status` as data (pure): one row per service instance and per node. */
+export type StatusReport = {
+  readonly prefix: string;
+  readonly events: { readonly epoch: string | undefined; readonly lastSeq: number };
+  readonly watcher?: {
+    readonly instance: string; readonly heartbeatAgeMs: number; readonly upToDate: boolean; readonly pending: number;
+    readonly resourceVersion?: string; readonly published: number; readonly lastSeq: number; readonly sameEpoch: boolean;
+  };
+  readonly compilers: readonly {
+    readonly instance: string; readonly heartbeatAgeMs: number; readonly caughtUp: boolean; readonly evaluatedSeq: number;
+    readonly lagSeq: number; readonly nodes: number; readonly errors: number; readonly sameEpoch: boolean;
+  }[];
+  readonly rejections: { readonly count: number; readonly items: readonly string[] };
+  readonly nodes: readonly (NodeJudgement & { readonly backend?: string; readonly kernelWrites?: number; readonly repairs?: number })[];
+};
+
+export function statusReport(facts: ClusterFacts): StatusReport {
+  const age = (at: string): number => facts.nowMs - Date.parse(at);
+  const w = facts.watcher;
+  const rv = w ? newestResourceVersion(w.kinds) : undefined;
+  const appliers = new Map(facts.appliers.map((a) => [a.node, a]));
+  return {
+    prefix: facts.prefix,
+    events: facts.events,
+    ...(w
+      ? { watcher: { instance: w.instance, heartbeatAgeMs: age(w.heartbeatAt), upToDate: w.upToDate, pending: w.pending, ...(rv ? { resourceVersion: rv } : {}), published: w.published, lastSeq: w.lastSeq, sameEpoch: w.epoch === facts.events.epoch } }
+      : {}),
+    compilers: [...facts.compilers]
+      .sort((a, b) => a.heartbeatAt < b.heartbeatAt ? 1 : -1)
+      .map((c) => ({
+        instance: c.instance, heartbeatAgeMs: age(c.heartbeatAt), caughtUp: c.caughtUp, evaluatedSeq: c.evaluatedSeq,
+        lagSeq: Math.max(0, facts.events.lastSeq - c.evaluatedSeq), nodes: c.nodes, errors: c.errors, sameEpoch: c.epoch === facts.events.epoch,
+      })),
+    rejections: {
+      count: facts.rejections?.count ?? 0,
+      items: (facts.rejections?.rejections ?? []).map((r) => `${r.object} ${r.field}: ${r.reason}`),
+    },
+    nodes: judgeNodes(facts).map((j) => {
+      const a = appliers.get(j.node);
+      return a ? { ...j, backend: a.backend, kernelWrites: a.kernelWrites, repairs: a.repairs } : j;
+    }),
+  };
+}
+
+const seconds = (ms: number | undefined): string => (ms === undefined || !Number.isFinite(ms) ? '-' : `${(Math.max(0, ms) / 1000).toFixed(1)}s`);
+const short = (id: string): string => id.slice(0, 8);
+
+/** The report as aligned text for people. Node names and reasons are printed as values (JSON-quoted when odd). */
+export function renderStatus(report: StatusReport): string {
+  const lines: string[] = [];
+  lines.push(`events   epoch ${report.events.epoch ?? '(no stream)'}  last seq ${report.events.lastSeq}`);
+  const w = report.watcher;
+  lines.push(
+    w
+      ? `watcher  ${short(w.instance)}  heartbeat ${seconds(w.heartbeatAgeMs)} ago  ${w.upToDate ? 'up to date' : 'catching up'}  rv ${w.resourceVersion ?? '-'}  pending ${w.pending}  last seq ${w.lastSeq}${w.sameEpoch ? '' : '  (older epoch)'}`
+      : 'watcher  no status record',
+  );
+  if (report.compilers.length === 0) lines.push('compiler no status record');
+  for (const c of report.compilers)
+    lines.push(`compiler ${short(c.instance)}  heartbeat ${seconds(c.heartbeatAgeMs)} ago  ${c.caughtUp ? 'caught up' : 'replaying'}  evaluated ${c.evaluatedSeq} (lag ${c.lagSeq})  nodes ${c.nodes}  errors ${c.errors}${c.sameEpoch ? '' : '  (older epoch)'}`);
+  lines.push(`rejected policies: ${report.rejections.count}`);
+  for (const r of report.rejections.items.slice(0, 20)) lines.push(`  ${r}`);
+  if (report.rejections.items.length > 20) lines.push(`  ... ${report.rejections.items.length - 20} more (--json lists them)`);
+  const header = ['NODE', 'DESIRED', 'APPLIED', 'LAG', 'HEARTBEAT', 'STATE', 'ERROR'];
+  const rows = report.nodes.map((n) => [
+    safe(n.node),
+    n.desired ? String(n.desired.version.seq) : '-',
+    n.applied ? String(n.applied.version.seq) : '-',
+    n.lagSeq === undefined ? '?' : String(n.lagSeq),
+    n.heartbeatAgeMs === undefined ? 'no applier' : `${seconds(n.heartbeatAgeMs)} ago`,
+    n.heartbeatAgeMs === undefined ? '-' : !n.fresh ? 'stale' : n.inSync ? 'in sync' : 'behind',
+    n.error ? safe(n.error).slice(0, 120) : '',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [header, ...rows]) lines.push(r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  return `${lines.join('\n')}\n`;
+}
+
+/** Control characters and the like never reach the terminal raw. */
+function safe(text: string): string {
+  return /^[\x20-\x7e]*$/.test(text) ? text : JSON.stringify(text);
+}

@@ -1,0 +1,10 @@
+// `@knp/node-applier/service`: the applier service shell (NATS, state file, status record).
+export { runApplierService, type Applied, type ApplierHandle, type ApplierServiceOptions } from './applier-service.js';
+export { loadApplierSettings, DEFAULT_APPLIER_SETTINGS, type ApplierSettings } from './settings.js';
+export { admitRuleSet, type Admission } from './admit.js';
+export { readState, writeState, stateFilePath, type StoredState, type ReadState } from './state-file.js';
+export { KernelMemory, type Remembered } from './kernel-memory.js';
+export { createBackend } from './backend-select.js';
+export { durableName, ensureDurable, readNewest } from './rules-source.js';
+export { APPLIER_STATUS_SCHEMA, APPLIER_KEY_PREFIX, applierStatusKey, type ApplierRecord, type ApplierErrorKind } from './status.js';
+export { main } from './main.js';

@@ -1,0 +1,21 @@
+import { serviceMain } from '@knp/shared';
+import { runApplierService } from './applier-service.js';
+import { loadApplierSettings } from './settings.js';
+
+const USAGE = `usage: knp applier
+
+Enforces this node's rule sets: the one kept in KNP_STATE_DIR at once, then the newest on <prefix>.rules.<node>,
+then every newer one (durable consumer: apply, then ack). Reports to the <PREFIX>_status bucket.
+Environment: KNP_NODE_NAME (required), KNP_NATS_URL, KNP_PREFIX, KNP_BACKEND (nftables|iptables), KNP_NETNS,
+KNP_STATE_DIR, KNP_LOG_LEVEL, KNP_HEARTBEAT_S (10), KNP_RECONCILE_S (30; 0 = off), KNP_STREAM_REPLICAS.
+`;
+
+/** `bin/knp applier`: runs until SIGINT/SIGTERM; returns the exit code (2: configuration). */
+export function main(argv: string[]): Promise<number> {
+  return serviceMain(argv, {
+    name: 'applier',
+    usage: USAGE,
+    settings: loadApplierSettings,
+    start: (config, settings, log) => runApplierService(config, log, { settings }),
+  });
+}

@@ -1,0 +1,63 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { shortHash, type RuleSet } from '@knp/shared';
+import { admitRuleSet } from './admit.js';
+
+/**
+ * What survives a restart: the last rule set applied and, once read back, the kernel listing digest taken
+ * right after its load (so a restart that finds the kernel unchanged writes nothing).
+ */
+export type StoredState = { readonly ruleSet: RuleSet; readonly fingerprint?: string };
+
+const STATE_SCHEMA = 1;
+
+/** One file per prefix and node, so appliers of several nodes or prefixes can share a directory (tests, demo). */
+export function stateFilePath(stateDir: string, prefix: string, node: string): string {
+  return join(stateDir, `applier-${prefix}-${shortHash(node, 16)}.json`);
+}
+
+export type ReadState = { readonly kind: 'none' } | { readonly kind: 'found'; readonly state: StoredState } | { readonly kind: 'invalid'; readonly reason: string };
+
+/** Reads the state file; a missing file is `none`, anything unusable is `invalid` (the caller logs it and starts empty). */
+export function readState(path: string, node: string): ReadState {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
+    return { kind: 'invalid', reason: (err as Error).message };
+  }
+  let value: { schema?: unknown; ruleSet?: unknown; fingerprint?: unknown };
+  try {
+    value = JSON.parse(text) as typeof value;
+  } catch (err) {
+    return { kind: 'invalid', reason: `not JSON: ${(err as Error).message}` };
+  }
+  if (value?.schema !== STATE_SCHEMA) return { kind: 'invalid', reason: `state schema ${JSON.stringify(value?.schema)} is not ${STATE_SCHEMA}` };
+  const admission = admitRuleSet(JSON.stringify(value.ruleSet), node);
+  if (admission.kind === 'refuse') return { kind: 'invalid', reason: admission.reason };
+  return { kind: 'found', state: { ruleSet: admission.ruleSet, ...(typeof value.fingerprint === 'string' ? { fingerprint: value.fingerprint } : {}) } };
+}
+
+/** Writes the state atomically: a temp file in the same directory, fsync, rename over the old one, fsync the directory. */
+export function writeState(path: string, state: StoredState): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify({ schema: STATE_SCHEMA, ...state }));
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}

@@ -1,0 +1,217 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createLogger, loadConfig, makeRuleSet, names, type RuleSet } from '@knp/shared';
+import { DEFAULT_STREAM_SETTINGS, ensureStreams, publishLarge } from '@knp/shared/nats';
+import type { Backend, LoadReport } from '@knp/node-applier';
+import {
+  applierStatusKey, durableName, runApplierService, stateFilePath, type ApplierHandle, type ApplierRecord, type ApplierSettings,
+} from '@knp/node-applier/service';
+import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import { freePort, startNatsServer, type NatsServer } from './nats/server.js';
+import { waitFor } from './nats/wait.js';
+
+/**
+ * The applier service against a private nats-server, driving an in-memory kernel: what it loads at start,
+ * what it applies, acks without writing, refuses and reports. Real kernels are in test/e2e-pipeline.test.ts.
+ */
+
+/** A kernel in memory: the rule set it holds, and every transaction sent to it. */
+class FakeKernel implements Backend {
+  readonly kind = 'nftables' as const;
+  table: RuleSet | undefined;
+  readonly loads: { seq: number; epoch: string; mode: 'full' | 'delta' }[] = [];
+  async load(next: RuleSet, prev: RuleSet | undefined): Promise<LoadReport> {
+    this.loads.push({ seq: next.version.seq, epoch: next.version.epoch, mode: prev ? 'delta' : 'full' });
+    this.table = next;
+    return { mode: prev ? 'delta' : 'full', scriptBytes: 1, kernelMs: 0 };
+  }
+  async check(): Promise<void> {}
+  async observe(): Promise<string | undefined> {
+    return this.table && `listing-of-${this.table.contentHash}`;
+  }
+  async remove(): Promise<void> {
+    this.table = undefined;
+  }
+}
+
+type Ctx = { nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager; dir: string; n: number };
+const Service = suite<Ctx>('applier service (NATS, in-memory kernel)');
+const log = createLogger('applier-service-test', process.env.KNP_TEST_LOG ?? 'silent');
+
+Service.before(async (ctx) => {
+  ctx.nats = await startNatsServer();
+  ctx.nc = await connect({ servers: ctx.nats.url });
+  ctx.jsm = await ctx.nc.jetstreamManager();
+  ctx.dir = mkdtempSync(join(tmpdir(), 'knp-applier-test-'));
+  ctx.n = 0;
+});
+Service.after(async (ctx) => {
+  await ctx.nc?.close();
+  await ctx.nats?.stop();
+  if (ctx.dir) rmSync(ctx.dir, { recursive: true, force: true });
+});
+
+const NODE = 'node-1.example';
+/** A rule set for `node` whose content is determined by `content` (same content, same hash). */
+const ruleSet = (seq: number, content: string, opts: { node?: string; epoch?: string } = {}): RuleSet =>
+  makeRuleSet({
+    node: opts.node ?? NODE,
+    pods: [{ uid: `uid-${content}`, pod: `ns/${content}`, ips: ['10.0.0.1'], ingress: { isolated: true, policies: ['ns/p'], rules: [] }, egress: { isolated: false, policies: [], rules: [] } }],
+    rules: [],
+    sets: [],
+  }, { epoch: opts.epoch ?? 'e1', seq });
+
+type Env = { prefix: string; stateDir: string; settings: ApplierSettings; handles: ApplierHandle[] };
+
+async function scenario(ctx: Ctx): Promise<Env> {
+  ctx.n += 1;
+  const prefix = `a${ctx.n}`;
+  await ensureStreams(ctx.nc, prefix, DEFAULT_STREAM_SETTINGS);
+  return { prefix, stateDir: join(ctx.dir, `state-${ctx.n}`), settings: { node: NODE, streams: DEFAULT_STREAM_SETTINGS, heartbeatMs: 200, reconcileMs: 0, retryDelayMs: 100 }, handles: [] };
+}
+
+async function start(ctx: Ctx, env: Env, kernel: Backend, natsUrl = ctx.nats.url): Promise<ApplierHandle> {
+  const config = loadConfig({ KNP_NATS_URL: natsUrl, KNP_PREFIX: env.prefix, KNP_NODE_NAME: NODE, KNP_STATE_DIR: env.stateDir });
+  const handle = await runApplierService(config, log, { settings: env.settings, backend: kernel });
+  env.handles.push(handle);
+  return handle;
+}
+
+async function stopAll(env: Env): Promise<void> {
+  for (const h of env.handles.splice(0)) await h.stop();
+}
+
+async function publish(ctx: Ctx, env: Env, rs: RuleSet, opts: { node?: string; maxPayload?: number; raw?: string } = {}): Promise<number> {
+  const data = Buffer.from(opts.raw ?? JSON.stringify(rs), 'utf8');
+  const ack = await publishLarge(ctx.nc.jetstream(), names(env.prefix).rulesSubject(opts.node ?? rs.node), data, {
+    maxPayload: opts.maxPayload ?? 1024 * 1024,
+    msgID: `${rs.node}:${rs.version.epoch}:${rs.version.seq}:${opts.raw ? 'raw' : ''}`,
+  });
+  return ack.seq;
+}
+
+/** Waits until the node's durable has acked everything on its subject. */
+async function drained(ctx: Ctx, env: Env): Promise<void> {
+  const n = names(env.prefix);
+  await waitFor('the durable acked everything', async () => {
+    const info = await ctx.jsm.consumers.info(n.rulesStream, durableName(env.prefix, NODE));
+    return info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq > 0;
+  });
+}
+
+async function statusRecord(ctx: Ctx, env: Env): Promise<ApplierRecord | undefined> {
+  const kv = await ctx.nc.jetstream().views.kv(names(env.prefix).statusBucket);
+  return (await kv.get(applierStatusKey(NODE)))?.json<ApplierRecord>();
+}
+
+Service('applies the newest rule set, then follows: older versions are acked without a kernel write', async (ctx) => {
+  const env = await scenario(ctx);
+  const kernel = new FakeKernel();
+  await publish(ctx, env, ruleSet(5, 'a'));
+  await publish(ctx, env, ruleSet(7, 'b'));
+  const handle = await start(ctx, env, kernel);
+  await handle.following();
+  assert.equal(kernel.loads.map((l) => l.seq), [7], 'only the newest was loaded');
+  await publish(ctx, env, ruleSet(6, 'c')); // older: an out-of-order publish must not move the node backwards
+  await publish(ctx, env, ruleSet(7, 'b')); // the same version again (dedup window aside, a redelivery)
+  await drained(ctx, env);
+  assert.equal(kernel.loads.map((l) => l.seq), [7]);
+  await publish(ctx, env, ruleSet(9, 'd'));
+  await waitFor('seq 9 applied', () => handle.record().version?.seq === 9);
+  assert.equal(kernel.loads.map((l) => [l.seq, l.mode]), [[7, 'full'], [9, 'delta']]);
+  await publish(ctx, env, ruleSet(3, 'e', { epoch: 'e2' })); // a newer epoch (recreated events stream) applies whatever its seq
+  await waitFor('epoch e2 applied', () => handle.record().version?.epoch === 'e2');
+  await drained(ctx, env);
+  assert.equal(kernel.loads.map((l) => `${l.epoch}/${l.seq}`), ['e1/7', 'e1/9', 'e2/3']);
+  const record = await waitFor('status record', async () => {
+    const r = await statusRecord(ctx, env);
+    return r?.version?.epoch === 'e2' ? r : undefined;
+  });
+  assert.is(record.hash, ruleSet(3, 'e', { epoch: 'e2' }).contentHash);
+  assert.is(record.kernelWrites, 3);
+  assert.ok(record.appliedAt && record.heartbeatAt);
+  await stopAll(env);
+});
+
+Service('refuses a rule set for another node or of an unknown schema, keeps its rules and reports', async (ctx) => {
+  const env = await scenario(ctx);
+  const kernel = new FakeKernel();
+  const handle = await start(ctx, env, kernel);
+  await publish(ctx, env, ruleSet(2, 'a'));
+  await waitFor('seq 2 applied', () => handle.record().version?.seq === 2);
+  await publish(ctx, env, ruleSet(3, 'x', { node: 'node-2' }), { node: NODE });
+  await waitFor('wrong node reported', () => handle.record().error?.kind === 'refused');
+  assert.match(handle.record().error!.message, /addressed to node "node-2"/);
+  await publish(ctx, env, ruleSet(4, 'y'), { raw: JSON.stringify({ ...ruleSet(4, 'y'), schema: 99 }) });
+  await waitFor('unknown schema reported', () => /schema version 99/.test(handle.record().error?.message ?? ''));
+  await drained(ctx, env);
+  assert.equal(kernel.loads.map((l) => l.seq), [2], 'the rules in force did not change');
+  assert.is(kernel.table?.version.seq, 2);
+  await publish(ctx, env, ruleSet(5, 'z'));
+  await waitFor('a good rule set clears the error', () => handle.record().version?.seq === 5 && handle.record().error === undefined);
+  await stopAll(env);
+});
+
+Service('reassembles a chunked rule set', async (ctx) => {
+  const env = await scenario(ctx);
+  const kernel = new FakeKernel();
+  const big = makeRuleSet({
+    node: NODE,
+    pods: [],
+    rules: [],
+    sets: [{ kind: 'pods', id: 'big', selector: 'sel', ips: Array.from({ length: 4000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.1`) }],
+  }, { epoch: 'e1', seq: 11 });
+  await publish(ctx, env, big, { maxPayload: 24 * 1024 }); // ~70 KiB: parts plus a manifest
+  const handle = await start(ctx, env, kernel);
+  await handle.following();
+  assert.is(kernel.table?.contentHash, big.contentHash);
+  await publish(ctx, env, { ...big, version: { epoch: 'e1', seq: 12 } }, { maxPayload: 24 * 1024 });
+  await waitFor('chunked seq 12 followed', () => handle.record().version?.seq === 12);
+  assert.is(kernel.loads.length, 1, 'same content under a newer version: no kernel write');
+  await stopAll(env);
+});
+
+Service('starts from the state file with NATS unreachable; a restart that finds its rules in place writes nothing', async (ctx) => {
+  const env = await scenario(ctx);
+  const kernel = new FakeKernel();
+  let handle = await start(ctx, env, kernel);
+  await publish(ctx, env, ruleSet(4, 'a'));
+  await waitFor('seq 4 applied', () => handle.record().version?.seq === 4);
+  await waitFor('state file has the read-back listing', () => /listing-of-/.test(readText(stateFilePath(env.stateDir, env.prefix, NODE))));
+  await stopAll(env);
+
+  // NATS unreachable: the stored rule set is enforced; the kernel already holds it, so nothing is written
+  const deadPort = await freePort();
+  handle = await start(ctx, env, kernel, `nats://127.0.0.1:${deadPort}`);
+  assert.is(handle.record().version?.seq, 4);
+  assert.is(handle.record().kernelWrites, 0);
+  assert.is(kernel.loads.length, 1);
+  await stopAll(env);
+
+  // a rebooted node (empty kernel): the stored rule set is loaded again before any NATS traffic
+  const fresh = new FakeKernel();
+  handle = await start(ctx, env, fresh, `nats://127.0.0.1:${deadPort}`);
+  assert.equal(fresh.loads.map((l) => l.seq), [4]);
+  await stopAll(env);
+
+  // a corrupt state file is ignored (logged), the stream brings the rules
+  writeFileSync(stateFilePath(env.stateDir, env.prefix, NODE), '{"schema":1,"ruleSet":');
+  const third = new FakeKernel();
+  handle = await start(ctx, env, third);
+  await handle.following();
+  assert.equal(third.loads.map((l) => l.seq), [4]);
+  await stopAll(env);
+});
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+Service.run();
