@@ -56,6 +56,8 @@ export type CompilerHandle = {
  */
 export const FOLD_CHUNK = 50_000;
 const RESTART_DELAY_MS = 1_000;
+/** Following, no message came for this long after one that was not judged the head: evaluate what is folded. */
+const IDLE_EVALUATE_MS = 50;
 const CATCH_UP_SNAPSHOT_EVENTS = 200_000;
 const PUBLISHES_IN_FLIGHT = 8;
 
@@ -201,13 +203,17 @@ export async function runCompiler(config: Config, logger: Logger, opts: Compiler
    * node known to the state, to this replica or to the rules stream; later ones the nodes one event affects,
    * or every node after a batch (cheaper than affectedNodes per event once events pile up).
    */
-  const evaluate = async (): Promise<void> => {
+  const evaluateNow = async (): Promise<void> => {
     fold();
     // the heartbeat may snapshot while this awaits publishes: everything below works on `at`, never on `state`
     const at = state;
     const coveredSeq = consumedSeq;
     const t0 = performance.now();
+    // taken now: messages consumed while this awaits publishes belong to the next evaluation
     const events = unevaluated;
+    const backlog = unevaluatedCount;
+    unevaluated = [];
+    unevaluatedCount = 0;
     let nodes: Set<string>;
     if (!caughtUp) nodes = new Set([...nodesOf(at), ...view.keys(), ...(await rules.publishedNodes())]);
     else if (events.length === 0) nodes = new Set(dirty); // only parts or unreadable messages arrived
@@ -217,21 +223,42 @@ export async function runCompiler(config: Config, logger: Logger, opts: Compiler
     await recordRejections(at);
     const end = performance.now();
     const evaluation: Evaluation = {
-      seq: at.seq, events: caughtUp ? events.length : unevaluatedCount, nodesCompiled: result.compiled, published: result.published,
+      seq: at.seq, events: caughtUp ? events.length : backlog, nodesCompiled: result.compiled, published: result.published,
       compileMs: result.compileMs, totalMs: end - t0, latenciesMs: caughtUp ? events.map((e) => end - e.arrivedAt) : [],
     };
     if (!caughtUp)
-      log.info({ seq: at.seq, events: unevaluatedCount, nodes: nodes.size, published: result.published, compileMs: Math.round(result.compileMs), ms: Math.round(end - t0) }, 'caught up');
+      log.info({ seq: at.seq, events: backlog, nodes: nodes.size, published: result.published, compileMs: Math.round(result.compileMs), ms: Math.round(end - t0) }, 'caught up');
     evaluatedState = at;
     evaluatedSeq = coveredSeq;
-    unevaluated = [];
-    unevaluatedCount = 0;
     caughtUp = true;
     opts.onEvaluated?.(evaluation);
     const ready = waiters.filter((w) => w.seq <= evaluatedSeq);
     waiters = waiters.filter((w) => w.seq > evaluatedSeq);
     for (const w of ready) w.resolve();
     void writeStatus();
+  };
+
+  // evaluations run one at a time: the loop's (at the head, or a full batch) and the idle timer's
+  let evaluating: Promise<void> = Promise.resolve();
+  let idleTimer: NodeJS.Timeout | undefined;
+  const evaluate = (): Promise<void> => {
+    clearTimeout(idleTimer);
+    idleTimer = undefined;
+    const next = evaluating.then(evaluateNow);
+    evaluating = next.catch(() => undefined);
+    return next;
+  };
+  /** Nothing judged the last message the head; if nothing follows soon, it was. */
+  const armIdleEvaluation = (): void => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      idleTimer = undefined;
+      if (stopping || restarting || consumedSeq <= evaluatedSeq) return;
+      evaluate().catch((err: unknown) => {
+        log.error({ err }, 'evaluation failed, starting over');
+        void source?.close();
+      });
+    }, IDLE_EVALUATE_MS);
   };
 
   /** While catching up a long backlog, at most one snapshot per CATCH_UP_SNAPSHOT_EVENTS: encoding one costs ~0.1-0.3 s at 10k pods. */
@@ -269,6 +296,8 @@ export async function runCompiler(config: Config, logger: Logger, opts: Compiler
 
   /** One pass: snapshot, replay, follow, until stopped, the stream is recreated or something fails. */
   const session = async (): Promise<void> => {
+    caughtUp = false; // before any await: nothing of the last session may look current
+    clearTimeout(idleTimer);
     epoch = (await streamEpoch(jsm, streams.eventsStream)) ?? (await ensureStreams(nc, config.prefix, settings.streams)).epoch;
     restarting = false;
     rules = new RulesStore(js, jsm, config.prefix, nc.info?.max_payload ?? 1024 * 1024, log);
@@ -289,21 +318,53 @@ export async function runCompiler(config: Config, logger: Logger, opts: Compiler
     unevaluated = [];
     unevaluatedCount = 0;
     log.info({ epoch, snapshotSeq: snapshot?.seq ?? 0, snapshotMs, lastSeq: info.state.last_seq }, 'compiler starting');
-    source = await openEventSource(js, jsm, config.prefix, state.seq, log);
-    if (info.state.last_seq <= state.seq) await evaluate(); // nothing to replay: publish what the snapshot says
-    for await (const consumed of source) {
-      if (stopping) break;
-      consumedSeq = consumed.seq;
-      if (consumed.event) {
-        batch.push(consumed.event);
-        if (caughtUp) unevaluated.push({ event: consumed.event, arrivedAt: performance.now() });
-        else unevaluatedCount += 1;
+    const backlogEnd = info.state.last_seq;
+    if (backlogEnd <= state.seq) await evaluate(); // nothing to replay: publish what the snapshot says
+    // one consumer per pass; a stalled one (see checkStall) is replaced, going on after the last consumed message
+    for (;;) {
+      reopening = false;
+      source = await openEventSource(js, jsm, config.prefix, consumedSeq, log);
+      log.debug({ afterSeq: consumedSeq }, 'event source opened');
+      lastMessageAt = performance.now();
+      waiting = true;
+      for await (const consumed of source) {
+        waiting = false;
+        lastMessageAt = performance.now();
+        if (stopping) break;
+        consumedSeq = consumed.seq;
+        if (consumed.event) {
+          batch.push(consumed.event);
+          if (caughtUp) unevaluated.push({ event: consumed.event, arrivedAt: performance.now() });
+          else unevaluatedCount += 1;
+        }
+        // The backlog's end is known exactly (the stream's last sequence when this pass started). After it,
+        // `pending` is an estimate (nats-server 2.9 sometimes counts a few messages too many for a consumer
+        // started at a sequence, and the client counts its queued callbacks): a quiet moment also means the head.
+        const atHead = consumed.pending === 0 || (!caughtUp && consumed.seq >= backlogEnd);
+        if (batch.length >= FOLD_CHUNK) fold();
+        if (atHead || (caughtUp && unevaluated.length >= settings.maxBatchEvents)) await evaluate();
+        else if (caughtUp) armIdleEvaluation();
+        if (snapshotDue()) void takeSnapshot(); // the state is immutable: the loop goes on folding meanwhile
+        waiting = true;
+        lastMessageAt = performance.now();
       }
-      const atHead = consumed.pending === 0;
-      if (batch.length >= FOLD_CHUNK) fold();
-      if (atHead || (caughtUp && unevaluated.length >= settings.maxBatchEvents)) await evaluate();
-      if (snapshotDue()) void takeSnapshot(); // the state is immutable: the loop goes on folding meanwhile
+      waiting = false;
+      if (!reopening || stopping || restarting) break;
     }
+  };
+
+  // stall watchdog: waiting for a message while the stream holds more than was consumed, for too long
+  let waiting = false;
+  let reopening = false;
+  let lastMessageAt = performance.now();
+  const stallMs = Math.max(2 * settings.heartbeatMs, 2_000);
+  const checkStall = async (): Promise<void> => {
+    if (!waiting || reopening || stopping || restarting || performance.now() - lastMessageAt < stallMs) return;
+    const lastSeq = (await jsm.streams.info(streams.eventsStream).catch(() => undefined))?.state.last_seq ?? 0;
+    if (!waiting || reopening || lastSeq <= consumedSeq || performance.now() - lastMessageAt < stallMs) return;
+    reopening = true;
+    log.warn({ consumedSeq, lastSeq, idleMs: Math.round(performance.now() - lastMessageAt) }, 'event consumer stalled, reopening it after the last consumed message');
+    await source?.close();
   };
 
   let restarting = false;
@@ -311,6 +372,7 @@ export async function runCompiler(config: Config, logger: Logger, opts: Compiler
     const current = await streamEpoch(jsm, streams.eventsStream).catch(() => epoch);
     if (current === epoch || stopping || restarting) return;
     restarting = true; // until the next session starts
+    caughtUp = false;
     log.warn({ previous: epoch, epoch: current }, 'events stream recreated, starting over');
     await source?.close();
   };
@@ -318,6 +380,7 @@ export async function runCompiler(config: Config, logger: Logger, opts: Compiler
   const heartbeat = setInterval(() => {
     void writeStatus();
     void checkEpoch();
+    void checkStall();
     if (snapshotDue() && !stopping) void takeSnapshot();
   }, settings.heartbeatMs);
 
@@ -347,6 +410,7 @@ export async function runCompiler(config: Config, logger: Logger, opts: Compiler
       if (stopping) return;
       stopping = true;
       clearInterval(heartbeat);
+      clearTimeout(idleTimer);
       await source?.close();
       await loop;
       await snapshotting;
