@@ -5,7 +5,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Node 24 LTS, as a binary inside npm's node-linux-<arch> package (Node 20, on the image, reached end of life
+# in April 2026). Installed into .tools/node; bin/knp and this script use it.
+NODE_VERSION=24.22.3
+
 need_root() { [ "$(id -u)" = 0 ] || { echo "dev.sh: run as root (the tests program nftables/iptables in network namespaces)" >&2; exit 2; }; }
+
+ensure_node() {
+  if [ ! -x .tools/node/bin/node ] || [ "$(.tools/node/bin/node --version)" != "v$NODE_VERSION" ]; then
+    local arch
+    case "$(uname -m)" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) echo "dev.sh: no Node.js package for $(uname -m)" >&2; exit 2 ;; esac
+    command -v npm >/dev/null || { echo "dev.sh: npm is needed to fetch Node.js $NODE_VERSION" >&2; exit 2; }
+    echo "dev.sh: installing Node.js $NODE_VERSION into .tools/node" >&2
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE_VERSION" >/dev/null && tar xzf node-linux-*.tgz)
+    rm -rf .tools/node && mkdir -p .tools && mv "$tmp/package" .tools/node && rm -rf "$tmp"
+  fi
+  export PATH="$PWD/.tools/node/bin:$PATH"
+}
 
 setup() {
   local missing=()
@@ -20,7 +37,8 @@ setup() {
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  # Node 20's corepack fails its signature check here; pnpm 12.4.2 from npm is the reliable way.
+  ensure_node
+  # corepack's signature check fails here; pnpm 12.4.2 from npm is the reliable way (it runs on the Node above)
   if ! command -v pnpm >/dev/null || [ "$(pnpm --version)" != 12.4.2 ]; then
     npm i -g pnpm@12.4.2 >/dev/null 2>&1
   fi

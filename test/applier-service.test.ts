@@ -3,15 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, loadConfig, makeRuleSet, names, type RuleSet } from '@knp/shared';
+import { applierStatusKey, createLogger, loadConfig, makeRuleSet, names, type ApplierRecord, type RuleSet } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams, publishLarge } from '@knp/shared/nats';
 import type { Backend, LoadReport } from '@knp/node-applier';
 import {
-  applierStatusKey, durableName, runApplierService, stateFilePath, type ApplierHandle, type ApplierRecord, type ApplierSettings,
+  durableName, runApplierService, stateFilePath, type ApplierHandle, type ApplierSettings,
 } from '@knp/node-applier/service';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
-import { freePort, startNatsServer, type NatsServer } from './nats/server.js';
-import { waitFor } from './nats/wait.js';
+import { freePort, startNatsServer, type NatsServer } from '@knp/sim';
+import { waitFor } from '@knp/testing';
 
 /**
  * The applier service against a private nats-server, driving an in-memory kernel: what it loads at start,

@@ -3,13 +3,13 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, loadConfig, names, type RuleSet } from '@knp/shared';
+import { REJECTIONS_KEY, createLogger, loadConfig, names, type CompilerStatus, type RuleSet } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@knp/shared/nats';
-import { REJECTIONS_KEY, runCompiler, type CompilerStatus } from '@knp/compiler/service';
+import { runCompiler } from '@knp/compiler/service';
 import { connect, type JetStreamManager, type KV, type NatsConnection } from 'nats';
-import { startNatsServer, type NatsServer } from './nats/server.js';
-import { waitFor } from './nats/wait.js';
-import { NODES, contentOf, expectedContents, history, lastPublished, publishEvents, readRulesHistory } from './compiler/history.js';
+import { startNatsServer, type NatsServer } from '@knp/sim';
+import { waitFor } from '@knp/testing';
+import { NODES, contentOf, expectedContents, history, lastPublished, publishEvents, readRulesHistory } from '@knp/testing/history';
 
 type Ctx = { nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager; children: ChildProcess[] };
 const Process = suite<Ctx>('bin/knp compiler and bin/knp replay as processes');
@@ -34,7 +34,7 @@ const env = (ctx: Ctx, extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
 });
 
 function startCompiler(ctx: Ctx): ChildProcess {
-  const child = spawn(process.execPath, [KNP, 'compiler'], { env: env(ctx, { KNP_SNAPSHOT_EVENTS: '40', KNP_HEARTBEAT_S: '1' }), stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(KNP, ['compiler'], { env: env(ctx, { KNP_SNAPSHOT_EVENTS: '40', KNP_HEARTBEAT_S: '1' }), stdio: ['ignore', 'inherit', 'inherit'] });
   ctx.children.push(child);
   return child;
 }
@@ -55,7 +55,7 @@ const evaluatedTo = (kv: KV, seq: number, not: readonly string[] = []): Promise<
 
 function run(ctx: Ctx, args: readonly string[], extra: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KNP, ...args], { env: env(ctx, extra), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(KNP, [...args], { env: env(ctx, extra), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

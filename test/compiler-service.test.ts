@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, loadConfig, names, type ClusterEvent, type RuleSet } from '@knp/shared';
+import { REJECTIONS_KEY, compilerStatusKey, createLogger, loadConfig, names, type ClusterEvent, type CompilerStatus, type RejectionsRecord, type RuleSet } from '@knp/shared';
 import { ensureStreams, DEFAULT_STREAM_SETTINGS } from '@knp/shared/nats';
-import { REJECTIONS_KEY, compilerStatusKey, runCompiler, type CompilerHandle, type CompilerOptions, type CompilerStatus, type RejectionsRecord } from '@knp/compiler/service';
+import { runCompiler, type CompilerHandle, type CompilerOptions } from '@knp/compiler/service';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
-import { startNatsServer, type NatsServer } from './nats/server.js';
-import { waitFor } from './nats/wait.js';
-import { NODES, contentOf, expectedContents, history, lastPublished, publishEvents, readRulesHistory } from './compiler/history.js';
+import { startNatsServer, type NatsServer } from '@knp/sim';
+import { waitFor } from '@knp/testing';
+import { NODES, contentOf, expectedContents, history, lastPublished, publishEvents, readRulesHistory } from '@knp/testing/history';
 
 type Ctx = { dir: string; nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager; handles: CompilerHandle[]; n: number };
 const Service = suite<Ctx>('compiler service on JetStream');

@@ -3,10 +3,8 @@ import * as assert from 'uvu/assert';
 import { createLogger, makeRuleSet, type RuleSet } from '@knp/shared';
 import { compileAll, emptyState, eventsFromObjects, evolveAll } from '@knp/compiler';
 import { Applier, iptablesBackend } from '@knp/node-applier';
-import type * as ScenariosModule from '../packages/compiler/test/conformance/scenarios.js';
-import type * as ModelModule from '../packages/compiler/test/conformance/model.js';
-import { NetnsCluster, type PodSpec } from './netns/cluster.js';
-import { matrixMismatches } from './netns/matrix.js';
+import { NetnsCluster, type PodSpec } from '@knp/sim';
+import { matrixMismatches } from '@knp/sim';
 
 /**
  * Every conformance scenario of the compiler's table on real packets with the iptables + ipset backend
@@ -16,11 +14,7 @@ import { matrixMismatches } from './netns/matrix.js';
  * own IP stays on its loopback and never crosses the node. SCTP scenarios are skipped (no SCTP sockets
  * in the test kernels), as is any scenario marked compiler-only (the reason is printed).
  */
-const compilerTest = new URL('../../packages/compiler/dist/test/conformance/', import.meta.url);
-const { scenarios, scenarioObjects } = (await import(new URL('scenarios.js', compilerTest).href)) as typeof ScenariosModule;
-const { NODES } = (await import(new URL('model.js', compilerTest).href)) as typeof ModelModule;
-type Scenario = ScenariosModule.Scenario;
-type Pod = ModelModule.Pod;
+import { scenarios, scenarioObjects, NODES, type Scenario, type Pod } from '@knp/testing/conformance';
 
 const runnable = scenarios.filter((s) => s.compilerOnly === undefined && s.protocol !== 'SCTP');
 const skipped = scenarios.filter((s) => !runnable.includes(s));

@@ -4,18 +4,15 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileAll, emptyState, eventsFromObjects, evolveAll } from '@knp/compiler';
-import { names } from '@knp/shared';
-import { applierStatusKey, type ApplierRecord } from '@knp/node-applier/service';
+import { applierStatusKey, names, type ApplierRecord } from '@knp/shared';
 import { connect } from 'nats';
-import type { StatusReport } from '@knp/node-applier/ops';
-import type * as ScenariosModule from '../packages/compiler/test/conformance/scenarios.js';
-import type * as ModelModule from '../packages/compiler/test/conformance/model.js';
-import { startStandin, type K8sObject, type Standin } from './k8s-standin/standin.js';
-import { NetnsCluster, type PodSpec } from './netns/cluster.js';
-import { matrixMismatches } from './netns/matrix.js';
-import { inNetns } from './netns/sh.js';
-import { waitFor } from './nats/wait.js';
-import { RestartableNats, Service, knp, syncApi, waitSynced } from './e2e/harness.js';
+import type { StatusReport } from '@knp/cli';
+import { startStandin, type K8sObject, type Standin } from '@knp/sim';
+import { NetnsCluster, type PodSpec } from '@knp/sim';
+import { matrixMismatches } from '@knp/sim';
+import { inNetns } from '@knp/sim';
+import { waitFor } from '@knp/testing';
+import { RestartableNats, Service, knp, syncApi, waitSynced } from '@knp/sim';
 
 /**
  * The whole pipeline on real kernels: the API stand-in, a private nats-server, and `bin/knp watcher`,
@@ -25,11 +22,7 @@ import { RestartableNats, Service, knp, syncApi, waitSynced } from './e2e/harnes
  * kernels have no SCTP sockets), about 2 min; KNP_E2E_STRIDE=N runs every N-th (plus the first UDP one) for a quick look.
  * KNP_E2E_BACKEND picks the dataplane (default nftables; e2e-pipeline-iptables.test.ts runs this file with iptables).
  */
-const compilerTest = new URL('../../packages/compiler/dist/test/conformance/', import.meta.url);
-const { scenarios, scenarioObjects } = (await import(new URL('scenarios.js', compilerTest).href)) as typeof ScenariosModule;
-const { NODES, modelObjects, policy } = (await import(new URL('model.js', compilerTest).href)) as typeof ModelModule;
-type Scenario = ScenariosModule.Scenario;
-type Pod = ModelModule.Pod;
+import { scenarios, scenarioObjects, NODES, modelObjects, policy, type Scenario, type Pod, type NetworkPolicy } from '@knp/testing/conformance';
 
 const BACKEND = process.env.KNP_E2E_BACKEND ?? 'nftables';
 const PREFIX = 'e2e';
@@ -115,11 +108,11 @@ async function reaches(ctx: Ctx, from: string, to: string): Promise<boolean> {
   return again!.allowed;
 }
 
-const denyIngressTo = (ns: string, podName: string, name = 'deny-a'): ModelModule.NetworkPolicy =>
+const denyIngressTo = (ns: string, podName: string, name = 'deny-a'): NetworkPolicy =>
   policy(ns, name, { podSelector: { matchLabels: { pod: podName } }, policyTypes: ['Ingress'], ingress: [] });
 
 /** The API holds the model plus `policies`; returns the resourceVersion of the last write. */
-const apply = (ctx: Ctx, policies: readonly ModelModule.NetworkPolicy[]): string => syncApi(ctx.standin, [...modelObjects(), ...policies]);
+const apply = (ctx: Ctx, policies: readonly NetworkPolicy[]): string => syncApi(ctx.standin, [...modelObjects(), ...policies]);
 
 /** The table's kernel handle in a node: a whole-table load replaces the table and changes it. */
 async function tableHandle(ctx: Ctx, node: string): Promise<string> {

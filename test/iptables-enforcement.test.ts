@@ -1,11 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger, type AddressSet, type Rule, type RuleSet } from '@knp/shared';
-import { Applier, iptablesBackend, iptablesRestore, iptablesSave, iptTopChain, parseIptablesSave, printIptables, planIptables, IptablesError, renderers, ApplyError, type Backend } from '@knp/node-applier';
-import { NetnsCluster, type PodSpec } from './netns/cluster.js';
-import { matrixMismatches, type Expect } from './netns/matrix.js';
-import { cidrSet, peers, podsSet, rule, ruleSetsByNode, tcp, udp, type PodPolicy } from './netns/ir.js';
-import { sh } from './netns/sh.js';
+import { Applier, iptablesBackend, iptablesRestore, iptablesSave, iptTopChain, parseIptablesSave, printIptables, planIptables, KernelCommandError, renderers, ApplyError, type Backend } from '@knp/node-applier';
+import { NetnsCluster, type PodSpec } from '@knp/sim';
+import { matrixMismatches, type Expect } from '@knp/sim';
+import { cidrSet, peers, podsSet, rule, ruleSetsByNode, tcp, udp, type PodPolicy } from '@knp/testing';
+import { sh } from '@knp/sim';
 
 /**
  * The nft enforcement cases again with the iptables + ipset backend (hand-built IR, two real node
@@ -183,10 +183,10 @@ Enforcement('a batch the kernel rejects keeps the old rules in force and the err
   const facts = parseIptablesSave(await iptablesSave(4, { netns }), PREFIX);
   const script = printIptables(planIptables(next, { prefix: PREFIX }), 4, facts).replace(/-j RETURN\n/, '-j RETURN\n-A FORWARD -s 10.0.0.0.1 -j ACCEPT\n');
   const err = await iptablesRestore(4, script, { netns }).then(() => undefined, (e: unknown) => e);
-  assert.instance(err, IptablesError);
+  assert.instance(err, KernelCommandError);
   const line = script.split('\n').findIndex((l) => l.includes('10.0.0.0.1')) + 1;
-  assert.is((err as IptablesError).line, line);
-  assert.match((err as IptablesError).message, `line ${line}`);
+  assert.is((err as KernelCommandError).line, line);
+  assert.match((err as KernelCommandError).message, `line ${line}`);
   await expectMatrix(into('x/a'), 80, 'TCP');
 
   // the same through the applier: it retries, reports, and keeps what it had applied

@@ -2,9 +2,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger, type AddressSet, type RuleSet } from '@knp/shared';
 import { Applier, backendOf, iptablesBackend, ipsetNames, nftBackend, removeOtherBackend, switchBackend, type Backend, type BackendKind } from '@knp/node-applier';
-import { NetnsCluster, type PodSpec } from './netns/cluster.js';
-import { matrixMismatches } from './netns/matrix.js';
-import { localPod, peers, podPortsSet, podsSet, rule, ruleSet, ruleSetsByNode, tcp, udp } from './netns/ir.js';
+import { NetnsCluster, type PodSpec } from '@knp/sim';
+import { matrixMismatches } from '@knp/sim';
+import { localPod, peers, podPortsSet, podsSet, rule, ruleSet, ruleSetsByNode, tcp, udp } from '@knp/testing';
 
 /**
  * Set-member changes through the incremental path, on both backends, against what a full load of the same

@@ -1,11 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger, type AddressSet, type Rule, type RuleSet } from '@knp/shared';
-import { Applier, nftBackend, nftListTable, renderNft, nftLoad, NftError, ApplyError, type Backend } from '@knp/node-applier';
-import { NetnsCluster, type PodSpec } from './netns/cluster.js';
-import { matrixMismatches, type Expect } from './netns/matrix.js';
-import { cidrSet, peers, podsSet, rule, ruleSetsByNode, tcp, udp, type PodPolicy } from './netns/ir.js';
-import { sh } from './netns/sh.js';
+import { Applier, nftBackend, nftListTable, renderNft, nftLoad, KernelCommandError, ApplyError, type Backend } from '@knp/node-applier';
+import { NetnsCluster, type PodSpec } from '@knp/sim';
+import { matrixMismatches, type Expect } from '@knp/sim';
+import { cidrSet, peers, podsSet, rule, ruleSetsByNode, tcp, udp, type PodPolicy } from '@knp/testing';
+import { sh } from '@knp/sim';
 
 /**
  * Hand-built rule sets (the IR) applied to two real node namespaces and checked with real TCP and UDP
@@ -148,10 +148,10 @@ Enforcement('a script the kernel rejects keeps the old rules in force and the er
   const next = ruleSetsByNode(PODS, {}, {}, ++ctx.seq).get('node-1')!;
   const script = renderNft(next, { prefix: PREFIX }).replace(/ct state established,related accept/, 'ct state established,related accept\n\t\tip saddr 10.0.0.0.1 accept');
   const err = await nftLoad(script, { netns }).then(() => undefined, (e: unknown) => e);
-  assert.instance(err, NftError);
+  assert.instance(err, KernelCommandError);
   const line = script.split('\n').findIndex((l) => l.includes('10.0.0.0.1')) + 1;
-  assert.is((err as NftError).line, line);
-  assert.match((err as NftError).message, `line ${line}`);
+  assert.is((err as KernelCommandError).line, line);
+  assert.match((err as KernelCommandError).message, `line ${line}`);
   await expectMatrix(into('x/a'), 80, 'TCP');
 
   // the same through the applier: it retries, reports, and keeps what it had applied

@@ -1,15 +1,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fingerprintNftListing, nftListTable, nftLoad, planNft, renderNft } from '@knp/node-applier';
-import type * as HostileModule from '../packages/node-applier/test/hostile.js';
-import { NetnsCluster } from './netns/cluster.js';
+import { NetnsCluster } from '@knp/sim';
 
 /**
  * The renderer against the real nft: scripts built from hostile names load (`nft -c -f`, then for real),
  * the kernel holds exactly the chains and sets we planned with only escaped comments, and loading over an
  * older table ends in the same table as loading into an empty node.
  */
-const { hostileRuleSet } = (await import(new URL('../../packages/node-applier/dist/test/hostile.js', import.meta.url).href)) as typeof HostileModule;
+import { hostileRuleSet } from '@knp/testing';
 
 const PREFIX = 'knp';
 const ctx = {} as { scratch: NetnsCluster; netns: string; other: string };

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { names } from '@knp/shared';
-import { ChunkError, DEFAULT_STREAM_SETTINGS, chunkSubject, ensureStreams, largeMessageKind, publishLarge, readLarge, streamEpoch } from '@knp/watcher';
+import { ChunkError, DEFAULT_STREAM_SETTINGS, chunkSubject, ensureStreams, largeMessageKind, publishLarge, readLarge, streamEpoch } from '@knp/shared/nats';
 import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
-import { startNatsServer, type NatsServer } from './nats/server.js';
+import { startNatsServer, type NatsServer } from '@knp/sim';
 
 type Ctx = { nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager };
 const Streams = suite<Ctx>('streams, epochs and large messages on JetStream');

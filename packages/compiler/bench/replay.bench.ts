@@ -17,6 +17,7 @@ import { compileNode, emptyState, evolveAll, nodesOf, type ClusterState } from '
 import { decodeSnapshot, encodeSnapshot } from '../src/service/snapshot-codec.js';
 import { openEventSource } from '../src/service/event-source.js';
 import { FOLD_CHUNK, runCompiler, type CompilerHandle, type Evaluation } from '../src/service/compiler-service.js';
+import { startNatsServer } from '@knp/sim';
 import { generateCluster, rng, withPodLabelChange, withPolicyRuleEdit } from './synthetic-cluster.js';
 
 type Obj = Record<string, unknown>;
@@ -168,9 +169,6 @@ line('total (target <= 2 s)', secs(decodeMs + tailFoldMs + tailCompileMs));
 line('same rule sets as the full replay', hashesOf(compiledTail) === hashesOf(compiledFull) ? 'yes' : 'NO');
 
 // ---- 3. NATS: stream read rate and the service end to end ---------------------------------------------
-// a private nats-server from the root tests' helper (test/dist: the workspace build compiles it)
-type NatsServer = { url: string; stop(): Promise<void> };
-const { startNatsServer } = (await import(new URL('../../../../test/dist/nats/server.js', import.meta.url).href)) as { startNatsServer(): Promise<NatsServer> };
 
 // the same history again, from its start: history[i] becomes stream seq i + 1
 const streamTexts = take(historyTexts(), STREAM_EVENTS + TAIL + FOLLOW_FLOOD + FOLLOW_PACED);

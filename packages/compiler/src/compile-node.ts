@@ -8,7 +8,7 @@ import { cidrSetSpec, materialize, podPortSetSpec, podSetSpec, type SetSpec } fr
 import { ownedIps, type ClusterState } from './state.js';
 import type { ParsedPolicy, PolicyRule } from './policy.js';
 import type { NamedPort, PodRecord } from './records.js';
-import type { Rejection } from './rejection.js';
+import type { Rejection } from '@knp/shared';
 
 export type CompileResult = { readonly ruleSet: RuleSet; readonly rejections: readonly Rejection[] };
 

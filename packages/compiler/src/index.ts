@@ -5,7 +5,6 @@ export { compileNode, compileAll, allRejections, nodesOf, type CompileResult } f
 export { affectedNodes } from './affected.js';
 export { explain, explainMatrix, clusterPods, ExplainError, type Explanation, type Matrix, type ClusterPod } from './explain.js';
 export { evaluate, type SideVerdict, type Packet } from './evaluate.js';
-export { formatRejection, type Rejection } from './rejection.js';
 export { parsePolicy, type ParsedPolicy, type PolicyRecord } from './policy.js';
 export { parseSelector, matches, type Selector } from './selector.js';
-export * as cli from './cli/index.js';
+export { podRecord, namespaceRecord, isLive, type PodRecord, type NamespaceRecord } from './records.js';

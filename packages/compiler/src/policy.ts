@@ -1,6 +1,6 @@
 import { parseCidr, formatCidr, cidrContainsCidr, PROTOCOLS, type Cidr, type Protocol, type Direction } from '@knp/shared';
 import { parseSelector, type Selector } from './selector.js';
-import type { Rejection } from './rejection.js';
+import type { Rejection } from '@knp/shared';
 
 /** A peer that selects pods: in the policy's namespace, or in the namespaces a selector picks. */
 export type PodPeer = { readonly kind: 'pods'; readonly namespace?: string; readonly namespaceSelector?: Selector; readonly podSelector: Selector };

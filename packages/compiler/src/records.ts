@@ -1,11 +1,10 @@
-import { normalizeIp, type Protocol, PROTOCOLS } from '@knp/shared';
+import { namedPorts, normalizeIp, type NamedPort } from '@knp/shared';
 import type { Labels } from './selector.js';
 
 /** What the compiler keeps of a Namespace. */
 export type NamespaceRecord = { readonly uid: string; readonly name: string; readonly labels: Labels };
 
-/** A container port a named port can resolve to. */
-export type NamedPort = { readonly name: string; readonly protocol: Protocol; readonly port: number };
+export type { NamedPort };
 
 /** What the compiler keeps of a Pod. */
 export type PodRecord = {
@@ -42,16 +41,6 @@ export function podRecord(uid: string, namespace: string, name: string, object: 
   const o = obj(object), metadata = obj(o.metadata), spec = obj(o.spec), status = obj(o.status);
   const ipTexts = [str(status.podIP), ...(Array.isArray(status.podIPs) ? status.podIPs.map((p) => str(obj(p).ip)) : [])];
   const ips = [...new Set(ipTexts.map((t) => (t ? normalizeIp(t) : undefined)).filter((t): t is string => t !== undefined))];
-  const ports: NamedPort[] = [];
-  const containers = [...(Array.isArray(spec.containers) ? spec.containers : []), ...(Array.isArray(spec.initContainers) ? spec.initContainers : [])];
-  for (const container of containers) {
-    for (const p of Array.isArray(obj(container).ports) ? (obj(container).ports as unknown[]) : []) {
-      const { name: portName, containerPort, protocol } = obj(p);
-      const proto = (str(protocol) ?? 'TCP') as Protocol;
-      if (typeof portName === 'string' && typeof containerPort === 'number' && PROTOCOLS.includes(proto))
-        ports.push({ name: portName, protocol: proto, port: containerPort });
-    }
-  }
   return {
     uid,
     namespace,
@@ -62,7 +51,7 @@ export function podRecord(uid: string, namespace: string, name: string, object: 
     hostNetwork: spec.hostNetwork === true,
     phase: str(status.phase) ?? 'Unknown',
     created: str(metadata.creationTimestamp) ?? '',
-    ports,
+    ports: namedPorts(spec),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Rejection } from './rejection.js';
+import type { Rejection } from '@knp/shared';
 
 export type Operator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 export type Requirement = { readonly key: string; readonly operator: Operator; readonly values: readonly string[] };

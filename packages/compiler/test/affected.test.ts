@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ClusterEvent, ObjectEvent } from '@knp/shared';
 import { affectedNodes, compileAll, compileNode, emptyState, evolve, eventsFromObjects, nodesOf, type ClusterState } from '../src/index.js';
-import { namespace, pod, policy } from './builders.js';
+import { namespace, pod, policy } from '@knp/testing';
 
 /**
  * Incremental recompilation must equal a full one: after each random event, recompiling only the

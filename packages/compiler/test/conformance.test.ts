@@ -1,9 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileAll, compileNode, emptyState, eventsFromObjects, evolveAll, explainMatrix, nodesOf } from '../src/index.js';
-import { scenarioObjects, scenarios } from './conformance/scenarios.js';
-import { mismatches } from './conformance/reachability.js';
-import type { Pod } from './conformance/model.js';
+import { scenarioObjects, scenarios } from '@knp/testing/conformance';
+import { mismatches } from '@knp/testing/conformance';
+import type { Pod } from '@knp/testing/conformance';
 
 // The upstream e2e NetworkPolicy truth tables, replayed through the compiler: objects -> events -> state ->
 // rule sets -> explainMatrix, whose verdicts come only from the compiled rule sets.

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EVENT_SCHEMA, type ClusterEvent, type ObjectEvent } from '@knp/shared';
 import { compileNode, emptyState, evolve, evolveAll, eventsFromObjects, clusterPods } from '../src/index.js';
-import { allowed, namespace, pod, policy } from './builders.js';
+import { allowed, namespace, pod, policy } from '@knp/testing';
 
 const Evolve = suite('evolve');
 

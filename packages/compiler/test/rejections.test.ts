@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { allRejections, compileNode } from '../src/index.js';
-import { allowed, cluster, namespace, pod, policy } from './builders.js';
+import { allowed, cluster, namespace, pod, policy } from '@knp/testing';
 
 const Rejections = suite('invalid policies');
 

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { matches, parseSelector } from '../src/index.js';
-import type { Rejection } from '../src/index.js';
+import type { Rejection } from '@knp/shared';
 
 const Matches = suite('label selectors');
 const labels = { app: 'web', tier: 'front' };

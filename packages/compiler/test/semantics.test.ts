@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileNode } from '../src/index.js';
-import { allowed, cluster, namespace, pod, policy } from './builders.js';
+import { allowed, cluster, namespace, pod, policy } from '@knp/testing';
 
 /** Focused semantics beyond the conformance table: pod lifecycle, families, ports, IR shape. */
 const Semantics = suite('semantics');

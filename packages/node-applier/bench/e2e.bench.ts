@@ -6,40 +6,17 @@
  * pod somewhere in the cluster in or out of a peer set that isolated pods on both real nodes use (every 10th
  * edits that policy's ports instead), so both real nodes get a new rule set each time. The three services run
  * as `bin/knp` processes. Prints figures and the machine; never asserts on time. Target p99 <= 250 ms.
- * Needs root, nats-server, nft and a built workspace (test/dist too: the fixtures live in the root tests).
+ * Needs root, nats-server, nft and a built workspace.
  * Usage: [KNP_BACKEND=iptables] node dist/bench/e2e.bench.js [changes=200] [pods=5000]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { names, seededRandom } from '@knp/shared';
+import { applierStatusKey, names, seededRandom, type ApplierRecord } from '@knp/shared';
 import { connect } from 'nats';
-import type { ApplierRecord } from '../src/service/status.js';
-import { applierStatusKey } from '../src/service/status.js';
-
-type K8sObject = { metadata: { name: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string }; spec?: any; status?: any };
-type Standin = {
-  create(kind: string, o: K8sObject): K8sObject;
-  update(kind: string, ref: { namespace?: string; name: string }, mutate: (o: K8sObject) => void): K8sObject;
-  resourceVersion(): string;
-  writeKubeconfig(path: string): void;
-  close(): Promise<void>;
-};
-type ServiceT = { start(): void; stop(): Promise<void> };
-type Harness = {
-  RestartableNats: { start(): Promise<{ url: string; destroy(): Promise<void> }> };
-  Service: new (name: string, argv: string[], env: Record<string, string>, logDir: string) => ServiceT;
-  waitSynced(env: Record<string, string>, rv: string, timeoutS?: number): Promise<unknown>;
-};
-type Cluster = { netnsOf(node: string): string; destroy(): Promise<void> };
-
-const testDist = new URL('../../../../test/dist/', import.meta.url);
-const harness = (await import(new URL('e2e/harness.js', testDist).href)) as Harness;
-const { startStandin } = (await import(new URL('k8s-standin/standin.js', testDist).href)) as { startStandin(): Promise<Standin> };
-const { NetnsCluster } = (await import(new URL('netns/cluster.js', testDist).href)) as {
-  NetnsCluster: { create(spec: { nodes: string[]; pods: { name: string; ip: string; node: string }[] }): Promise<Cluster> };
-};
+import * as harness from '@knp/sim';
+import { NetnsCluster, startStandin, type K8sObject } from '@knp/sim';
 
 const CHANGES = Number(process.argv[2] ?? 200);
 const PODS = Number(process.argv[3] ?? 5000);
@@ -83,7 +60,7 @@ async function main(): Promise<void> {
   const standin = await startStandin();
   const realPods = REAL_NODES.flatMap((node, n) => Array.from({ length: 4 }, (_, i) => ({ name: `real/p${n}${i}`, ip: `10.${n + 1}.0.${i + 10}`, node })));
   const cluster = await NetnsCluster.create({ nodes: REAL_NODES, pods: realPods });
-  const services: ServiceT[] = [];
+  const services: harness.Service[] = [];
   try {
     // the API: namespaces, 5,000 pods (8 of them real), 200 policies, and the one policy the changes move
     for (const ns of ['real', ...NAMESPACES]) standin.create('Namespace', { metadata: { name: ns, labels: { team: ns } } });
@@ -159,9 +136,9 @@ async function main(): Promise<void> {
         latencies.push(await waitApplied(before, since));
       } catch (err) {
         // say where the pipeline stands before giving up
-        process.stderr.write(execFileSync(process.execPath, [KNP_BIN, 'status'], { env: { ...process.env, ...env }, encoding: 'utf8' }));
+        process.stderr.write(execFileSync(KNP_BIN, ['status'], { env: { ...process.env, ...env }, encoding: 'utf8' }));
         for (const node of REAL_NODES) {
-          const replayed = JSON.parse(execFileSync(process.execPath, [KNP_BIN, 'replay', '--node', node], { env: { ...process.env, ...env }, encoding: 'utf8' })) as { version: unknown; contentHash: string; sets: unknown[]; pods: unknown[] };
+          const replayed = JSON.parse(execFileSync(KNP_BIN, ['replay', '--node', node], { env: { ...process.env, ...env }, encoding: 'utf8' })) as { version: unknown; contentHash: string; sets: unknown[]; pods: unknown[] };
           process.stderr.write(`replay ${node}: version ${JSON.stringify(replayed.version)} hash ${replayed.contentHash}\n${JSON.stringify({ rules: (replayed as unknown as { rules: unknown }).rules, sets: replayed.sets }).slice(0, 3000)}\n`);
         }
         throw err;

@@ -1,6 +1,6 @@
 import { compareVersions, type Logger, type RuleSet, type RuleSetVersion } from '@knp/shared';
 import type { Backend, LoadMode } from './backend.js';
-import { RenderError } from './nft-text.js';
+import { RenderError } from './render/common/text.js';
 
 export type RetryPolicy = { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 5_000 };

@@ -6,7 +6,7 @@ export type LoadMode = 'full' | 'delta';
 export type LoadReport = { readonly mode: LoadMode; readonly scriptBytes: number; readonly kernelMs: number };
 
 /**
- * A dataplane the applier drives: nftables now, iptables + ipset later (issue 4). Every method touches only
+ * A dataplane the applier drives (nftables, or iptables + ipset). Every method touches only
  * the objects the backend owns (its table, or its chains entered by a jump) and each `load` is one kernel
  * transaction, so a rejected load leaves the previous rules in force.
  */

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger, type RuleSet } from '@knp/shared';
 import { Applier, ApplyError, RenderError, fingerprintNftListing, type Backend, type LoadReport } from '../src/index.js';
-import { localPod, ruleSet } from './builders.js';
+import { localPod, ruleSet } from '@knp/testing';
 
 /** A backend that records calls and holds a fake kernel: the hash of what was loaded, or undefined. */
 function fakeBackend(failures: Array<Error | undefined> = []) {

@@ -17,8 +17,8 @@ import {
   ipsetTempName,
   type NetEntry,
 } from '../src/index.js';
-import { cidrSet, localPod, peers, podPortsSet, podsSet, rule, ruleSet, tcp, udp } from './builders.js';
-import { HOSTILE, hostileRuleSet, prng } from './hostile.js';
+import { cidrSet, localPod, peers, podPortsSet, podsSet, rule, ruleSet, tcp, udp } from '@knp/testing';
+import { HOSTILE, hostileRuleSet, prng } from '@knp/testing';
 
 const opts = { prefix: 'knp' };
 const v4 = (rs: Parameters<typeof renderIptables>[0]): string[] => renderIptables(rs, { ...opts, family: 4 }).split('\n');

@@ -2,8 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kernelName, type PortMatch } from '@knp/shared';
 import { planNft, renderNft, renderNftDelta, RenderError, nftComment } from '../src/index.js';
-import { cidrSet, localPod, peers, podPortsSet, podsSet, rule, ruleSet, tcp, udp } from './builders.js';
-import { HOSTILE, hostileRuleSet } from './hostile.js';
+import { cidrSet, localPod, peers, podPortsSet, podsSet, rule, ruleSet, tcp, udp } from '@knp/testing';
+import { HOSTILE, hostileRuleSet } from '@knp/testing';
 
 const opts = { prefix: 'knp' };
 const lines = (script: string): string[] => script.split('\n').map((l) => l.trim());

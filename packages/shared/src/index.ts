@@ -8,3 +8,6 @@ export * from './envelope.js';
 export * from './logger.js';
 export * from './service-main.js';
 export * from './random.js';
+export * from './rejection.js';
+export * from './status/records.js';
+export * from './pod-ports.js';

@@ -18,6 +18,11 @@ export function subjectToken(text: string): string {
   return text === '' ? '_' : Buffer.from(text, 'utf8').toString('base64url');
 }
 
+/** The API string a subject token stands for (the inverse of `subjectToken`). */
+export function fromSubjectToken(token: string): string {
+  return token === '_' ? '' : Buffer.from(token, 'base64url').toString('utf8');
+}
+
 /** The namespace token used for cluster-scoped kinds (base64url never produces '-' alone). */
 export const CLUSTER_SCOPE_TOKEN = '-';
 
@@ -35,6 +40,11 @@ export function names(prefix: string) {
     eventSubject: (kind: string, namespace: string | undefined, name: string): string =>
       `${prefix}.ev.${kind.toLowerCase()}.${namespace === undefined ? CLUSTER_SCOPE_TOKEN : subjectToken(namespace)}.${subjectToken(name)}`,
     rulesSubject: (node: string): string => `${prefix}.rules.${subjectToken(node)}`,
+    /** The node a rules subject is for; undefined for anything else (a chunk part `<subject>~<i>` included). */
+    nodeOfRulesSubject: (subject: string): string | undefined => {
+      const token = subject.startsWith(`${prefix}.rules.`) ? subject.slice(prefix.length + 7) : undefined;
+      return token === undefined || token.includes('~') || token.includes('.') ? undefined : fromSubjectToken(token);
+    },
     nftTable: prefix,
     iptablesChain: (role: KernelRole, identity: string): string => kernelName(prefix, role, identity).toUpperCase(),
   };

@@ -1,6 +1,6 @@
 // Events/s from the API stand-in through the watcher into JetStream: a 10,000-pod initial list, then churn.
-// Prints figures and the machine; never asserts on time. Needs the root tests built (`pnpm build`): the
-// stand-in and the nats-server helper live in test/ and are loaded from test/dist.
+// Prints figures and the machine; never asserts on time. Needs `pnpm build` (the stand-in and the
+// nats-server launcher come from @knp/sim).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -8,20 +8,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, loadConfig, names } from '@knp/shared';
 import { connect } from 'nats';
+import { startNatsServer, startStandin, type K8sObject } from '@knp/sim';
 import { runWatcher, type WatcherHandle } from '../src/watcher.js';
-
-type K8sObject = { metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any; status?: any };
-type Standin = {
-  create(kind: string, o: K8sObject): K8sObject;
-  update(kind: string, ref: { namespace?: string; name: string }, mutate: (o: K8sObject) => void): K8sObject;
-  writeKubeconfig(path: string): void;
-  close(): Promise<void>;
-};
-const root = new URL('../../../../', import.meta.url);
-const { startStandin } = (await import(new URL('test/dist/k8s-standin/standin.js', root).href)) as { startStandin(): Promise<Standin> };
-const { startNatsServer } = (await import(new URL('test/dist/nats/server.js', root).href)) as {
-  startNatsServer(): Promise<{ url: string; stop(): Promise<void> }>;
-};
 
 const PODS = Number(process.env.KNP_BENCH_PODS ?? 10_000);
 const NAMESPACES = 100;

@@ -1,6 +1,6 @@
-import { serviceMain } from '@knp/shared';
+import type { Service } from '@knp/shared';
 import { runWatcher } from './watcher.js';
-import { loadWatcherSettings } from './watcher-config.js';
+import { loadWatcherSettings, type WatcherSettings } from './watcher-config.js';
 
 const USAGE = `usage: knp watcher
 
@@ -9,12 +9,10 @@ Environment: KNP_NATS_URL, KNP_PREFIX, KNP_LOG_LEVEL, KUBECONFIG (else in-cluste
 KNP_STREAM_REPLICAS, KNP_EVENTS_MAX_AGE_S, KNP_EVENTS_MAX_BYTES (0 = full history), KNP_HEARTBEAT_S.
 `;
 
-/** `bin/knp watcher`: runs until SIGINT/SIGTERM; returns the exit code. */
-export function main(argv: string[]): Promise<number> {
-  return serviceMain(argv, {
-    name: 'watcher',
-    usage: USAGE,
-    settings: (_config, env) => loadWatcherSettings(env),
-    start: (config, settings, log) => runWatcher(config, log, { streams: settings.streams, heartbeatMs: settings.heartbeatMs }),
-  });
-}
+/** `knp watcher`: the service `serviceMain` runs until SIGINT/SIGTERM. */
+export const watcherService: Service<WatcherSettings> = {
+  name: 'watcher',
+  usage: USAGE,
+  settings: (_config, env) => loadWatcherSettings(env),
+  start: (config, settings, log) => runWatcher(config, log, { streams: settings.streams, heartbeatMs: settings.heartbeatMs }),
+};

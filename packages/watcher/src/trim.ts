@@ -1,4 +1,4 @@
-import { EVENT_SCHEMA, canonicalJson, shortHash, type ObjectEvent, type ObjectKind, type SyncEvent } from '@knp/shared';
+import { EVENT_SCHEMA, canonicalJson, namedPorts, shortHash, type ObjectEvent, type ObjectKind, type SyncEvent } from '@knp/shared';
 
 /** The part of an API object the compiler reads; everything else is dropped before publishing. */
 export type TrimmedMeta = {
@@ -71,25 +71,13 @@ function policySpec(spec: unknown): unknown {
   };
 }
 
+/** Node, host network and the named ports the compiler resolves (`namedPorts`: the one projection both use). */
 function podSpec(spec: Loose): unknown {
-  const containers = arr(spec?.containers)
-    .map((c) => arr(obj(c)?.ports).map(containerPort).filter((p) => p !== undefined))
-    .filter((ports) => ports.length > 0)
-    .map((ports) => ({ ports }));
+  const ports = namedPorts(spec).map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol }));
   return {
     ...(str(spec?.nodeName) !== undefined ? { nodeName: str(spec?.nodeName) } : {}),
     ...(spec?.hostNetwork === true ? { hostNetwork: true } : {}),
-    ...(containers.length > 0 ? { containers } : {}),
-  };
-}
-
-function containerPort(p: unknown): unknown {
-  const port = obj(p);
-  if (typeof port?.containerPort !== 'number') return undefined;
-  return {
-    ...(str(port.name) !== undefined ? { name: str(port.name) } : {}),
-    containerPort: port.containerPort,
-    protocol: str(port.protocol) ?? 'TCP', // spec: the API defaults protocol to TCP
+    ...(ports.length > 0 ? { containers: [{ ports }] } : {}),
   };
 }
 

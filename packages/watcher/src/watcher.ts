@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { EVENT_SCHEMA, OBJECT_KINDS, names, type Config, type Logger, type ObjectKind } from '@knp/shared';
+import { OBJECT_KINDS, STATUS_SCHEMA, WATCHER_STATUS_KEY, names, type Config, type KindStatus, type Logger, type ObjectKind, type WatcherStatus } from '@knp/shared';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { JSONCodec, connect, type KV, type NatsConnection } from 'nats';
 import { startKindInformer, type KindInformer } from './informers.js';
 import { Ledger } from './ledger.js';
 import { Publisher } from './publisher.js';
 import { readLastPerSubject } from './replay.js';
-import { WATCHER_STATUS_KEY, type KindStatus, type WatcherStatus } from './status.js';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams, streamEpoch, type StreamSettings, type Streams } from '@knp/shared/nats';
 import { trimObject } from './trim.js';
 
@@ -101,7 +100,7 @@ export async function runWatcher(config: Config, logger: Logger, opts: WatcherOp
       perKind[kind] = { resourceVersion: newerVersion(s.resourceVersion, informerRv), listed: s.listed, objects: ledger.size(kind) };
     }
     return {
-      schema: EVENT_SCHEMA,
+      schema: STATUS_SCHEMA,
       instance,
       epoch: streams.epoch,
       startedAt,

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import type { ClusterEvent } from '@knp/shared';
 import { Ledger } from '../src/ledger.js';
 import { trimObject, type TrimmedObject } from '../src/trim.js';
-import { rawPod } from './builders.js';
+import { rawPod } from '@knp/testing';
 
 const L = suite('Ledger');
 const p = (uid: string, rv: string, over: Parameters<typeof rawPod>[0] = {}): TrimmedObject => trimObject('Pod', rawPod({ uid, rv, ...over }))!;

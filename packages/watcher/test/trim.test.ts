@@ -2,16 +2,16 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { contentKey, isIrrelevantChange, objectEvent, syncEvents, syncIdOf, trimObject, type TrimmedObject } from '../src/trim.js';
 import { loadYaml } from '@kubernetes/client-node';
-import { rawPod } from './builders.js';
+import { rawPod } from '@knp/testing';
 
 const Trim = suite('trimObject');
 
-Trim('a pod keeps identity, labels, node, host network, container ports, phase and IPs only', () => {
+Trim('a pod keeps identity, labels, node, host network, named ports, phase and IPs only', () => {
   assert.equal(trimObject('Pod', rawPod()), {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { uid: 'uid-a', name: 'a', namespace: 'prod', labels: { app: 'web' }, resourceVersion: '10', creationTimestamp: '2024-05-01T10:00:00Z' },
-    spec: { nodeName: 'node-1', containers: [{ ports: [{ name: 'http', containerPort: 80, protocol: 'TCP' }, { containerPort: 53, protocol: 'UDP' }] }] },
+    spec: { nodeName: 'node-1', containers: [{ ports: [{ name: 'http', containerPort: 80, protocol: 'TCP' }] }] },
     status: { phase: 'Running', podIP: '10.0.0.1', podIPs: [{ ip: '10.0.0.1' }] },
   });
 });

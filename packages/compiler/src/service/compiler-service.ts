@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { canonicalJson, type ClusterEvent, type Config, type Logger, type RuleSet } from '@knp/shared';
+import {
+  MAX_RECORDED_REJECTIONS, REJECTIONS_KEY, STATUS_SCHEMA, canonicalJson, compilerStatusKey,
+  type ClusterEvent, type CompilerStatus, type Config, type Logger, type RejectionsRecord, type RuleSet,
+} from '@knp/shared';
 import { ensureStreams, streamEpoch } from '@knp/shared/nats';
 import { JSONCodec, connect, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import { affectedNodes } from '../affected.js';
@@ -11,9 +14,6 @@ import { openEventSource, type EventSource } from './event-source.js';
 import { RulesStore } from './rules-store.js';
 import { DEFAULT_COMPILER_SETTINGS, type CompilerSettings } from './settings.js';
 import { SnapshotStore } from './snapshots.js';
-import {
-  COMPILER_STATUS_SCHEMA, MAX_RECORDED_REJECTIONS, REJECTIONS_KEY, compilerStatusKey, type CompilerStatus, type RejectionsRecord,
-} from './status.js';
 
 /** What one evaluation did (for the benchmark and debugging). */
 export type Evaluation = {
@@ -102,7 +102,7 @@ export async function runCompiler(config: Config, logger: Logger, opts: Compiler
   let stopping = false;
 
   const status = (): CompilerStatus => ({
-    schema: COMPILER_STATUS_SCHEMA, instance, epoch, startedAt, heartbeatAt: new Date().toISOString(),
+    schema: STATUS_SCHEMA, instance, epoch, startedAt, heartbeatAt: new Date().toISOString(),
     lastSeq: consumedSeq, evaluatedSeq, caughtUp, startedFromSeq, lastSnapshotSeq, nodes: view.size, ...counters,
   });
 
@@ -188,7 +188,7 @@ export async function runCompiler(config: Config, logger: Logger, opts: Compiler
     const all = allRejections(at);
     const text = canonicalJson(all);
     if (text === lastRejections) return;
-    const record: RejectionsRecord = { schema: COMPILER_STATUS_SCHEMA, epoch, seq: at.seq, count: all.length, rejections: all.slice(0, MAX_RECORDED_REJECTIONS) };
+    const record: RejectionsRecord = { schema: STATUS_SCHEMA, epoch, seq: at.seq, count: all.length, rejections: all.slice(0, MAX_RECORDED_REJECTIONS) };
     try {
       await kv.put(REJECTIONS_KEY, JSONCodec().encode(record));
       lastRejections = text;

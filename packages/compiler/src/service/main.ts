@@ -1,6 +1,6 @@
-import { serviceMain } from '@knp/shared';
+import type { Service } from '@knp/shared';
 import { runCompiler } from './compiler-service.js';
-import { loadCompilerSettings } from './settings.js';
+import { loadCompilerSettings, type CompilerSettings } from './settings.js';
 
 const USAGE = `usage: knp compiler
 
@@ -10,12 +10,10 @@ Environment: KNP_NATS_URL, KNP_PREFIX, KNP_LOG_LEVEL, KNP_STREAM_REPLICAS, KNP_H
 KNP_SNAPSHOT_EVENTS (10000; 0 = off), KNP_SNAPSHOT_S (300; 0 = off), KNP_COMPILER_MAX_BATCH (10000).
 `;
 
-/** `bin/knp compiler`: runs until SIGINT/SIGTERM; returns the exit code. */
-export function main(argv: string[]): Promise<number> {
-  return serviceMain(argv, {
-    name: 'compiler',
-    usage: USAGE,
-    settings: (_config, env) => loadCompilerSettings(env),
-    start: (config, settings, log) => runCompiler(config, log, { settings }),
-  });
-}
+/** `knp compiler`: the service `serviceMain` runs until SIGINT/SIGTERM. */
+export const compilerService: Service<CompilerSettings> = {
+  name: 'compiler',
+  usage: USAGE,
+  settings: (_config, env) => loadCompilerSettings(env),
+  start: (config, settings, log) => runCompiler(config, log, { settings }),
+};

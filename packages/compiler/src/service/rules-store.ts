@@ -1,5 +1,5 @@
 import { names, parseRuleSet, type Logger, type RuleSet } from '@knp/shared';
-import { publishLarge, readLarge } from '@knp/shared/nats';
+import { isNotFound, isWrongLastSequence, publishLarge, readLarge } from '@knp/shared/nats';
 import type { JetStreamClient, JetStreamManager } from 'nats';
 import { decidePublish, ruleSetMessageId, type PublishDecision } from './publish-decision.js';
 
@@ -9,12 +9,6 @@ export type LastPublished = { readonly subjectSeq: number; readonly ruleSet: Rul
 /** `duplicate`: another replica stored this very version (same message id) first. */
 export type PublishOutcome = { readonly decision: PublishDecision; readonly ruleSet: RuleSet | undefined; readonly duplicate?: boolean };
 
-const isCode = (err: unknown, code: number): boolean => (err as { api_error?: { err_code?: number } })?.api_error?.err_code === code;
-/** JetStream: 10037 no message found; 10071 wrong last sequence (the expected-last-subject-sequence check). */
-const NO_MESSAGE = 10037;
-const WRONG_LAST_SEQUENCE = 10071;
-const isNotFound = (err: unknown): boolean => isCode(err, NO_MESSAGE) || /no message found/i.test(String((err as Error)?.message ?? ''));
-const isWrongLast = (err: unknown): boolean => isCode(err, WRONG_LAST_SEQUENCE) || /wrong last sequence/i.test(String((err as Error)?.message ?? ''));
 
 /**
  * The rules stream seen by one replica: reads the last rule set per node and publishes new ones without
@@ -76,7 +70,7 @@ export class RulesStore {
         this.last.set(ruleSet.node, { subjectSeq: ack.seq, ruleSet });
         return { decision, ruleSet, duplicate: ack.duplicate };
       } catch (err) {
-        if (!isWrongLast(err) || attempt >= 20) throw err;
+        if (!isWrongLastSequence(err) || attempt >= 20) throw err;
         this.log.debug({ node: ruleSet.node, version: ruleSet.version }, 'rules subject moved, reading it again');
         this.last.delete(ruleSet.node);
       }
@@ -86,7 +80,6 @@ export class RulesStore {
   /** Nodes that have a rules subject (so a node whose last pod left while no compiler ran still gets its empty rule set). */
   async publishedNodes(): Promise<string[]> {
     const info = await this.jsm.streams.info(this.n.rulesStream, { subjects_filter: this.n.rulesSubjects });
-    const tokens = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(s.lastIndexOf('.') + 1)).filter((t) => !t.includes('~'));
-    return tokens.map((t) => (t === '_' ? '' : Buffer.from(t, 'base64url').toString('utf8'))).sort();
+    return Object.keys(info.state.subjects ?? {}).flatMap((s) => this.n.nodeOfRulesSubject(s) ?? []).sort();
   }
 }

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileAll, emptyState, eventsFromObjects, evolveAll } from '../../src/index.js';
 import { SnapshotError, decodeSnapshot, encodeSnapshot } from '../../src/service/snapshot-codec.js';
-import { namespace, pod, policy } from '../builders.js';
+import { namespace, pod, policy } from '@knp/testing';
 
 const Codec = suite('snapshot codec');
 

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JSONCodec, connect, type ConsumerMessages, type JsMsg, type KV, type NatsConnection } from 'nats';
-import { names, type Config, type Logger, type RuleSet, type RuleSetVersion } from '@knp/shared';
+import { STATUS_SCHEMA, applierStatusKey, names, type ApplierErrorKind, type ApplierRecord, type Config, type Logger, type RuleSet, type RuleSetVersion } from '@knp/shared';
 import { ChunkError, ensureStreams, readLarge } from '@knp/shared/nats';
 import { Applier, ApplyError, type ApplyOutcome } from '../applier.js';
 import type { Backend } from '../backend.js';
 import { admitRuleSet } from './admit.js';
-import { createBackend } from './backend-select.js';
-import { KernelMemory } from './kernel-memory.js';
+import { createBackend } from '../kernel/select.js';
+import { KernelMemory } from '../kernel/kernel-memory.js';
 import { durableName, ensureDurable, readNewest } from './rules-source.js';
 import type { ApplierSettings } from './settings.js';
 import { readState, stateFilePath, writeState } from './state-file.js';
-import { APPLIER_STATUS_SCHEMA, applierStatusKey, type ApplierErrorKind, type ApplierRecord } from './status.js';
+
 
 export type Applied = { readonly ruleSet: RuleSet; readonly outcome: ApplyOutcome; readonly appliedAt: string; readonly source: string };
 
@@ -80,7 +80,7 @@ export async function runApplierService(config: Config, logger: Logger, opts: Ap
   const applier = new Applier(memory, { log });
 
   const record = (): ApplierRecord => ({
-    schema: APPLIER_STATUS_SCHEMA, node, instance, backend: memory.kind, startedAt, heartbeatAt: new Date().toISOString(),
+    schema: STATUS_SCHEMA, node, instance, backend: memory.kind, startedAt, heartbeatAt: new Date().toISOString(),
     heartbeatMs: settings.heartbeatMs, ...(inForce ?? {}), ...(lastError ? { error: lastError } : {}),
     kernelWrites: memory.kernelWrites, repairs: applier.status.repairs,
   });

@@ -3,8 +3,5 @@ export { runApplierService, type Applied, type ApplierHandle, type ApplierServic
 export { loadApplierSettings, DEFAULT_APPLIER_SETTINGS, type ApplierSettings } from './settings.js';
 export { admitRuleSet, type Admission } from './admit.js';
 export { readState, writeState, stateFilePath, type StoredState, type ReadState } from './state-file.js';
-export { KernelMemory, type Remembered } from './kernel-memory.js';
-export { createBackend } from './backend-select.js';
 export { durableName, ensureDurable, readNewest } from './rules-source.js';
-export { APPLIER_STATUS_SCHEMA, APPLIER_KEY_PREFIX, applierStatusKey, type ApplierRecord, type ApplierErrorKind } from './status.js';
-export { main } from './main.js';
+export { applierService } from './main.js';

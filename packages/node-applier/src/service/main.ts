@@ -1,6 +1,6 @@
-import { serviceMain } from '@knp/shared';
+import type { Service } from '@knp/shared';
 import { runApplierService } from './applier-service.js';
-import { loadApplierSettings } from './settings.js';
+import { loadApplierSettings, type ApplierSettings } from './settings.js';
 
 const USAGE = `usage: knp applier
 
@@ -10,12 +10,10 @@ Environment: KNP_NODE_NAME (required), KNP_NATS_URL, KNP_PREFIX, KNP_BACKEND (nf
 KNP_STATE_DIR, KNP_LOG_LEVEL, KNP_HEARTBEAT_S (10), KNP_RECONCILE_S (30; 0 = off), KNP_STREAM_REPLICAS.
 `;
 
-/** `bin/knp applier`: runs until SIGINT/SIGTERM; returns the exit code (2: configuration). */
-export function main(argv: string[]): Promise<number> {
-  return serviceMain(argv, {
-    name: 'applier',
-    usage: USAGE,
-    settings: loadApplierSettings,
-    start: (config, settings, log) => runApplierService(config, log, { settings }),
-  });
-}
+/** `knp applier`: the service `serviceMain` runs until SIGINT/SIGTERM. */
+export const applierService: Service<ApplierSettings> = {
+  name: 'applier',
+  usage: USAGE,
+  settings: loadApplierSettings,
+  start: (config, settings, log) => runApplierService(config, log, { settings }),
+};

@@ -1,5 +1,5 @@
 import { shortHash } from '@knp/shared';
-import { readLarge } from '@knp/shared/nats';
+import { isNotFound, readLarge } from '@knp/shared/nats';
 import { AckPolicy, DeliverPolicy, nanos, type JetStreamManager } from 'nats';
 
 /** The applier's durable consumer name: prefix + a hash of the node (durable names cannot hold a node name's dots). */
@@ -19,7 +19,7 @@ export async function ensureDurable(jsm: JetStreamManager, stream: string, name:
     await jsm.consumers.info(stream, name);
     return;
   } catch (err) {
-    if (!isMissing(err)) throw err;
+    if (!isNotFound(err)) throw err;
   }
   try {
     await jsm.consumers.add(stream, {
@@ -42,15 +42,9 @@ export async function readNewest(jsm: JetStreamManager, stream: string, subject:
   try {
     m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
   } catch (err) {
-    if (isMissing(err)) return undefined;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
   const payload = await readLarge(jsm, stream, { subject: m.subject, data: m.data, headers: m.header });
   return payload === undefined ? undefined : { seq: m.seq, payload };
-}
-
-/** JetStream: 10014 consumer not found, 10037 no message found; both are 404s. */
-function isMissing(err: unknown): boolean {
-  const e = err as { code?: unknown; api_error?: { err_code?: number; code?: number }; message?: unknown };
-  return e?.api_error?.code === 404 || e?.api_error?.err_code === 10014 || e?.api_error?.err_code === 10037 || e?.code === '404' || /not found/i.test(String(e?.message ?? ''));
 }

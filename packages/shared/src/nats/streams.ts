@@ -1,4 +1,5 @@
 import { names } from '../names.js';
+import { isNotFound } from './errors.js';
 import {
   DiscardPolicy,
   RetentionPolicy,
@@ -124,10 +125,4 @@ async function streamInfo(jsm: JetStreamManager, name: string): Promise<StreamIn
     if (isNotFound(err)) return undefined;
     throw err;
   }
-}
-
-/** JetStream answers 404 with err_code 10059 for a missing stream. */
-export function isNotFound(err: unknown): boolean {
-  const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: unknown };
-  return e?.api_error?.err_code === 10059 || e?.code === '404' || /stream not found/i.test(String(e?.message ?? ''));
 }

@@ -1,0 +1,51 @@
+import { parseArgs } from 'node:util';
+import { formatRejection } from '@knp/shared';
+import { allRejections, compileAll, compileNode } from '@knp/compiler';
+import { renderers } from '@knp/node-applier';
+import { clusterFromManifests } from '../cluster-from-manifests.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../io.js';
+
+const USAGE = `usage: knp compile --manifests PATH [--manifests PATH...] (--node NAME | --all-nodes) [--format ir|nft|iptables|ip6tables|ipset] [--prefix P]
+
+Compiles Kubernetes manifests (files or folders of YAML or JSON: Namespaces, Pods, NetworkPolicies) to one
+node's rule set: the IR as JSON, or what the applier would load into a node holding none of our rules.
+Policies the API server would reject are reported on stderr (object and field); the rest still compiles.`;
+
+/**
+ * `knp compile`: prints one node's rule set (ir = JSON, or a kernel format) or, with --all-nodes, one JSON
+ * object keyed by node. Rejected policies go to stderr; the rest still compiles and the exit code is 0.
+ */
+export const compileCommand: Command = {
+  name: 'compile',
+  summary: 'compile manifests to a node\'s rule set (ir | nft | iptables | ip6tables | ipset)',
+  usage: USAGE,
+  async run(argv, io) {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: {
+        manifests: { type: 'string', multiple: true },
+        node: { type: 'string' },
+        'all-nodes': { type: 'boolean' },
+        format: { type: 'string', default: 'ir' },
+        prefix: { type: 'string', default: 'knp' },
+      },
+      strict: true,
+    });
+    if (!values.manifests?.length) throw new UsageError('--manifests is required');
+    if (!values.node === !values['all-nodes']) throw new UsageError('give exactly one of --node NAME or --all-nodes');
+    const format = values.format!;
+    if (format !== 'ir' && !renderers[format]) throw new UsageError(`--format ${format}: expected ir or one of ${Object.keys(renderers).join('|')}`);
+    if (values['all-nodes'] && format !== 'ir') throw new UsageError('--all-nodes prints JSON: use --format ir');
+
+    const state = clusterFromManifests(values.manifests, io);
+    for (const r of allRejections(state)) io.err(`rejected: ${formatRejection(r)}\n`);
+    if (values['all-nodes']) {
+      io.out(`${JSON.stringify(compileAll(state), null, 2)}\n`);
+      return 0;
+    }
+    const { ruleSet } = compileNode(state, values.node!);
+    io.out(format === 'ir' ? `${JSON.stringify(ruleSet, null, 2)}\n` : renderers[format]!(ruleSet, values.prefix!));
+    return 0;
+  },
+};

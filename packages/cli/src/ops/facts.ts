@@ -1,0 +1,98 @@
+import {
+  APPLIER_KEY_PREFIX, COMPILER_KEY_PREFIX, REJECTIONS_KEY, STATUS_SCHEMA, WATCHER_STATUS_KEY, names,
+  type ApplierRecord, type CompilerStatus, type RejectionsRecord, type RuleSetVersion, type WatcherStatus,
+} from '@knp/shared';
+import { isNotFound, largeMessageKind, readLarge } from '@knp/shared/nats';
+import type { JetStreamManager, KV, NatsConnection } from 'nats';
+import type { ClusterFacts, DesiredRuleSet } from './records.js';
+
+/**
+ * Reads everything `knp wait` and `knp status` judge, in the order that makes a "synced" verdict safe: the
+ * events stream, then the watcher and compiler records, then the newest rule sets (published before the
+ * compiler recorded its evaluation), then the appliers' records. Rule sets are re-read only when their
+ * subject moved (cache by stream sequence), so polling a large cluster stays cheap.
+ */
+export class FactsReader {
+  private readonly n;
+  private readonly desiredCache = new Map<string, { seq: number; desired: DesiredRuleSet }>();
+  private kv: KV | undefined;
+
+  constructor(private readonly nc: NatsConnection, private readonly prefix: string) {
+    this.n = names(prefix);
+  }
+
+  async read(): Promise<ClusterFacts> {
+    const jsm = await this.nc.jetstreamManager();
+    const info = await jsm.streams.info(this.n.eventsStream).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+    const events = { epoch: info?.created, lastSeq: info?.state.last_seq ?? 0 };
+    const kv = await this.statusBucket();
+    const records = new Map<string, unknown>();
+    const keys = await this.keys(kv);
+    const get = async (key: string): Promise<void> => {
+      const entry = await kv!.get(key);
+      if (entry && entry.operation === 'PUT' && entry.value.length > 0) records.set(key, entry.json());
+    };
+    await Promise.all(keys.filter((k) => !k.startsWith(APPLIER_KEY_PREFIX)).map(get));
+    const desired = await this.readDesired(jsm);
+    await Promise.all(keys.filter((k) => k.startsWith(APPLIER_KEY_PREFIX)).map(get));
+    const nowMs = Date.now();
+    const compilers: CompilerStatus[] = [];
+    const appliers: ApplierRecord[] = [];
+    for (const [key, value] of records) {
+      if (key.startsWith(APPLIER_KEY_PREFIX) && (value as { schema?: unknown }).schema === STATUS_SCHEMA) appliers.push(value as ApplierRecord);
+      else if (key.startsWith(COMPILER_KEY_PREFIX) && key !== REJECTIONS_KEY) compilers.push(value as CompilerStatus);
+    }
+    return {
+      nowMs,
+      prefix: this.prefix,
+      events,
+      watcher: records.get(WATCHER_STATUS_KEY) as WatcherStatus | undefined,
+      compilers,
+      rejections: records.get(REJECTIONS_KEY) as RejectionsRecord | undefined,
+      appliers,
+      desired,
+    };
+  }
+
+  /** The status bucket, bound only: a reader never creates it. */
+  private async statusBucket(): Promise<KV> {
+    this.kv ??= await this.nc.jetstream().views.kv(this.n.statusBucket, { bindOnly: true });
+    return this.kv;
+  }
+
+  /** The bucket's keys; none while no service has created the bucket (binding does not check that it exists). */
+  private async keys(kv: KV): Promise<string[]> {
+    const out: string[] = [];
+    try {
+      for await (const key of await kv.keys()) out.push(key);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+    return out.sort();
+  }
+
+  private async readDesired(jsm: JetStreamManager): Promise<DesiredRuleSet[]> {
+    const stream = this.n.rulesStream;
+    const info = await jsm.streams.info(stream, { subjects_filter: this.n.rulesSubjects }).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+    const subjects = Object.keys(info?.state.subjects ?? {}).filter((s) => this.n.nodeOfRulesSubject(s) !== undefined).sort();
+    return Promise.all(subjects.map((subject) => this.readOne(jsm, stream, subject)));
+  }
+
+  private async readOne(jsm: JetStreamManager, stream: string, subject: string): Promise<DesiredRuleSet> {
+    const node = this.n.nodeOfRulesSubject(subject) ?? subject;
+    const m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+    const cached = this.desiredCache.get(subject);
+    if (cached?.seq === m.seq) return cached.desired;
+    let desired: DesiredRuleSet;
+    try {
+      const data = largeMessageKind(m.header) === 'whole' ? m.data : await readLarge(jsm, stream, { subject: m.subject, data: m.data, headers: m.header });
+      const rs = JSON.parse(Buffer.from(data!).toString('utf8')) as { version?: RuleSetVersion; contentHash?: string };
+      desired = rs.version && rs.contentHash ? { node, version: rs.version, hash: rs.contentHash } : { node, error: `stream seq ${m.seq} is not a rule set` };
+    } catch (err) {
+      desired = { node, error: `newest rule set (stream seq ${m.seq}) unreadable: ${(err as Error).message}` };
+    }
+    this.desiredCache.set(subject, { seq: m.seq, desired });
+    return desired;
+  }
+}

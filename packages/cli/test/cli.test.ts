@@ -1,0 +1,92 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseRuleSet } from '@knp/shared';
+
+/** The offline CLI as a user runs it: bin/knp in a child process, exit codes, stdout and stderr. */
+const Cli = suite('knp compile / explain');
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const examples = join(root, 'examples');
+const knp = (...args: string[]) => spawnSync(join(root, 'bin/knp'), args, { encoding: 'utf8' });
+
+let dir = '';
+Cli.before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'knp-cli-'));
+});
+Cli.after(() => rmSync(dir, { recursive: true, force: true }));
+
+Cli('compile prints a node rule set as IR JSON', () => {
+  const r = knp('compile', '--manifests', examples, '--node', 'node-1');
+  assert.is(r.status, 0, r.stderr);
+  const ruleSet = parseRuleSet(r.stdout);
+  assert.is(ruleSet.node, 'node-1');
+  assert.equal(ruleSet.pods.map((p) => p.pod).sort(), ['backend/api-1', 'frontend/web-1', 'monitoring/prometheus-0']);
+});
+
+Cli('compile --all-nodes prints one object keyed by node', () => {
+  const r = knp('compile', '--manifests', examples, '--all-nodes');
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(Object.keys(JSON.parse(r.stdout)), ['node-1', 'node-2']);
+});
+
+Cli('a rejected policy is reported on stderr, and the rest compiles with exit 0', () => {
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: oops, namespace: backend}\nspec:\n  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: "10.0.0/8"}}]}]\n');
+  const r = knp('compile', '--manifests', examples, '--manifests', bad, '--node', 'node-1');
+  assert.is(r.status, 0);
+  assert.match(r.stderr, /NetworkPolicy backend\/oops spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr: "10\.0\.0\/8" is not a CIDR/);
+  assert.ok(parseRuleSet(r.stdout).pods.length > 0);
+});
+
+Cli('unreadable input exits 2', () => {
+  assert.is(knp('compile', '--manifests', join(dir, 'missing'), '--node', 'n').status, 2);
+  const broken = join(dir, 'broken.yaml');
+  writeFileSync(broken, 'kind: Pod\nmetadata: {name: [unclosed\n');
+  const r = knp('compile', '--manifests', broken, '--node', 'n');
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /broken\.yaml/);
+});
+
+Cli('bad flags exit 2 with usage', () => {
+  assert.is(knp('compile', '--manifests', examples).status, 2);
+  assert.is(knp('explain', '--manifests', examples, '--all-pairs', '--port', '80/ICMP').status, 2);
+  assert.is(knp('explain', '--manifests', examples, '--from', 'frontend/web-1', '--port', '80').status, 2);
+  assert.is(knp('nonsense').status, 2);
+});
+
+Cli('explain answers allowed with the rules on both sides', () => {
+  const r = knp('explain', '--manifests', examples, '--from', 'frontend/web-1', '--to', 'backend/api-2', '--port', '9000/tcp');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ALLOWED/);
+  assert.match(r.stdout, /allowed by frontend\/web egress\[0\]/);
+  assert.match(r.stdout, /allowed by backend\/api ingress\[0\]/);
+});
+
+Cli('explain answers denied with exit 0, naming the isolating policies', () => {
+  const r = knp('explain', '--manifests', examples, '--from', 'frontend/web-1', '--to', 'database/postgres-0', '--port', '5432/TCP', '--json');
+  assert.is(r.status, 0, r.stderr);
+  const e = JSON.parse(r.stdout);
+  assert.is(e.allowed, false);
+  assert.equal(e.ingress.policies, ['database/default-deny', 'database/postgres']);
+});
+
+Cli('explain of an unknown pod exits 2', () => {
+  assert.is(knp('explain', '--manifests', examples, '--from', 'x/nope', '--to', 'backend/api-2', '--port', '80').status, 2);
+});
+
+Cli('the --all-pairs --json matrix has the documented shape', () => {
+  const r = knp('explain', '--manifests', examples, '--all-pairs', '--port', '5432/TCP', '--json');
+  assert.is(r.status, 0, r.stderr);
+  const m = JSON.parse(r.stdout);
+  assert.equal(Object.keys(m), ['pods', 'port', 'protocol', 'allowed']);
+  assert.equal(m.pods, [...m.pods].sort());
+  assert.is(m.protocol, 'TCP');
+  const api = m.pods.indexOf('backend/api-1'), pg = m.pods.indexOf('database/postgres-0'), web = m.pods.indexOf('frontend/web-1');
+  assert.is(m.allowed[api][pg], true);
+  assert.is(m.allowed[web][pg], false);
+});
+Cli.run();

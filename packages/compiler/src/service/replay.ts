@@ -1,0 +1,85 @@
+import { names, parseRuleSet, type ClusterEvent, type Logger, type RuleSet } from '@knp/shared';
+import { readLarge, streamEpoch } from '@knp/shared/nats';
+import type { JetStreamManager, NatsConnection } from 'nats';
+import { compileNode } from '../compile-node.js';
+import { evolveAll } from '../evolve.js';
+import { emptyState, type ClusterState } from '../state.js';
+import { openEventSource } from './event-source.js';
+import { SnapshotStore } from './snapshots.js';
+import { FOLD_CHUNK } from './compiler-service.js';
+
+/** The stream cannot answer the question asked (no events stream, a sequence past its end). */
+export class ReplayError extends Error {
+  override name = 'ReplayError';
+}
+
+export type Replayed = { readonly ruleSet: RuleSet; readonly foldedSeq: number; readonly snapshotSeq: number; readonly versionFrom: 'published' | 'replay' };
+
+/**
+ * Rebuilds `node`'s rule set as of `toSeq` (default: the stream's last sequence). The content comes from
+ * the events alone. The version is the one the compiler published for it (the newest version <= S on the
+ * node's rules subject, when it has this very content); otherwise (epoch, last folded sequence), which is
+ * what a compiler evaluating at S would publish.
+ */
+export async function replayNode(nc: NatsConnection, prefix: string, node: string, opts: { toSeq?: number; fromStart?: boolean; log: Logger }): Promise<Replayed> {
+  const n = names(prefix);
+  const js = nc.jetstream();
+  const jsm = await nc.jetstreamManager();
+  const epoch = await streamEpoch(jsm, n.eventsStream);
+  if (epoch === undefined) throw new ReplayError(`no events stream ${n.eventsStream}: is the watcher running with KNP_PREFIX=${prefix}?`);
+  const info = await jsm.streams.info(n.eventsStream);
+  const target = opts.toSeq ?? info.state.last_seq;
+  if (target > info.state.last_seq) throw new ReplayError(`--to-seq ${target} is past the stream's last sequence ${info.state.last_seq}`);
+
+  let state: ClusterState = emptyState(epoch);
+  if (!opts.fromStart && (await hasStream(jsm, `OBJ_${n.snapshotBucket}`))) {
+    const store = await SnapshotStore.open(js, prefix, 1, opts.log);
+    state = (await store.loadNewest(epoch, target))?.state ?? state;
+  }
+  const snapshotSeq = state.seq;
+  if (target > state.seq) {
+    const source = await openEventSource(js, jsm, prefix, state.seq, opts.log);
+    let batch: ClusterEvent[] = [];
+    for await (const c of source) {
+      if (c.seq > target) break;
+      if (c.event) batch.push(c.event);
+      if (batch.length >= FOLD_CHUNK) (state = evolveAll(state, batch)), (batch = []);
+      if (c.seq >= target || c.pending === 0) break;
+    }
+    await source.close();
+    state = evolveAll(state, batch);
+  }
+  const rebuilt = compileNode(state, node, { epoch, seq: state.seq }).ruleSet;
+  const published = await publishedAt(nc, jsm, n.rulesStream, n.rulesSubject(node), epoch, target);
+  if (published && published.contentHash === rebuilt.contentHash) return { ruleSet: published, foldedSeq: state.seq, snapshotSeq, versionFrom: 'published' };
+  return { ruleSet: rebuilt, foldedSeq: state.seq, snapshotSeq, versionFrom: 'replay' };
+}
+
+/** The newest rule set on `subject` with a version of this epoch at or before `seq` (the rules stream keeps a few per node). */
+async function publishedAt(nc: NatsConnection, jsm: JetStreamManager, stream: string, subject: string, epoch: string, seq: number): Promise<RuleSet | undefined> {
+  const info = await jsm.streams.info(stream, { subjects_filter: subject }).catch(() => undefined);
+  if (!info || !info.state.subjects?.[subject]) return undefined;
+  const consumer = await nc.jetstream().consumers.get(stream, { filterSubjects: subject });
+  const messages = await consumer.consume({ max_messages: 16 });
+  let best: RuleSet | undefined;
+  try {
+    for await (const m of messages) {
+      try {
+        const data = await readLarge(jsm, stream, { subject: m.subject, data: m.data, headers: m.headers });
+        const rs = data && parseRuleSet(Buffer.from(data).toString('utf8'));
+        if (rs && rs.version.epoch === epoch && rs.version.seq <= seq && (!best || rs.version.seq > best.version.seq)) best = rs;
+      } catch {
+        // an evicted or unreadable version cannot be the answer; the others still can
+      }
+      if (m.info.pending === 0) break;
+    }
+  } finally {
+    await messages.close();
+  }
+  return best;
+}
+
+async function hasStream(jsm: JetStreamManager, name: string): Promise<boolean> {
+  return jsm.streams.info(name).then(() => true, () => false);
+}
+

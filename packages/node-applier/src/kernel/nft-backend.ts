@@ -1,0 +1,38 @@
+import type { RuleSet } from '@knp/shared';
+import type { Backend, LoadReport } from '../backend.js';
+import { fingerprintNftListing } from '../render/nft/fingerprint.js';
+import { planNft, type NftPlan } from '../render/nft/plan.js';
+import { printNft, renderNftDelta } from '../render/nft/print.js';
+import { nftDeleteTable, nftListTable, nftLoad } from './nft.js';
+import { PlanCache } from './plan-cache.js';
+import type { KernelTarget } from './run.js';
+
+export type NftBackendOptions = { readonly prefix: string; readonly netns?: string | undefined; readonly timeoutMs?: number };
+
+/** The nftables dataplane: one `inet <prefix>` table, replaced in one transaction or changed by set members. */
+export function nftBackend(options: NftBackendOptions): Backend {
+  const target: KernelTarget = { netns: options.netns, timeoutMs: options.timeoutMs ?? 30_000 };
+  const plans = new PlanCache<NftPlan>((ruleSet) => planNft(ruleSet, { prefix: options.prefix }));
+  const planOf = (ruleSet: RuleSet): NftPlan => plans.of(ruleSet);
+  return {
+    kind: 'nftables',
+    async load(next, prev): Promise<LoadReport> {
+      const plan = planOf(next);
+      const delta = prev ? renderNftDelta(planOf(prev), plan) : undefined;
+      const script = delta ?? printNft(plan);
+      const started = performance.now();
+      if (script !== '') await nftLoad(script, target);
+      return { mode: delta === undefined ? 'full' : 'delta', scriptBytes: script.length, kernelMs: performance.now() - started };
+    },
+    async check(next) {
+      await nftLoad(printNft(planOf(next)), target, { check: true });
+    },
+    async observe() {
+      const listing = await nftListTable('inet', options.prefix, target);
+      return listing === undefined ? undefined : fingerprintNftListing(listing);
+    },
+    async remove() {
+      await nftDeleteTable('inet', options.prefix, target);
+    },
+  };
+}

@@ -1,0 +1,5 @@
+// The upstream Kubernetes e2e NetworkPolicy scenarios as data: the model cluster, each scenario's objects and
+// expected pod x pod matrix. Run through explain (compiler tests), traced rule text and real packets.
+export * from './model.js';
+export * from './reachability.js';
+export * from './scenarios.js';
