@@ -9,6 +9,7 @@ export { explainCommand, parsePortFlag, formatExplanation } from './commands/exp
 export { replayCommand } from './commands/replay.js';
 export { waitCommand } from './commands/wait.js';
 export { statusCommand } from './commands/status.js';
+export { keygenCommand } from './commands/keygen.js';
 export { judgeSync, judgeNodes, isFresh, rvAtLeast, newestResourceVersion, type SyncCriteria, type SyncVerdict, type NodeJudgement } from './ops/judge.js';
 export { statusReport, renderStatus, type StatusReport } from './ops/status-report.js';
 export { FactsReader } from './ops/facts.js';

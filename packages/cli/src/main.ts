@@ -1,5 +1,6 @@
 import { compileCommand } from './commands/compile.js';
 import { explainCommand } from './commands/explain.js';
+import { keygenCommand } from './commands/keygen.js';
 import { replayCommand } from './commands/replay.js';
 import { serviceCommands } from './commands/services.js';
 import { statusCommand } from './commands/status.js';
@@ -8,7 +9,7 @@ import { runCommand, type Command } from './command.js';
 import { processIo, type CommandIo, type Env } from './io.js';
 
 /** Every `knp` command, in the order `knp --help` lists them. */
-export const COMMANDS: readonly Command[] = [compileCommand, explainCommand, ...serviceCommands, replayCommand, waitCommand, statusCommand];
+export const COMMANDS: readonly Command[] = [compileCommand, explainCommand, ...serviceCommands, replayCommand, waitCommand, statusCommand, keygenCommand];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

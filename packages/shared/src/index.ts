@@ -11,3 +11,4 @@ export * from './random.js';
 export * from './rejection.js';
 export * from './status/records.js';
 export * from './pod-ports.js';
+export * from './signing/index.js';
