@@ -12,3 +12,4 @@ export * from './rejection.js';
 export * from './status/records.js';
 export * from './pod-ports.js';
 export * from './signing/index.js';
+export * from './nats-settings.js';

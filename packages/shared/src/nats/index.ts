@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './large.js';
 export * from './streams.js';
 export * from './status-writer.js';
+export * from './connect.js';
