@@ -1,6 +1,6 @@
 // `@knp/testing/trace`: a packet tracer over the exact text our renderers produce (nft scripts, iptables-restore
-// and ipset restore input). Pure: parse strictly, load as the kernel would, follow a new packet, say the verdict.
-export { TraceError, describePacket, type Packet, type TraceResult, type Verdict } from './packet.js';
+// and ipset restore input). Pure: parse strictly, load as the kernel would, follow a packet, say the verdict.
+export { TraceError, describePacket, type CtState, type Packet, type TraceResult, type Verdict } from './packet.js';
 export { loadNft, type NftRuleset, type NftTable, type NftChain } from './nft-load.js';
 export { traceNft } from './nft-trace.js';
 export { restoreIpset, ipsetTest, type Ipset, type IpsetState } from './ipset.js';

@@ -12,7 +12,7 @@ const MAX_DEPTH = 32;
 type Outcome = 'drop' | 'return';
 
 /**
- * Traces a new packet through the filter table's FORWARD chain of its family. A jump returns to the rule
+ * Traces a packet through the filter table's FORWARD chain of its family. A jump returns to the rule
  * after it; a goto (`-g`) replaces the current chain, so the RETURN of the chain gone to lands in the
  * caller of the chain that did the goto. A packet leaving FORWARD meets its policy (ACCEPT on an empty
  * node): allowed, meaning not dropped by our rules.
@@ -64,7 +64,7 @@ function matches(ipsets: IpsetState, match: IptMatch, probe: Probe): boolean {
       return ipsetTest(set, probe, match.directions);
     }
     case 'ctstate':
-      return match.states.includes('NEW');
+      return match.states.includes(probe.ct.toUpperCase());
     default:
       return assertNever(match);
   }

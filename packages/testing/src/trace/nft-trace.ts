@@ -12,7 +12,7 @@ const MAX_DEPTH = 16;
 type Outcome = 'accept' | 'drop' | 'continue';
 
 /**
- * Traces a new packet through every base chain on the forward hook, lowest priority first. An `accept`
+ * Traces a packet through every base chain on the forward hook, lowest priority first. An `accept`
  * ends only the base chain it happens in and the packet meets the next one; a `drop` is final; a base
  * chain the packet falls off applies its policy.
  */
@@ -68,7 +68,7 @@ function runChain(table: NftTable, chain: NftChain, probe: Probe, steps: string[
 function matches(table: NftTable, match: NftMatch, probe: Probe): boolean {
   switch (match.kind) {
     case 'ct-state':
-      return match.states.includes('new');
+      return match.states.includes(probe.ct);
     case 'addr-in-set':
       return probe.family === match.family && lookupElement(setOf(table, match.set), [addressOf(probe, match.field)]) !== undefined;
     case 'addr-proto-port-in-set': {

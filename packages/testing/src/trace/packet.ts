@@ -1,7 +1,10 @@
 import type { Family, Protocol } from '@knp/shared';
 
-/** A new connection's first packet as it meets a node's forward hook: not established, not related. */
-export type Packet = { readonly src: string; readonly dst: string; readonly protocol: Protocol; readonly dport: number };
+/** Conntrack's view of a packet: the first of a connection (`new`), or one of a connection it has seen. */
+export type CtState = 'new' | 'established' | 'related';
+
+/** A packet as it meets a node's forward hook; `ct` is `new` unless told (a reply is `established`). */
+export type Packet = { readonly src: string; readonly dst: string; readonly protocol: Protocol; readonly dport: number; readonly ct?: CtState };
 
 /** `allowed` means "not dropped by our rules": whatever else the node holds decides the rest. */
 export type Verdict = 'allowed' | 'dropped';
@@ -28,7 +31,8 @@ export type Probe = {
   readonly dst: bigint;
   readonly proto: L4Proto;
   readonly dport: number;
+  readonly ct: CtState;
 };
 
-/** `TCP 10.1.0.11 -> 10.2.0.21:80` */
-export const describePacket = (p: Packet): string => `${p.protocol} ${p.src} -> ${p.dst}:${p.dport}`;
+/** `TCP 10.1.0.11 -> 10.2.0.21:80`, with ` (established)` for a packet that is not new. */
+export const describePacket = (p: Packet): string => `${p.protocol} ${p.src} -> ${p.dst}:${p.dport}${p.ct && p.ct !== 'new' ? ` (${p.ct})` : ''}`;

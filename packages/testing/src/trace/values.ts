@@ -54,5 +54,7 @@ export function probeOf(packet: Packet): Probe {
   if (!Number.isInteger(packet.dport) || packet.dport < 1 || packet.dport > 65535) throw new TraceError(`packet dport: ${packet.dport} is not a port`);
   const proto = packet.protocol.toLowerCase();
   if (!isL4Proto(proto)) throw new TraceError(`packet protocol: ${JSON.stringify(packet.protocol)} is not TCP, UDP or SCTP`);
-  return { family: src.family, src: src.value, dst: dst.value, proto, dport: packet.dport };
+  const ct = packet.ct ?? 'new';
+  if (!['new', 'established', 'related'].includes(ct)) throw new TraceError(`packet ct: ${JSON.stringify(ct)} is not new, established or related`);
+  return { family: src.family, src: src.value, dst: dst.value, proto, dport: packet.dport, ct };
 }

@@ -25,6 +25,7 @@ const cases: Array<[name: string, text: string, packet: Packet, expected: Verdic
   ['a goto does not: the RETURN lands in the caller of the chain that went', input('-A TOP -j EG', '-A TOP -j IN', '-A EG -g P', '-A EG -j DROP', '-A P -j RETURN'), tcp(A, B), 'allowed'],
   ['after a goto the caller goes on with its next rule', input('-A TOP -j EG', '-A TOP -j IN', '-A EG -g P', '-A IN -j DROP', '-A P -j RETURN'), tcp(A, B), 'dropped'],
   ['ctstate RELATED,ESTABLISHED does not match a new packet', input('-A TOP -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN', '-A TOP -j DROP'), tcp(A, B), 'dropped'],
+  ['ctstate RELATED,ESTABLISHED matches a reply', input('-A TOP -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN', '-A TOP -j DROP'), { ...tcp(B, A, 40000), ct: 'established' }, 'allowed'],
   ['-s matches the source address', input('-A TOP -s 10.0.0.1/32 -j DROP'), tcp(A, B), 'dropped'],
   ['-s does not match the destination', input('-A TOP -s 10.0.0.2/32 -j DROP'), tcp(A, B), 'allowed'],
   ['-d matches the destination address', input('-A TOP -d 10.0.0.2/32 -j DROP'), tcp(A, B), 'dropped'],

@@ -35,6 +35,8 @@ const cases: Array<[name: string, script: string, packet: Packet, expected: Verd
   ['a policy drop drops what falls off the chain', table({}).replace('filter + 1; policy accept', 'filter + 1; policy drop'), tcp(A, B), 'dropped'],
   ['ct state established,related does not match a new packet', table({ in: 'ct state established,related accept\ndrop' }), tcp(A, B), 'dropped'],
   ['ct state new matches a new packet', table({ in: 'ct state new accept\ndrop' }), tcp(A, B), 'allowed'],
+  ['ct state established,related matches a reply', table({ in: 'ct state established,related accept\ndrop' }), { ...tcp(B, A, 40000), ct: 'established' }, 'allowed'],
+  ['ct state established,related matches a related packet', table({ in: 'ct state established,related accept\ndrop' }), { ...tcp(B, A), ct: 'related' }, 'allowed'],
   ['a jump returns to the rule after it', table({ in: 'jump c\ndrop', chains: 'chain c {\n}' }), tcp(A, B), 'dropped'],
   ['an accept inside a jumped-to chain ends the base chain', table({ in: 'jump c\ndrop', chains: 'chain c {\naccept\n}' }), tcp(A, B), 'allowed'],
   ['return goes back to the caller', table({ in: 'jump c\ndrop', chains: 'chain c {\nreturn\naccept\n}' }), tcp(A, B), 'dropped'],
