@@ -47,7 +47,7 @@ function compiled(scenario: Scenario): Compiled {
   return result;
 }
 
-/** The client's side of a reply: any port conntrack tracks the connection on (never a policy's port). */
+/** The client's port a reply goes to: no scenario names it, so it is the conntrack rule that lets the reply pass. */
 const REPLY_PORT = 40000;
 const counts = { pairs: 0, replies: 0 };
 const Traced = suite('conformance scenarios traced through the rendered rules (no root)');
