@@ -14,6 +14,19 @@ const Shape = suite('state tables without prototypes');
 
 const isBare = (o: unknown): boolean => typeof o === 'object' && o !== null && Object.getPrototypeOf(o) === null;
 
+/**
+ * A value as nested lists, each object with its prototype and own keys in order (undefined members too):
+ * deep equality of these is deep equality with prototypes, and no key is ever used as a key (a deep-equal
+ * that reads `x.constructor` is fooled by a table holding the namespace "constructor").
+ */
+function shape(v: unknown): unknown {
+  if (typeof v === 'bigint') return ['bigint', String(v)];
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return ['list', v.map(shape)];
+  const proto = Object.getPrototypeOf(v) === null ? 'none' : Object.getPrototypeOf(v) === Object.prototype ? 'Object' : 'other';
+  return [proto, Object.keys(v).map((k) => [k, shape((v as Record<string, unknown>)[k])])];
+}
+
 /** Each string-keyed table of the state, with where it is. */
 function tables(state: ClusterState): Array<[where: string, table: unknown]> {
   const out: Array<[string, unknown]> = [];
@@ -69,7 +82,7 @@ Shape('after folding, every table, shard and label map is still without prototyp
 
 Shape('a snapshot decodes into the same state: deep-equal, tables without prototypes', () => {
   const decoded = decodeSnapshot(encodeSnapshot(state), state.epoch).state;
-  assert.equal(decoded, state);
+  assert.equal(shape(decoded), shape(state));
   for (const [where, table] of tables(decoded)) assert.ok(isBare(table), where);
 });
 

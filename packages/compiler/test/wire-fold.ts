@@ -1,33 +1,25 @@
-import { manifestUid, parseEvent, type ClusterEvent, type ObjectKind, type Rejection } from '@knp/shared';
-import { emptyState, evolve, eventsFromObjects, evolveAll, type ClusterState } from '../src/index.js';
+import { manifestUid, type ObjectKind, type Rejection } from '@knp/shared';
+import { decodeEvent, emptyState, evolve, eventsFromObjects, evolveAll, type ClusterState } from '../src/index.js';
 
 /*
  * How the compiler service turns wire values into state, for tests: decode each message once, fold what
- * decodes. (Old edge: the consumer's parseEvent, then evolve.)
+ * decodes (the service's event source and fold, without NATS).
  */
 
 export type Decoded = { readonly kept: boolean; readonly rejections: readonly Rejection[] };
 
 export function decodeWire(value: unknown): Decoded {
-  try {
-    parseEvent(value);
-    return { kept: true, rejections: [] };
-  } catch (err) {
-    return { kept: false, rejections: [{ object: 'event', field: '', reason: (err as Error).message }] };
-  }
+  const { event, rejections } = decodeEvent(value);
+  return { kept: event !== undefined, rejections };
 }
 
-/** Folds wire values in order, as the service does (seq = position + 1); undecodable ones are skipped. */
+/** Folds wire values in order, as the service does (each at the next sequence); undecodable ones are skipped. */
 export function foldWire(values: readonly unknown[], state: ClusterState = emptyState()): ClusterState {
-  values.forEach((value, i) => {
-    let event: ClusterEvent;
-    try {
-      event = { ...parseEvent(value), seq: state.seq + 1 };
-    } catch {
-      return;
-    }
-    state = evolve(state, event);
-  });
+  let seq = state.seq;
+  for (const value of values) {
+    const { event } = decodeEvent(value, (seq += 1));
+    if (event) state = evolve(state, event);
+  }
   return state;
 }
 
