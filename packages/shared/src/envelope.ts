@@ -80,13 +80,14 @@ export function readEnvelope(value: unknown): EnvelopeRead {
     return { event };
   }
   const { uid, name, namespace, object } = value;
-  const what = `${kind} ${namespace === undefined ? '' : `${preview(namespace)}/`}${preview(name)}`;
-  if (!isUid(uid)) return skip(what, 'uid', `${preview(uid)} is not a uid`);
+  // the object named for a rejection (only when there is one: previews cost more than the checks)
+  const what = (): string => `${kind} ${namespace === undefined ? '' : `${preview(namespace)}/`}${preview(name)}`;
+  if (!isUid(uid)) return skip(what(), 'uid', `${preview(uid)} is not a uid`);
   if (kind === 'Namespace' ? !isDnsLabel(name) : !isDnsSubdomain(name))
-    return skip(what, 'name', `${preview(name)} is not a DNS-1123 ${kind === 'Namespace' ? 'label' : 'subdomain'}`);
+    return skip(what(), 'name', `${preview(name)} is not a DNS-1123 ${kind === 'Namespace' ? 'label' : 'subdomain'}`);
   if (kind === 'Namespace' ? namespace !== undefined : !isDnsLabel(namespace))
-    return skip(what, 'namespace', kind === 'Namespace' ? 'a Namespace is in no namespace' : `${preview(namespace)} is not a DNS-1123 label`);
-  if (op !== 'deleted' && !isRecord(object)) return skip(what, 'object', `${preview(object)} is not an object`);
+    return skip(what(), 'namespace', kind === 'Namespace' ? 'a Namespace is in no namespace' : `${preview(namespace)} is not a DNS-1123 label`);
+  if (op !== 'deleted' && !isRecord(object)) return skip(what(), 'object', `${preview(object)} is not an object`);
   const event: ObjectEvent = {
     schema: EVENT_SCHEMA, op: op as ObjectEvent['op'], kind, uid, name: name as string, resourceVersion,
     ...(namespace !== undefined ? { namespace: namespace as string } : {}), ...(object !== undefined ? { object } : {}),

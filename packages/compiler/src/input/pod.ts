@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { isDnsSubdomain, namedPorts, normalizeIp, preview, type Rejection } from '@knp/shared';
 import type { PodRecord } from '../records.js';
 import { readLabels } from './labels.js';
@@ -66,7 +67,8 @@ function section(o: Record<string, unknown>, key: 'spec' | 'status', reject: (fi
 function podIps(status: Record<string, unknown>, reject: (field: string, reason: string) => void): string[] {
   const ips: string[] = [];
   const add = (text: unknown, field: string): void => {
-    const ip = typeof text === 'string' && text.length <= 64 ? normalizeIp(text) : undefined;
+    // a dotted quad node accepts is canonical already (no leading zeros): skip the bigint round trip
+    const ip = typeof text !== 'string' || text.length > 64 ? undefined : isIPv4(text) ? text : normalizeIp(text);
     if (ip === undefined) reject(field, `${preview(text)} is not an IP address; not an address of the pod`);
     else if (!ips.includes(ip)) ips.push(ip);
   };
