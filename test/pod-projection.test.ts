@@ -46,7 +46,7 @@ Projection('podRecord(trim(x)) equals podRecord(x) for 2,000 generated pods', ()
   for (let i = 0; i < 2_000; i++) {
     const raw = generatedPod(random, i);
     const trimmed = trimObject('Pod', raw)!;
-    const direct = podRecord(`uid-${i}`, 'ns', `p${i}`, raw);
+    const direct = podRecord(`uid-${i}`, 'ns', `p${i}`, raw)!;
     assert.equal(podRecord(`uid-${i}`, 'ns', `p${i}`, trimmed), direct, `pod ${i}`);
     if (direct.ports.length > 0) withPorts += 1;
   }
@@ -65,8 +65,8 @@ Projection('named ports resolve from containers and restartable init containers 
     },
   };
   const expected = [{ name: 'http', protocol: 'TCP', port: 80 }, { name: 'metrics', protocol: 'TCP', port: 9090 }];
-  assert.equal(podRecord('u', 'ns', 'p', raw).ports, expected);
-  assert.equal(podRecord('u', 'ns', 'p', trimObject('Pod', raw)).ports, expected);
+  assert.equal(podRecord('u', 'ns', 'p', raw)?.ports, expected);
+  assert.equal(podRecord('u', 'ns', 'p', trimObject('Pod', raw))?.ports, expected);
 });
 
 Projection.run();

@@ -6,8 +6,8 @@
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { AddressSet, ClusterEvent, RuleSet } from '@knp/shared';
-import { affectedNodes, allRejections, compileAll, compileNode, emptyState, eventsFromObjects, evolve, evolveAll, nodesOf, type ClusterState } from '../src/index.js';
+import { EVENT_SCHEMA, type AddressSet, type ObjectKind, type RuleSet } from '@knp/shared';
+import { affectedNodes, allRejections, compileAll, compileNode, decodeEvent, emptyState, eventsFromObjects, evolve, evolveAll, nodesOf, type ClusterState, type FoldEvent } from '../src/index.js';
 import { generateCluster, rng, withPodLabelChange, withPolicyRuleEdit, type Rng } from './synthetic-cluster.js';
 
 const SEED = 42;
@@ -32,10 +32,21 @@ const r2 = (x: number): number => Math.round(x * 100) / 100;
 const print = (text: string): void => void process.stdout.write(`${text}\n`);
 const line = (label: string, value: string): void => print(`  ${label.padEnd(46)} ${value}`);
 
-function eventFor(object: Obj, op: 'added' | 'modified', seq: number): ClusterEvent {
-  const { events, errors } = eventsFromObjects([object]);
-  if (errors.length > 0 || events.length !== 1) throw new Error(`bench: bad synthetic object: ${errors.join('; ')}`);
-  return { ...events[0]!, op, seq } as ClusterEvent;
+/** The wire event the watcher would publish for an object (the bench's objects all carry uid and namespace where they need one). */
+function wireFor(object: Obj, op: 'added' | 'modified'): unknown {
+  const m = object.metadata as { uid: string; name: string; namespace?: string };
+  return { schema: EVENT_SCHEMA, op, kind: object.kind as ObjectKind, uid: m.uid, name: m.name, ...(m.namespace ? { namespace: m.namespace } : {}), resourceVersion: '1', object };
+}
+
+/** Decodes a wire event as the compiler's edge does (the typed event `evolve` folds). */
+function decode(wire: unknown, seq: number): FoldEvent {
+  const { event, rejections } = decodeEvent(wire, seq);
+  if (!event || rejections.length > 0) throw new Error(`bench: bad synthetic object: ${JSON.stringify(rejections)}`);
+  return event;
+}
+
+function eventFor(object: Obj, op: 'added' | 'modified', seq: number): FoldEvent {
+  return decode(wireFor(object, op), seq);
 }
 
 // ---- machine and cluster -------------------------------------------------------------------------------
@@ -48,9 +59,14 @@ if (!('gc' in globalThis)) line('note', 'run with --expose-gc for exact heap fig
 let t = now();
 const cluster = generateCluster(SEED);
 const objects = [...cluster.namespaces, ...cluster.pods, ...cluster.policies];
-const baseEvents = eventsFromObjects(objects).events.map((e, i) => ({ ...e, seq: i + 1 }) as ClusterEvent);
+const baseEvents = eventsFromObjects(objects).events.map((e, i) => ({ ...e, seq: i + 1 }));
 const generateMs = now() - t;
-const build = (extra: readonly ClusterEvent[] = []): ClusterState => evolveAll(emptyState(), [...baseEvents, ...extra]);
+const build = (extra: readonly FoldEvent[] = []): ClusterState => evolveAll(emptyState(), [...baseEvents, ...extra]);
+// the edge: the same objects as wire events, decoded (envelope, names, labels, IPs, ports, policies) as the service does
+const wireEvents = objects.map((o) => wireFor(o, 'added'));
+t = now();
+for (const [i, w] of wireEvents.entries()) decode(w, i + 1);
+const decodeMs = now() - t;
 
 const heapBefore = heapMb();
 t = now();
@@ -64,6 +80,7 @@ print('cluster (seed 42)');
 line('namespaces / pods (live) / policies / nodes', `${cluster.namespaces.length} / ${cluster.pods.length} (${livePods}) / ${cluster.policies.length} / ${nodes.length}`);
 line('policy rejections (expected 0)', String(rejections.length));
 line('generate objects + events', ms(generateMs));
+line(`decodeEvent(${wireEvents.length} wire events)`, `${ms(decodeMs)}   (${Math.round((wireEvents.length / decodeMs) * 1000).toLocaleString('en-US')} events/s)`);
 line(`evolveAll(emptyState(), ${baseEvents.length} events)`, ms(buildMs));
 
 // ---- 1. full compile: each run on a freshly built state, so no memo of an earlier run helps -------------
@@ -90,13 +107,13 @@ const podByUid = new Map(cluster.pods.map((p) => [(p.metadata as { uid: string }
 const policyByUid = new Map(cluster.policies.map((p) => [(p.metadata as { uid: string }).uid, p]));
 const livePodObjects = cluster.pods.filter((p) => (p.spec as Obj).nodeName && !(p.spec as Obj).hostNetwork && (p.status as Obj).phase === 'Running');
 const apps = (p: Obj): readonly string[] => cluster.appsByNamespace.get((p.metadata as { namespace: string }).namespace) ?? ['web'];
-const podChange = (r: Rng, seq: number): ClusterEvent => {
+const podChange = (r: Rng, seq: number): FoldEvent => {
   const current = podByUid.get((r.pick(livePodObjects).metadata as { uid: string }).uid)!;
   const next = withPodLabelChange(r, current, apps(current));
   podByUid.set((next.metadata as { uid: string }).uid, next);
   return eventFor(next, 'modified', seq);
 };
-const policyChange = (r: Rng, seq: number): ClusterEvent => {
+const policyChange = (r: Rng, seq: number): FoldEvent => {
   const current = policyByUid.get((r.pick(cluster.policies).metadata as { uid: string }).uid)!;
   const next = withPolicyRuleEdit(r, current);
   policyByUid.set((next.metadata as { uid: string }).uid, next);
@@ -104,26 +121,35 @@ const policyChange = (r: Rng, seq: number): ClusterEvent => {
 };
 
 const evolveRng = rng(SEED + 2);
-const evolvePod: number[] = [], evolvePolicy: number[] = [];
+const evolvePod: number[] = [], evolvePolicy: number[] = [], decodePod: number[] = [], decodePolicy: number[] = [];
 for (let i = 0; i < EVOLVE_SAMPLES; i++) {
-  // each from the same base state (not chained), with a changed copy of a random object
-  const pe = eventFor(withPodLabelChange(evolveRng, evolveRng.pick(livePodObjects), ['web', 'api']), 'modified', base.seq + 1);
+  // each from the same base state (not chained), with a changed copy of a random object; decoding (the
+  // edge, which used to run inside evolve) is timed apart
+  const pw = wireFor(withPodLabelChange(evolveRng, evolveRng.pick(livePodObjects), ['web', 'api']), 'modified');
+  t = now();
+  const pe = decode(pw, base.seq + 1);
+  decodePod.push(now() - t);
   t = now();
   evolve(base, pe);
   evolvePod.push(now() - t);
-  const ne = eventFor(withPolicyRuleEdit(evolveRng, evolveRng.pick(cluster.policies)), 'modified', base.seq + 1);
+  const nw = wireFor(withPolicyRuleEdit(evolveRng, evolveRng.pick(cluster.policies)), 'modified');
+  t = now();
+  const ne = decode(nw, base.seq + 1);
+  decodePolicy.push(now() - t);
   t = now();
   evolve(base, ne);
   evolvePolicy.push(now() - t);
 }
-print(`evolve(state, event) on the 10k-pod state (immer, ${EVOLVE_SAMPLES} events each)`);
-line('pod label change: median / p99', `${ms(pct(evolvePod, 50))} / ${ms(pct(evolvePod, 99))}`);
-line('policy edit: median / p99', `${ms(pct(evolvePolicy, 50))} / ${ms(pct(evolvePolicy, 99))}`);
+print(`decodeEvent(wire event) and evolve(state, event) on the 10k-pod state (immer, ${EVOLVE_SAMPLES} events each)`);
+line('pod label change: decode median / p99', `${ms(pct(decodePod, 50))} / ${ms(pct(decodePod, 99))}`);
+line('pod label change: evolve median / p99', `${ms(pct(evolvePod, 50))} / ${ms(pct(evolvePod, 99))}`);
+line('policy edit: decode median / p99', `${ms(pct(decodePolicy, 50))} / ${ms(pct(decodePolicy, 99))}`);
+line('policy edit: evolve median / p99', `${ms(pct(evolvePolicy, 50))} / ${ms(pct(evolvePolicy, 99))}`);
 
 // ---- 2. incremental: evolve + affectedNodes + compileNode per affected node, chained over 2 x 50 changes --
 type Sample = { total: number; evolve: number; affected: number; compile: number; nodes: number; changed: number };
 const hashes = new Map(Object.entries(full).map(([n, rs]) => [n, rs.contentHash]));
-const changes: ClusterEvent[] = [];
+const changes: FoldEvent[] = [];
 const snapshots = new Map<number, { affected: readonly string[]; hashes: ReadonlyMap<string, string> }>();
 const samples: { pod: Sample[]; policy: Sample[] } = { pod: [], policy: [] };
 let state = base;
@@ -223,8 +249,10 @@ print(
     JSON.stringify({
       machine,
       cluster: { namespaces: cluster.namespaces.length, pods: cluster.pods.length, livePods, policies: cluster.policies.length, nodes: nodes.length, rejections: rejections.length, seed: SEED },
+      decodeMs: r2(decodeMs),
       buildStateMs: r2(buildMs),
       fullCompile: { runs: FULL_RUNS, bestMs: r2(Math.min(...fullTimes)), medianMs: r2(pct(fullTimes, 50)), memoisedMs: r2(warmMs) },
+      decode: { podMedianMs: r2(pct(decodePod, 50)), podP99Ms: r2(pct(decodePod, 99)), policyMedianMs: r2(pct(decodePolicy, 50)), policyP99Ms: r2(pct(decodePolicy, 99)) },
       evolve: { podMedianMs: r2(pct(evolvePod, 50)), podP99Ms: r2(pct(evolvePod, 99)), policyMedianMs: r2(pct(evolvePolicy, 50)), policyP99Ms: r2(pct(evolvePolicy, 99)) },
       incremental: { changes: CHANGES, ...inc, incrementalEqualsFull },
       heapMb: { beforeState: r2(heapBefore), afterState: r2(heapState), afterFullCompile: r2(heapCompiled) },

@@ -1,4 +1,4 @@
-import type { ClusterEvent } from '@knp/shared';
+import type { FoldEvent } from './fold-event.js';
 import { matches, type Labels } from './selector.js';
 import { livePodsIn, nodesOf, policiesIn } from './derived.js';
 import { isLive, type PodRecord } from './records.js';
@@ -13,10 +13,9 @@ type RuleVisitor = (policy: ParsedPolicy, rule: PolicyRule, direction: 'ingress'
  * its sets), conservative elsewhere (a pod sharing an IP with the changed one counts as changed). A
  * property test checks it against full compiles.
  */
-export function affectedNodes(prev: ClusterState, next: ClusterState, event: ClusterEvent): string[] {
+export function affectedNodes(prev: ClusterState, next: ClusterState, event: FoldEvent): string[] {
   if (event.op === 'sync') return [...new Set([...nodesOf(prev), ...nodesOf(next)])].sort();
   const nodes = new Set<string>();
-  const namespace = event.namespace ?? '';
   const addTargetsOf = (policy: ParsedPolicy): void => {
     addTargets(prev, policy, nodes);
     addTargets(next, policy, nodes);
@@ -24,13 +23,13 @@ export function affectedNodes(prev: ClusterState, next: ClusterState, event: Clu
   switch (event.kind) {
     case 'NetworkPolicy':
       for (const state of [prev, next]) {
-        const policy = state.policies[namespace]?.[event.uid]?.parsed;
+        const policy = state.policies[event.namespace]?.[event.uid]?.parsed;
         if (policy) addTargets(state, policy, nodes);
       }
       break;
     case 'Pod': {
-      const before = prev.pods[namespace]?.[event.uid];
-      const after = next.pods[namespace]?.[event.uid];
+      const before = prev.pods[event.namespace]?.[event.uid];
+      const after = next.pods[event.namespace]?.[event.uid];
       for (const pod of [before, after]) if (pod?.node) nodes.add(pod.node);
       // pods sharing one of its IPs may gain or lose that IP (the newest claim owns it): changed in any way
       const sharers = [...ipSharers(prev, before), ...ipSharers(next, after)];

@@ -6,7 +6,8 @@ import {
 import { localPods, nodesOf, policiesSelecting, sameItems } from './derived.js';
 import { cidrSetSpec, materialize, podPortSetSpec, podSetSpec, type SetSpec } from './address-sets.js';
 import { ownedIps, type ClusterState } from './state.js';
-import type { ParsedPolicy, PolicyRule } from './policy.js';
+import type { ParsedPolicy, PolicyRecord, PolicyRule } from './policy.js';
+import { table, type Table } from './table.js';
 import type { NamedPort, PodRecord } from './records.js';
 import type { Rejection } from '@knp/shared';
 
@@ -42,7 +43,7 @@ export function compileNode(state: ClusterState, node: string, version: RuleSetV
     .map(([id, r]) => ({ id, direction: r.direction, terms: r.terms, origins: [...r.origins.values()].sort(byOrigin) }))
     .sort((a, b) => (a.id < b.id ? -1 : 1));
   const setList: AddressSet[] = [...specs.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((spec) => materialize(state, spec));
-  const rejections = [...namespaces].sort().flatMap((ns) => Object.values(state.policies[ns] ?? {}).flatMap((p) => p.rejections));
+  const rejections = [...namespaces].sort().flatMap((ns) => Object.values(state.policies[ns] ?? table<PolicyRecord>()).flatMap((p) => p.rejections));
   return { ruleSet: makeRuleSet({ node, pods, rules: ruleList, sets: setList }, version), rejections };
 }
 
@@ -51,7 +52,7 @@ type PodEntry = {
   readonly local: LocalPod;
   readonly uses: readonly { readonly direction: Direction; readonly shape: RuleShape; readonly originKey: string; readonly origin: RuleOrigin }[];
 };
-type CachedEntry = { readonly policies: ClusterState['policies'][string] | undefined; readonly ips: readonly string[]; readonly entry: PodEntry };
+type CachedEntry = { readonly policies: Table<PolicyRecord> | undefined; readonly ips: readonly string[]; readonly entry: PodEntry };
 const entryMemo = new WeakMap<PodRecord, CachedEntry>();
 
 /**
@@ -83,11 +84,11 @@ function podEntry(state: ClusterState, pod: PodRecord): PodEntry | undefined {
   return entry;
 }
 
-/** Rule sets of every node that has pods. */
-export function compileAll(state: ClusterState): Record<string, RuleSet> {
-  const out: Record<string, RuleSet> = {};
+/** Rule sets of every node that has pods, by node name (a table without prototype: node names come from the API). */
+export function compileAll(state: ClusterState): Table<RuleSet> {
+  const out = table<RuleSet>() as Record<string, RuleSet>;
   for (const node of nodesOf(state)) out[node] = compileNode(state, node).ruleSet;
-  return out;
+  return out as Table<RuleSet>;
 }
 
 /** Every rejection in the cluster, sorted by object. */

@@ -2,6 +2,7 @@ import { matches, type Selector } from './selector.js';
 import { isLive, type PodRecord } from './records.js';
 import type { ParsedPolicy, PolicyRecord } from './policy.js';
 import type { ClusterState } from './state.js';
+import type { Table } from './table.js';
 
 /*
  * Indexes derived from state, memoised on the identity of immutable state parts. Immer's structural
@@ -9,8 +10,8 @@ import type { ClusterState } from './state.js';
  * These are caches of pure functions: same input, same output.
  */
 
-type PodBucket = Readonly<Record<string, PodRecord>>;
-type PolicyBucket = Readonly<Record<string, PolicyRecord>>;
+type PodBucket = Table<PodRecord>;
+type PolicyBucket = Table<PolicyRecord>;
 
 const byNodeMemo = new WeakMap<PodBucket, ReadonlyMap<string, readonly PodRecord[]>>();
 /** Live pods of one namespace, grouped by node. */

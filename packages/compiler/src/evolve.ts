@@ -1,60 +1,66 @@
 import { castDraft, produce, type Draft } from 'immer';
-import { assertNever, type ClusterEvent, type ObjectEvent, type SyncEvent } from '@knp/shared';
-import { isLive, namespaceRecord, podRecord, type PodRecord } from './records.js';
-import { parsePolicy } from './policy.js';
+import { assertNever } from '@knp/shared';
+import type { FoldEvent, NamespaceEvent, PodEvent, PolicyEvent, SyncMarker } from './fold-event.js';
+import { isLive, type PodRecord } from './records.js';
 import { ipShard, type ClusterState } from './state.js';
+import { table } from './table.js';
+
+/*
+ * The fold. It consumes typed events only (decoded at the edge: input/event.ts, manifests.ts) and never
+ * parses. Every table it writes is a Table (no prototype), so a key read from outside is only ever a key.
+ */
 
 /** Folds one event into cluster state (pure). */
-export function evolve(state: ClusterState, event: ClusterEvent): ClusterState {
+export function evolve(state: ClusterState, event: FoldEvent): ClusterState {
   return produce(state, (draft) => apply(draft, event));
 }
 
 /** Folds a batch in one produce: replaying a long stream pays immer's copy-on-write once per batch. */
-export function evolveAll(state: ClusterState, events: readonly ClusterEvent[]): ClusterState {
+export function evolveAll(state: ClusterState, events: readonly FoldEvent[]): ClusterState {
   return produce(state, (draft) => {
     for (const event of events) apply(draft, event);
   });
 }
 
-function apply(draft: Draft<ClusterState>, event: ClusterEvent): void {
+function apply(draft: Draft<ClusterState>, event: FoldEvent): void {
   if (event.seq !== undefined) draft.seq = event.seq;
   if (event.op === 'sync') return applySync(draft, event);
   switch (event.kind) {
     case 'Namespace': return applyNamespace(draft, event);
     case 'Pod': return applyPod(draft, event);
     case 'NetworkPolicy': return applyPolicy(draft, event);
-    default: return assertNever(event.kind);
+    default: return assertNever(event);
   }
 }
 
-function applyNamespace(draft: Draft<ClusterState>, event: ObjectEvent): void {
-  if (event.op === 'deleted') {
+function applyNamespace(draft: Draft<ClusterState>, event: NamespaceEvent): void {
+  if (event.op === 'delete') {
     delete draft.namespaces[event.uid];
     // a late delete of an old namespace must not unmap a newer one with the same name
     if (draft.namespaceUids[event.name] === event.uid) delete draft.namespaceUids[event.name];
     return;
   }
-  draft.namespaces[event.uid] = namespaceRecord(event.uid, event.name, event.object);
+  draft.namespaces[event.uid] = castDraft(event.record);
   draft.namespaceUids[event.name] = event.uid;
 }
 
-function applyPod(draft: Draft<ClusterState>, event: ObjectEvent): void {
-  const namespace = event.namespace ?? '';
+function applyPod(draft: Draft<ClusterState>, event: PodEvent): void {
+  const { namespace } = event;
   const bucket = draft.pods[namespace];
   const old = bucket?.[event.uid] as PodRecord | undefined;
   if (old) releaseClaims(draft, old);
-  if (event.op === 'deleted') {
+  if (event.op === 'delete') {
     if (bucket) {
       delete bucket[event.uid];
-      if (Object.keys(bucket).length === 0) delete draft.pods[namespace];
+      if (isEmpty(bucket)) delete draft.pods[namespace];
     }
     return;
   }
-  const pod = podRecord(event.uid, namespace, event.name, event.object);
-  (draft.pods[namespace] ??= {})[event.uid] = castDraft(pod);
+  const pod = event.record;
+  (draft.pods[namespace] ??= table())[event.uid] = castDraft(pod);
   if (isLive(pod))
     for (const ip of pod.ips) {
-      const shard = (draft.ipClaims[ipShard(ip)] ??= {});
+      const shard = (draft.ipClaims[ipShard(ip)] ??= table());
       const claims = (shard[ip] ??= []);
       claims.push({ uid: pod.uid, namespace, created: pod.created });
       if (claims.length > 1) draft.conflictedIps[ip] = claims.map((c) => c.uid).join(' ');
@@ -75,24 +81,28 @@ function releaseClaims(draft: Draft<ClusterState>, pod: PodRecord): void {
   }
 }
 
-function applyPolicy(draft: Draft<ClusterState>, event: ObjectEvent): void {
-  const namespace = event.namespace ?? '';
-  if (event.op === 'deleted') {
+function applyPolicy(draft: Draft<ClusterState>, event: PolicyEvent): void {
+  const { namespace } = event;
+  if (event.op === 'delete') {
     const bucket = draft.policies[namespace];
     if (bucket) {
       delete bucket[event.uid];
-      if (Object.keys(bucket).length === 0) delete draft.policies[namespace];
+      if (isEmpty(bucket)) delete draft.policies[namespace];
     }
     return;
   }
-  (draft.policies[namespace] ??= {})[event.uid] = castDraft(parsePolicy(event.uid, namespace, event.name, event.object));
+  (draft.policies[namespace] ??= table())[event.uid] = castDraft(event.record);
 }
 
-/** Once every chunk of a sync has arrived, objects of that kind it does not name are deleted. */
-function applySync(draft: Draft<ClusterState>, event: SyncEvent): void {
+/**
+ * Once every chunk of a sync has arrived, objects of that kind it does not name are deleted. A chunk that
+ * disagrees with the pending sync of the same id on the chunk count is ignored: counting it could complete
+ * the sync early and delete objects named only in the chunks still to come.
+ */
+function applySync(draft: Draft<ClusterState>, event: SyncMarker): void {
   const pending = draft.pendingSyncs[event.kind];
   const current = pending && pending.syncId === event.syncId ? pending : { syncId: event.syncId, chunks: event.chunks, seen: [], uids: [] };
-  if (current.seen.includes(event.chunk)) return;
+  if (current.chunks !== event.chunks || current.seen.includes(event.chunk)) return;
   const next = { ...current, seen: [...current.seen, event.chunk], uids: [...current.uids, ...event.uids] };
   if (next.seen.length < next.chunks) {
     draft.pendingSyncs[event.kind] = next;
@@ -103,23 +113,23 @@ function applySync(draft: Draft<ClusterState>, event: SyncEvent): void {
   switch (event.kind) {
     case 'Namespace':
       for (const ns of Object.values(draft.namespaces))
-        if (!live.has(ns.uid)) applyNamespace(draft, { ...tombstone(event), kind: 'Namespace', uid: ns.uid, name: ns.name });
+        if (!live.has(ns.uid)) applyNamespace(draft, { kind: 'Namespace', op: 'delete', uid: ns.uid, name: ns.name });
       return;
     case 'Pod':
       for (const [namespace, bucket] of Object.entries(draft.pods))
         for (const pod of Object.values(bucket))
-          if (!live.has(pod.uid)) applyPod(draft, { ...tombstone(event), kind: 'Pod', uid: pod.uid, namespace, name: pod.name });
+          if (!live.has(pod.uid)) applyPod(draft, { kind: 'Pod', op: 'delete', uid: pod.uid, namespace, name: pod.name });
       return;
     case 'NetworkPolicy':
       for (const [namespace, bucket] of Object.entries(draft.policies))
         for (const policy of Object.values(bucket))
-          if (!live.has(policy.uid)) applyPolicy(draft, { ...tombstone(event), kind: 'NetworkPolicy', uid: policy.uid, namespace, name: policy.name });
+          if (!live.has(policy.uid)) applyPolicy(draft, { kind: 'NetworkPolicy', op: 'delete', uid: policy.uid, namespace, name: policy.name });
       return;
     default:
       return assertNever(event.kind);
   }
 }
 
-function tombstone(event: SyncEvent) {
-  return { schema: event.schema, op: 'deleted' as const, resourceVersion: event.resourceVersion };
+function isEmpty(t: object): boolean {
+  return Object.keys(t).length === 0;
 }

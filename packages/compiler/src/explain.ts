@@ -2,6 +2,7 @@ import type { Protocol, RuleSet } from '@knp/shared';
 import { evaluate, type SideVerdict } from './evaluate.js';
 import { allLivePods } from './derived.js';
 import { ownedIps, type ClusterState } from './state.js';
+import { has, type Table } from './table.js';
 
 /** A pod that traffic can be explained for: live, with an IP and a node. */
 export type ClusterPod = { readonly ref: string; readonly uid: string; readonly node: string; readonly ips: readonly string[] };
@@ -36,7 +37,7 @@ export class ExplainError extends Error {
  * Explains traffic from one pod to another on a port, from the compiled per-node rule sets alone:
  * allowed when the source's egress (on its node) and the destination's ingress (on its node) both allow it.
  */
-export function explain(state: ClusterState, ruleSets: Readonly<Record<string, RuleSet>>, from: string, to: string, port: number, protocol: Protocol): Explanation {
+export function explain(state: ClusterState, ruleSets: Table<RuleSet>, from: string, to: string, port: number, protocol: Protocol): Explanation {
   const pods = new Map(clusterPods(state).map((p) => [p.ref, p]));
   const src = pods.get(from), dst = pods.get(to);
   if (!src) throw new ExplainError(`pod ${from} is not a running pod with an IP and a node`);
@@ -44,12 +45,12 @@ export function explain(state: ClusterState, ruleSets: Readonly<Record<string, R
   return explainPair(ruleSets, src, dst, port, protocol);
 }
 
-function explainPair(ruleSets: Readonly<Record<string, RuleSet>>, src: ClusterPod, dst: ClusterPod, port: number, protocol: Protocol): Explanation {
+function explainPair(ruleSets: Table<RuleSet>, src: ClusterPod, dst: ClusterPod, port: number, protocol: Protocol): Explanation {
   const destinationIp = dst.ips[0]!;
   const family = destinationIp.includes(':') ? 6 : 4;
   const sourceIp = src.ips.find((ip) => (ip.includes(':') ? 6 : 4) === family) ?? src.ips[0]!;
   const side = (pod: ClusterPod, direction: 'ingress' | 'egress', peerIp: string) => {
-    const ruleSet = ruleSets[pod.node];
+    const ruleSet = has(ruleSets, pod.node) ? ruleSets[pod.node] : undefined;
     const local = ruleSet?.pods.find((p) => p.uid === pod.uid);
     // a pod its node's rule set does not list is not isolated: Kubernetes default-allow
     const verdict: SideVerdict = ruleSet && local ? evaluate(ruleSet, local, direction, { peerIp, protocol, port }) : { allowed: true, isolated: false, policies: [], allowedBy: [] };
@@ -63,7 +64,7 @@ function explainPair(ruleSets: Readonly<Record<string, RuleSet>>, src: ClusterPo
 export type Matrix = { readonly pods: readonly string[]; readonly port: number; readonly protocol: Protocol; readonly allowed: readonly (readonly boolean[])[] };
 
 /** The whole pod x pod matrix (rows sources, columns destinations, pods sorted; diagonal included). */
-export function explainMatrix(state: ClusterState, ruleSets: Readonly<Record<string, RuleSet>>, port: number, protocol: Protocol): Matrix {
+export function explainMatrix(state: ClusterState, ruleSets: Table<RuleSet>, port: number, protocol: Protocol): Matrix {
   const pods = clusterPods(state);
   return {
     pods: pods.map((p) => p.ref),

@@ -1,10 +1,15 @@
 export { emptyState, ownedIps, type ClusterState } from './state.js';
+export { table, tableFrom, type Table } from './table.js';
+export { stateFromJson, StateShapeError } from './state-json.js';
 export { evolve, evolveAll } from './evolve.js';
-export { eventsFromObjects } from './manifests.js';
+export type { FoldEvent, NamespaceEvent, PodEvent, PolicyEvent, SyncMarker } from './fold-event.js';
+export { decodeEvent, type Decoded } from './input/event.js';
+export { eventsFromObjects, type ManifestEvents } from './manifests.js';
 export { compileNode, compileAll, allRejections, nodesOf, type CompileResult } from './compile-node.js';
 export { affectedNodes } from './affected.js';
 export { explain, explainMatrix, clusterPods, ExplainError, type Explanation, type Matrix, type ClusterPod } from './explain.js';
 export { evaluate, type SideVerdict, type Packet } from './evaluate.js';
 export { parsePolicy, type ParsedPolicy, type PolicyRecord } from './policy.js';
-export { parseSelector, matches, type Selector } from './selector.js';
-export { podRecord, namespaceRecord, isLive, type PodRecord, type NamespaceRecord } from './records.js';
+export { parseSelector, matches, type Selector, type Labels } from './selector.js';
+export { podRecord } from './input/pod.js';
+export { isLive, type PodRecord, type NamespaceRecord } from './records.js';

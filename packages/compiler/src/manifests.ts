@@ -1,36 +1,50 @@
-import { EVENT_SCHEMA, manifestUid, type ClusterEvent, type ObjectKind } from '@knp/shared';
+import { OBJECT_KINDS, formatRejection, isDnsLabel, isDnsSubdomain, isUid, manifestUid, preview, type ObjectKind, type Rejection } from '@knp/shared';
+import type { FoldEvent } from './fold-event.js';
+import { foldEvent } from './input/event.js';
+import { readObject } from './input/object.js';
+import { isRecord, type ObjectId } from './input/read.js';
 
-const KINDS: Readonly<Record<string, ObjectKind>> = { Namespace: 'Namespace', Pod: 'Pod', NetworkPolicy: 'NetworkPolicy' };
+/** Manifests read for folding: the events; the objects skipped, one line each; the fields rejected of the objects kept. */
+export type ManifestEvents = { readonly events: FoldEvent[]; readonly errors: string[]; readonly rejections: Rejection[] };
 
 /**
- * Turns plain Kubernetes objects (as read from manifests; `kind: List` expanded) into 'added' events.
- * Objects without metadata.uid get one derived from kind/namespace/name. Other kinds are skipped.
+ * Turns plain Kubernetes objects (as read from manifests; `kind: List` expanded) into fold events, through
+ * the same readers as wire events. Objects without metadata.uid get one derived from kind/namespace/name,
+ * without a namespace `default`. Other kinds are ignored; objects with an invalid name, namespace or uid, or
+ * that their reader skips, are reported in `errors`.
  */
-export function eventsFromObjects(objects: readonly unknown[]): { events: ClusterEvent[]; errors: string[] } {
-  const events: ClusterEvent[] = [];
+export function eventsFromObjects(objects: readonly unknown[]): ManifestEvents {
+  const events: FoldEvent[] = [];
   const errors: string[] = [];
+  const rejections: Rejection[] = [];
   const visit = (value: unknown, where: string): void => {
-    if (typeof value !== 'object' || value === null) {
-      errors.push(`${where}: not an object`);
-      return;
-    }
-    const o = value as { kind?: unknown; items?: unknown; metadata?: { name?: unknown; namespace?: unknown; uid?: unknown; resourceVersion?: unknown } };
-    if (typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items)) {
-      o.items.forEach((item, i) => visit(item, `${where}.items[${i}]`));
-      return;
-    }
-    const kind = typeof o.kind === 'string' ? KINDS[o.kind] : undefined;
-    if (!kind) return;
-    const name = o.metadata?.name;
-    if (typeof name !== 'string' || name === '') {
-      errors.push(`${where}: ${kind} without metadata.name`);
-      return;
-    }
-    const namespace = kind === 'Namespace' ? undefined : typeof o.metadata?.namespace === 'string' && o.metadata.namespace !== '' ? o.metadata.namespace : 'default';
-    const uid = typeof o.metadata?.uid === 'string' && o.metadata.uid !== '' ? o.metadata.uid : manifestUid(kind, namespace, name);
-    const resourceVersion = typeof o.metadata?.resourceVersion === 'string' ? o.metadata.resourceVersion : '0';
-    events.push({ schema: EVENT_SCHEMA, op: 'added', kind, uid, name, resourceVersion, object: value, ...(namespace !== undefined ? { namespace } : {}) });
+    if (!isRecord(value)) return void errors.push(`${where}: not an object`);
+    const { kind, items, metadata } = value;
+    if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items)) return items.forEach((item, i) => visit(item, `${where}.items[${i}]`));
+    if (typeof kind !== 'string' || !(OBJECT_KINDS as readonly string[]).includes(kind)) return;
+    const id = identity(kind as ObjectKind, metadata);
+    if (typeof id === 'string') return void errors.push(`${where}: ${kind} ${id}`);
+    const read = readObject(kind as ObjectKind, id, value);
+    if (!read.record) return void errors.push(...read.rejections.map((r) => `${where}: ${formatRejection(r)}`));
+    events.push(foldEvent(kind as ObjectKind, id, read.record));
+    rejections.push(...read.rejections);
   };
   objects.forEach((o, i) => visit(o, `object ${i}`));
-  return { events, errors };
+  return { events, errors, rejections };
+}
+
+/** The object's identity, or what is wrong with it. */
+function identity(kind: ObjectKind, metadata: unknown): ObjectId | string {
+  if (!isRecord(metadata)) return 'without metadata';
+  const { name, namespace: rawNamespace, uid } = metadata;
+  if (name === undefined || name === null || name === '') return 'without metadata.name';
+  if (kind === 'Namespace' ? !isDnsLabel(name) : !isDnsSubdomain(name))
+    return `metadata.name ${preview(name)} is not a DNS-1123 ${kind === 'Namespace' ? 'label' : 'subdomain'}`;
+  let namespace: string | undefined;
+  if (kind !== 'Namespace') {
+    namespace = rawNamespace === undefined || rawNamespace === null || rawNamespace === '' ? 'default' : (rawNamespace as string);
+    if (!isDnsLabel(namespace)) return `${preview(name)}: metadata.namespace ${preview(rawNamespace)} is not a DNS-1123 label`;
+  }
+  if (uid !== undefined && uid !== null && uid !== '' && !isUid(uid)) return `${preview(name)}: metadata.uid ${preview(uid)} is not a uid`;
+  return { uid: isUid(uid) ? uid : manifestUid(kind, namespace, name as string), namespace, name: name as string };
 }

@@ -1,4 +1,4 @@
-import { parseCidr, formatCidr, cidrContainsCidr, PROTOCOLS, type Cidr, type Protocol, type Direction } from '@knp/shared';
+import { parseCidr, formatCidr, cidrContainsCidr, isPortName, preview, PROTOCOLS, type Cidr, type Protocol, type Direction } from '@knp/shared';
 import { parseSelector, type Selector } from './selector.js';
 import type { Rejection } from '@knp/shared';
 
@@ -25,17 +25,20 @@ export type ParsedPolicy = {
   readonly name: string;
   readonly ref: string;
   readonly podSelector: Selector;
-  /** undefined: the policy does not isolate this direction (policyTypes). */
-  readonly ingress: readonly PolicyRule[] | undefined;
-  readonly egress: readonly PolicyRule[] | undefined;
+  /** Absent: the policy does not isolate this direction (policyTypes). */
+  readonly ingress?: readonly PolicyRule[];
+  readonly egress?: readonly PolicyRule[];
 };
 
 export type PolicyRecord = {
   readonly uid: string;
   readonly namespace: string;
   readonly name: string;
-  /** undefined when the policy cannot be enforced at all (its podSelector or policyTypes is invalid). */
-  readonly parsed: ParsedPolicy | undefined;
+  /**
+   * Absent when the policy cannot be enforced at all (spec, podSelector or policyTypes invalid): the edge
+   * then skips the object, so state never holds such a record (see input/object.ts).
+   */
+  readonly parsed?: ParsedPolicy;
   readonly rejections: readonly Rejection[];
 };
 
@@ -53,11 +56,11 @@ export function parsePolicy(uid: string, namespace: string, name: string, object
   const who = `NetworkPolicy ${ref}`;
   const rejections: Rejection[] = [];
   const spec = isObj(object) && isObj(object.spec) ? object.spec : undefined;
-  if (!spec) return { uid, namespace, name, parsed: undefined, rejections: [{ object: who, field: 'spec', reason: 'is missing or not an object' }] };
+  if (!spec) return { uid, namespace, name, rejections: [{ object: who, field: 'spec', reason: 'is missing or not an object' }] };
 
   const podSelector = parseSelector(spec.podSelector ?? {}, 'spec.podSelector', who, rejections);
   const types = policyTypes(spec, who, rejections);
-  if (!podSelector || !types) return { uid, namespace, name, parsed: undefined, rejections };
+  if (!podSelector || !types) return { uid, namespace, name, rejections };
 
   const rules = (direction: Direction): readonly PolicyRule[] | undefined => {
     if (!types.has(direction)) return undefined;
@@ -72,16 +75,22 @@ export function parsePolicy(uid: string, namespace: string, name: string, object
       return parsed ? [parsed] : [];
     });
   };
-  const parsed: ParsedPolicy = { uid, namespace, name, ref, podSelector, ingress: rules('ingress'), egress: rules('egress') };
+  const ingress = rules('ingress'), egress = rules('egress');
+  const parsed: ParsedPolicy = { uid, namespace, name, ref, podSelector, ...(ingress ? { ingress } : {}), ...(egress ? { egress } : {}) };
   return { uid, namespace, name, parsed, rejections };
 }
 
-/** spec: without policyTypes a policy isolates ingress, and egress too when it has egress rules. */
+/**
+ * spec: without policyTypes a policy isolates ingress, and egress too when it has egress rules. An egress
+ * field that is not a list counts as rules (rejected, so the policy isolates egress and allows none of it):
+ * read as "no egress rules" it would stop isolating, allowing more than the policy meant.
+ */
 function policyTypes(spec: Obj, who: string, rejections: Rejection[]): Set<Direction> | undefined {
   const raw = spec.policyTypes;
   if (raw === undefined || raw === null || (Array.isArray(raw) && raw.length === 0)) {
     const types = new Set<Direction>(['ingress']);
-    if (Array.isArray(spec.egress) && spec.egress.length > 0) types.add('egress');
+    const egress = spec.egress;
+    if (egress !== undefined && egress !== null && !(Array.isArray(egress) && egress.length === 0)) types.add('egress');
     return types;
   }
   if (!Array.isArray(raw)) {
@@ -93,7 +102,7 @@ function policyTypes(spec: Obj, who: string, rejections: Rejection[]): Set<Direc
     if (t === 'Ingress') types.add('ingress');
     else if (t === 'Egress') types.add('egress');
     else {
-      rejections.push({ object: who, field: `spec.policyTypes[${i}]`, reason: `${JSON.stringify(t)} is not Ingress or Egress` });
+      rejections.push({ object: who, field: `spec.policyTypes[${i}]`, reason: `${preview(t)} is not Ingress or Egress` });
       return undefined;
     }
   }
@@ -166,9 +175,9 @@ function parseIpBlock(value: unknown, at: string, who: string, problems: Rejecti
     problems.push({ object: who, field: at, reason: 'is not an object' });
     return undefined;
   }
-  const cidr = typeof value.cidr === 'string' ? parseCidr(value.cidr) : undefined;
+  const cidr = typeof value.cidr === 'string' && value.cidr.length <= 64 ? parseCidr(value.cidr) : undefined;
   if (!cidr) {
-    problems.push({ object: who, field: `${at}.cidr`, reason: `${JSON.stringify(value.cidr)} is not a CIDR` });
+    problems.push({ object: who, field: `${at}.cidr`, reason: `${preview(value.cidr)} is not a CIDR` });
     return undefined;
   }
   const except: Cidr[] = [];
@@ -178,8 +187,8 @@ function parseIpBlock(value: unknown, at: string, who: string, problems: Rejecti
     return undefined;
   }
   for (const [i, text] of rawExcept.entries()) {
-    const e = typeof text === 'string' ? parseCidr(text) : undefined;
-    if (!e) problems.push({ object: who, field: `${at}.except[${i}]`, reason: `${JSON.stringify(text)} is not a CIDR` });
+    const e = typeof text === 'string' && text.length <= 64 ? parseCidr(text) : undefined;
+    if (!e) problems.push({ object: who, field: `${at}.except[${i}]`, reason: `${preview(text)} is not a CIDR` });
     // spec (validation): each except must be strictly inside cidr
     else if (!cidrContainsCidr(cidr, e) || e.prefix === cidr.prefix)
       problems.push({ object: who, field: `${at}.except[${i}]`, reason: `${formatCidr(e)} is not strictly inside ${formatCidr(cidr)}` });
@@ -196,7 +205,7 @@ function parsePort(value: unknown, at: string, who: string, problems: Rejection[
   }
   const protocol = value.protocol ?? 'TCP';
   if (!PROTOCOLS.includes(protocol as Protocol)) {
-    problems.push({ object: who, field: `${at}.protocol`, reason: `${JSON.stringify(protocol)} is not TCP, UDP or SCTP` });
+    problems.push({ object: who, field: `${at}.protocol`, reason: `${preview(protocol)} is not TCP, UDP or SCTP` });
     return undefined;
   }
   const proto = protocol as Protocol;
@@ -208,10 +217,10 @@ function parsePort(value: unknown, at: string, who: string, problems: Rejection[
     }
     return { kind: 'number', protocol: proto };
   }
-  if (typeof port === 'string' && !/^\d+$/.test(port)) {
+  if (typeof port === 'string' && !/^\d{1,5}$/.test(port)) {
     // spec: a named port is an IANA_SVC_NAME: 1-15 of a-z0-9 and '-', with a letter, no '--', not at the ends
-    if (!/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(port) || !/[a-z]/.test(port) || port.includes('--')) {
-      problems.push({ object: who, field: `${at}.port`, reason: `${JSON.stringify(port)} is not a valid port name` });
+    if (!isPortName(port)) {
+      problems.push({ object: who, field: `${at}.port`, reason: `${preview(port)} is not a valid port name` });
       return undefined;
     }
     if (endPort !== undefined && endPort !== null) {
@@ -222,12 +231,12 @@ function parsePort(value: unknown, at: string, who: string, problems: Rejection[
   }
   const number = typeof port === 'string' ? Number(port) : port;
   if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > 65535) {
-    problems.push({ object: who, field: `${at}.port`, reason: `${JSON.stringify(port)} is not a port number 1-65535` });
+    problems.push({ object: who, field: `${at}.port`, reason: `${preview(port)} is not a port number 1-65535` });
     return undefined;
   }
   if (endPort === undefined || endPort === null) return { kind: 'number', protocol: proto, port: number };
   if (typeof endPort !== 'number' || !Number.isInteger(endPort) || endPort < 1 || endPort > 65535) {
-    problems.push({ object: who, field: `${at}.endPort`, reason: `${JSON.stringify(endPort)} is not a port number 1-65535` });
+    problems.push({ object: who, field: `${at}.endPort`, reason: `${preview(endPort)} is not a port number 1-65535` });
     return undefined;
   }
   if (endPort < number) {

@@ -1,10 +1,12 @@
-import type { Rejection } from '@knp/shared';
+import { isLabelKey, isLabelValue, preview, type Rejection } from '@knp/shared';
+import { has, type Table } from './table.js';
 
 export type Operator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 export type Requirement = { readonly key: string; readonly operator: Operator; readonly values: readonly string[] };
 /** A parsed label selector: requirements sorted, with a canonical key for sharing and memoisation. */
 export type Selector = { readonly requirements: readonly Requirement[]; readonly key: string };
-export type Labels = Readonly<Record<string, string>>;
+/** An object's labels: valid keys and values only (see input/labels.ts), in a table without prototype. */
+export type Labels = Table<string>;
 
 const OPERATORS: readonly Operator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 
@@ -13,7 +15,8 @@ export const MATCH_ALL: Selector = { requirements: [], key: '{}' };
 /**
  * Parses a metav1.LabelSelector. `undefined` or `{}` selects everything (the caller decides whether an
  * absent selector is allowed). Problems are pushed to `problems` with the field path; the result is then
- * undefined.
+ * undefined. spec: keys are label keys and values label values, as for labels themselves; so a selector
+ * can only ever name labels an object may carry.
  */
 export function parseSelector(value: unknown, field: string, object: string, problems: Rejection[]): Selector | undefined {
   if (value === undefined || value === null) return MATCH_ALL;
@@ -29,7 +32,9 @@ export function parseSelector(value: unknown, field: string, object: string, pro
       problems.push({ object, field: `${field}.matchLabels`, reason: 'is not a map of strings' });
     } else {
       for (const [key, v] of Object.entries(matchLabels)) {
-        if (typeof v !== 'string') problems.push({ object, field: `${field}.matchLabels[${JSON.stringify(key)}]`, reason: 'value is not a string' });
+        if (!isLabelKey(key)) problems.push({ object, field: `${field}.matchLabels`, reason: `key ${preview(key)} is not a label key` });
+        else if (typeof v !== 'string') problems.push({ object, field: `${field}.matchLabels[${JSON.stringify(key)}]`, reason: 'value is not a string' });
+        else if (!isLabelValue(v)) problems.push({ object, field: `${field}.matchLabels[${JSON.stringify(key)}]`, reason: `${preview(v)} is not a label value` });
         else requirements.push({ key, operator: 'In', values: [v] });
       }
     }
@@ -56,17 +61,22 @@ function parseRequirement(expr: unknown, at: string, object: string, problems: R
     return undefined;
   }
   const { key, operator, values } = expr as { key?: unknown; operator?: unknown; values?: unknown };
-  if (typeof key !== 'string' || key === '') {
-    problems.push({ object, field: `${at}.key`, reason: 'must be a non-empty string' });
+  if (!isLabelKey(key)) {
+    problems.push({ object, field: `${at}.key`, reason: `${preview(key)} is not a label key` });
     return undefined;
   }
   if (!OPERATORS.includes(operator as Operator)) {
-    problems.push({ object, field: `${at}.operator`, reason: `${JSON.stringify(operator)} is not one of In, NotIn, Exists, DoesNotExist` });
+    problems.push({ object, field: `${at}.operator`, reason: `${preview(operator)} is not one of In, NotIn, Exists, DoesNotExist` });
     return undefined;
   }
   const list = values === undefined || values === null ? [] : values;
   if (!Array.isArray(list) || list.some((v) => typeof v !== 'string')) {
     problems.push({ object, field: `${at}.values`, reason: 'must be a list of strings' });
+    return undefined;
+  }
+  const bad = list.findIndex((v) => !isLabelValue(v));
+  if (bad >= 0) {
+    problems.push({ object, field: `${at}.values[${bad}]`, reason: `${preview(list[bad])} is not a label value` });
     return undefined;
   }
   const op = operator as Operator;
@@ -84,12 +94,12 @@ function parseRequirement(expr: unknown, at: string, object: string, problems: R
 /** spec: matchLabels and every matchExpression must all hold; NotIn also holds when the key is absent. */
 export function matches(selector: Selector, labels: Labels): boolean {
   for (const { key, operator, values } of selector.requirements) {
-    const has = Object.prototype.hasOwnProperty.call(labels, key);
+    const present = has(labels, key);
     switch (operator) {
-      case 'In': if (!has || !values.includes(labels[key]!)) return false; break;
-      case 'NotIn': if (has && values.includes(labels[key]!)) return false; break;
-      case 'Exists': if (!has) return false; break;
-      case 'DoesNotExist': if (has) return false; break;
+      case 'In': if (!present || !values.includes(labels[key]!)) return false; break;
+      case 'NotIn': if (present && values.includes(labels[key]!)) return false; break;
+      case 'Exists': if (!present) return false; break;
+      case 'DoesNotExist': if (present) return false; break;
     }
   }
   return true;

@@ -1,6 +1,6 @@
-import type { ObjectKind } from '@knp/shared';
 import type { NamespaceRecord, PodRecord } from './records.js';
 import type { PolicyRecord } from './policy.js';
+import { table, type Table } from './table.js';
 
 /** A live pod's claim on an IP; when several live pods claim one IP, the newest pod owns it. */
 export type IpClaim = { readonly uid: string; readonly namespace: string; readonly created: string };
@@ -10,29 +10,35 @@ export type PendingSync = { readonly syncId: string; readonly chunks: number; re
 
 /**
  * Cluster state, keyed by UID. Shaped for immer: tables are sharded (pods and policies by namespace, IP
- * claims by a hash of the IP), so one event copies a small shard, never a 10,000-entry object.
+ * claims by a hash of the IP), so one event copies a small shard, never a 10,000-entry object. Every table
+ * is a `Table` (no prototype): its keys are names, uids, IPs and kinds read from outside.
  */
 export type ClusterState = {
   /** Identity of the events stream this state was folded from ('offline' for manifests). */
   readonly epoch: string;
   /** Stream sequence of the last event folded (0 when none). */
   readonly seq: number;
-  readonly namespaces: Readonly<Record<string, NamespaceRecord>>;
+  /** uid -> namespace. */
+  readonly namespaces: Table<NamespaceRecord>;
   /** name -> uid of the namespace currently holding that name. */
-  readonly namespaceUids: Readonly<Record<string, string>>;
-  readonly pods: Readonly<Record<string, Readonly<Record<string, PodRecord>>>>;
-  readonly policies: Readonly<Record<string, Readonly<Record<string, PolicyRecord>>>>;
-  readonly ipClaims: Readonly<Record<string, Readonly<Record<string, readonly IpClaim[]>>>>;
+  readonly namespaceUids: Table<string>;
+  /** namespace -> uid -> pod. */
+  readonly pods: Table<Table<PodRecord>>;
+  /** namespace -> uid -> policy. */
+  readonly policies: Table<Table<PolicyRecord>>;
+  /** ipShard(ip) -> ip -> claims. */
+  readonly ipClaims: Table<Table<readonly IpClaim[]>>;
   /**
    * IPs claimed by more than one live pod (usually none), each with its claimants' uids: only these need
    * an ownership decision, and the value changes whenever the claimants do (caches compare it).
    */
-  readonly conflictedIps: Readonly<Record<string, string>>;
-  readonly pendingSyncs: Readonly<Partial<Record<ObjectKind, PendingSync>>>;
+  readonly conflictedIps: Table<string>;
+  /** kind -> the sync of that kind whose chunks are still arriving. */
+  readonly pendingSyncs: Table<PendingSync>;
 };
 
 export function emptyState(epoch = 'offline'): ClusterState {
-  return { epoch, seq: 0, namespaces: {}, namespaceUids: {}, pods: {}, policies: {}, ipClaims: {}, conflictedIps: {}, pendingSyncs: {} };
+  return { epoch, seq: 0, namespaces: table(), namespaceUids: table(), pods: table(), policies: table(), ipClaims: table(), conflictedIps: table(), pendingSyncs: table() };
 }
 
 /** The shard of the IP claim table an address lives in (256 shards keyed by a cheap string hash). */

@@ -1,13 +1,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EVENT_SCHEMA, type ClusterEvent, type ObjectEvent } from '@knp/shared';
-import { compileNode, emptyState, evolve, evolveAll, eventsFromObjects, clusterPods } from '../src/index.js';
+import { compileNode, emptyState, evolve, evolveAll, eventsFromObjects, clusterPods, type FoldEvent } from '../src/index.js';
 import { allowed, namespace, pod, policy } from '@knp/testing';
 
 const Evolve = suite('evolve');
 
-const added = (objects: unknown[]): ClusterEvent[] => eventsFromObjects(objects).events;
-const deleted = (e: ClusterEvent): ClusterEvent => ({ ...(e as ObjectEvent), op: 'deleted' });
+const added = (objects: unknown[]): FoldEvent[] => eventsFromObjects(objects).events;
+const deleted = (e: FoldEvent): FoldEvent => {
+  if (e.op !== 'upsert') throw new Error('deleted: not an upsert');
+  const { record: _record, ...identity } = e;
+  return { ...identity, op: 'delete' } as FoldEvent;
+};
 
 const setup = added([
   namespace('x'),
@@ -19,7 +22,7 @@ const setup = added([
 const [oldPod] = added([pod({ ns: 'x', name: 'db-0', uid: 'uid-old', labels: { role: 'db' }, ip: '10.0.0.5', node: 'n1', created: '2026-01-01T00:00:00Z' })]);
 const [newPod] = added([pod({ ns: 'x', name: 'web-7', uid: 'uid-new', labels: { role: 'web' }, ip: '10.0.0.5', node: 'n1', created: '2026-01-02T00:00:00Z' })]);
 
-const orders: Array<[string, ClusterEvent[]]> = [
+const orders: Array<[string, FoldEvent[]]> = [
   ['old added, old deleted, new added', [oldPod!, deleted(oldPod!), newPod!]],
   ['old added, new added, old deleted late', [oldPod!, newPod!, deleted(oldPod!)]],
   ['new added before the old one is ever seen deleted', [newPod!, oldPod!]],
@@ -44,33 +47,34 @@ Evolve('state is keyed by uid: a pod recreated under the same name is a new obje
 });
 
 Evolve('a late delete of an old namespace keeps the new one with the same name', () => {
-  const oldNs = { ...added([namespace('x', { v: '1' })])[0]!, uid: 'ns-old' } as ClusterEvent;
-  const newNs = { ...added([namespace('x', { v: '2' })])[0]!, uid: 'ns-new' } as ClusterEvent;
-  const state = evolveAll(emptyState(), [oldNs, newNs, deleted(oldNs)]);
+  const withUid = (ns: ReturnType<typeof namespace>, uid: string) => ({ ...ns, metadata: { ...ns.metadata, uid } });
+  const [oldNs] = added([withUid(namespace('x', { v: '1' }), 'ns-old')]);
+  const [newNs] = added([withUid(namespace('x', { v: '2' }), 'ns-new')]);
+  const state = evolveAll(emptyState(), [oldNs!, newNs!, deleted(oldNs!)]);
   assert.is(state.namespaceUids['x'], 'ns-new');
-  assert.equal(state.namespaces['ns-new']!.labels, { v: '2', 'kubernetes.io/metadata.name': 'x' });
+  assert.equal({ ...state.namespaces['ns-new']!.labels }, { v: '2', 'kubernetes.io/metadata.name': 'x' });
 });
 
 Evolve('every namespace carries kubernetes.io/metadata.name even when the manifest omits it', () => {
   const state = evolveAll(emptyState(), added([namespace('prod', { team: 'a' })]));
-  assert.equal(Object.values(state.namespaces)[0]!.labels, { team: 'a', 'kubernetes.io/metadata.name': 'prod' });
+  assert.equal({ ...Object.values(state.namespaces)[0]!.labels }, { team: 'a', 'kubernetes.io/metadata.name': 'prod' });
 });
 
 Evolve('a sync deletes objects of its kind that it does not name, once all chunks arrived', () => {
   const pods = added([pod({ ns: 'x', name: 'a', uid: 'a', ip: '10.0.0.1', node: 'n1' }), pod({ ns: 'x', name: 'b', uid: 'b', ip: '10.0.0.2', node: 'n1' }), pod({ ns: 'x', name: 'c', uid: 'c', ip: '10.0.0.3', node: 'n1' })]);
-  const sync = (chunk: number, uids: string[]): ClusterEvent => ({ schema: EVENT_SCHEMA, op: 'sync', kind: 'Pod', resourceVersion: '9', syncId: 's1', chunk, chunks: 2, uids });
+  const sync = (chunk: number, uids: string[]): FoldEvent => ({ op: 'sync', kind: 'Pod', syncId: 's1', chunk, chunks: 2, uids });
   let state = evolveAll(emptyState(), pods);
   state = evolve(state, sync(0, ['a']));
   assert.equal(Object.keys(state.pods['x']!).sort(), ['a', 'b', 'c'], 'nothing deleted before the last chunk');
   state = evolve(state, sync(1, ['c']));
   assert.equal(Object.keys(state.pods['x']!).sort(), ['a', 'c']);
-  assert.equal(state.pendingSyncs, {});
+  assert.equal(Object.keys(state.pendingSyncs), []);
   assert.is(state.ipClaims[Object.keys(state.ipClaims).find((k) => state.ipClaims[k]!['10.0.0.2'])!], undefined);
 });
 
 Evolve('evolve records the stream sequence it reflects', () => {
   const [e] = added([namespace('x')]);
-  assert.is(evolve(emptyState('epoch-1'), { ...e!, seq: 42 } as ClusterEvent).seq, 42);
+  assert.is(evolve(emptyState('epoch-1'), { ...e!, seq: 42 }).seq, 42);
 });
 
 Evolve('one event leaves untouched shards identical (structural sharing)', () => {

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { allRejections, compileNode } from '../src/index.js';
+import { allRejections, compileNode, emptyState, eventsFromObjects, evolveAll } from '../src/index.js';
 import { allowed, cluster, namespace, pod, policy } from '@knp/testing';
 
 const Rejections = suite('invalid policies');
@@ -64,14 +64,26 @@ Rejections('the valid rules of a policy with one broken rule still allow', () =>
   assert.not.ok(allowed(state, 'y/c', 'x/a'));
 });
 
-Rejections('an invalid podSelector drops the whole policy and says so', () => {
-  const state = cluster([...base(), policy('x', 'p', { podSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } })]);
-  assert.is(allRejections(state)[0]?.field, 'spec.podSelector.matchExpressions[0].values');
-  assert.ok(allowed(state, 'x/b', 'x/a'));
-});
+// A policy the API server would refuse outright is skipped (reported), like an object with invalid labels:
+// an earlier valid version of it stays in force, so an invalid edit never stops its isolation.
+const refused: Array<[string, unknown, string]> = [
+  ['an invalid podSelector', { podSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } }, 'spec.podSelector.matchExpressions[0].values'],
+  ['an unknown policyType', { podSelector: {}, policyTypes: ['Ingress', 'Sideways'] }, 'spec.policyTypes[1]'],
+];
+for (const [what, spec, field] of refused)
+  Rejections(`a policy with ${what} is skipped, says so, and an earlier version stays in force`, () => {
+    const valid = policy('x', 'p', { podSelector: { matchLabels: { app: 'a' } }, ingress: [] });
+    const { events, errors } = eventsFromObjects([...base(), valid, policy('x', 'p', spec)]);
+    assert.is(errors.length, 1, errors.join('\n'));
+    assert.ok(errors[0]!.includes(`NetworkPolicy x/p ${field}:`), errors[0]);
+    const state = evolveAll(emptyState(), events);
+    assert.not.ok(allowed(state, 'x/b', 'x/a'), 'the earlier version still isolates x/a');
+  });
 
-Rejections('an unknown policyType is rejected', () => {
-  const state = cluster([...base(), policy('x', 'p', { podSelector: {}, policyTypes: ['Ingress', 'Sideways'] })]);
-  assert.is(allRejections(state)[0]?.field, 'spec.policyTypes[1]');
+Rejections('egress that is not a list still isolates egress (read as no egress rules it would not)', () => {
+  const state = cluster([...base(), policy('x', 'p', { podSelector: { matchLabels: { app: 'a' } }, ingress: [{}], egress: 'all' })]);
+  assert.is(allRejections(state)[0]?.field, 'spec.egress');
+  assert.not.ok(allowed(state, 'x/a', 'y/c'));
+  assert.ok(allowed(state, 'x/b', 'x/a'));
 });
 Rejections.run();

@@ -1,10 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { matches, parseSelector } from '../src/index.js';
+import { matches, parseSelector, tableFrom } from '../src/index.js';
 import type { Rejection } from '@knp/shared';
 
 const Matches = suite('label selectors');
-const labels = { app: 'web', tier: 'front' };
+const labels = tableFrom({ app: 'web', tier: 'front' });
 const cases: Array<[string, unknown, boolean]> = [
   ['an empty selector selects everything', {}, true],
   ['matchLabels equal', { matchLabels: { app: 'web' } }, true],
@@ -31,6 +31,10 @@ const invalid: Array<[string, unknown, string]> = [
   ['In without values', { matchExpressions: [{ key: 'a', operator: 'In', values: [] }] }, 'spec.podSelector.matchExpressions[0].values'],
   ['Exists with values', { matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] }, 'spec.podSelector.matchExpressions[0].values'],
   ['a label value that is not a string', { matchLabels: { a: 1 } }, 'spec.podSelector.matchLabels["a"]'],
+  ['a matchLabels key that is not a label key', JSON.parse('{"matchLabels": {"__proto__": "x"}}'), 'spec.podSelector.matchLabels'],
+  ['a matchLabels value that is not a label value', { matchLabels: { a: 'x y' } }, 'spec.podSelector.matchLabels["a"]'],
+  ['an expression key that is not a label key', { matchExpressions: [{ key: 'a b', operator: 'Exists' }] }, 'spec.podSelector.matchExpressions[0].key'],
+  ['an expression value that is not a label value', { matchExpressions: [{ key: 'a', operator: 'In', values: ['ok', '-bad'] }] }, 'spec.podSelector.matchExpressions[0].values[1]'],
 ];
 for (const [name, selector, field] of invalid)
   Matches(`${name} is rejected naming ${field}`, () => {
@@ -39,6 +43,15 @@ for (const [name, selector, field] of invalid)
     assert.is(problems[0]?.field, field);
     assert.is(problems[0]?.object, 'NetworkPolicy x/p');
   });
+Matches('a label "constructor" or "toString" matches only when the object has it', () => {
+  const p: Rejection[] = [];
+  const exists = parseSelector({ matchExpressions: [{ key: 'constructor', operator: 'Exists' }] }, 'f', 'o', p)!;
+  const absent = parseSelector({ matchExpressions: [{ key: 'toString', operator: 'DoesNotExist' }] }, 'f', 'o', p)!;
+  assert.not.ok(matches(exists, labels));
+  assert.ok(matches(absent, labels));
+  assert.ok(matches(exists, tableFrom({ constructor: 'x' })));
+});
+
 Matches('equal selectors written differently share one key', () => {
   const p: Rejection[] = [];
   const a = parseSelector({ matchLabels: { b: '2', a: '1' } }, 'f', 'o', p)!;

@@ -4,6 +4,7 @@ export * from './config.js';
 export * from './names.js';
 export * from './ip.js';
 export * from './ruleset.js';
+export * from './api-strings.js';
 export * from './envelope.js';
 export * from './logger.js';
 export * from './service-main.js';

@@ -1,6 +1,6 @@
 import { EVENT_SCHEMA, names, type ClusterEvent, type ObjectEvent, type ObjectKind, type RuleSet, seededRandom } from '@knp/shared';
 import { publishLarge, readLarge, largeMessageKind } from '@knp/shared/nats';
-import { compileNode, emptyState, evolveAll, nodesOf } from '@knp/compiler';
+import { compileNode, decodeEvent, emptyState, evolveAll, nodesOf, type FoldEvent } from '@knp/compiler';
 import { eventSubjectOf, messageIdOf } from '@knp/watcher';
 import type { JetStreamManager, NatsConnection } from 'nats';
 
@@ -110,7 +110,8 @@ export async function publishEvents(nc: NatsConnection, prefix: string, events: 
 
 /** Every node's rule set content computed by the pure core from events (with their stream sequences). */
 export function expectedContents(epoch: string, events: readonly ClusterEvent[], nodes: readonly string[] = NODES): Map<string, string> {
-  const state = evolveAll(emptyState(epoch), events);
+  // decoded at the edge as the compiler service does, each at its stream sequence
+  const state = evolveAll(emptyState(epoch), events.flatMap((e): FoldEvent[] => { const { event } = decodeEvent(e, e.seq); return event ? [event] : []; }));
   const out = new Map<string, string>();
   for (const node of new Set([...nodes, ...nodesOf(state)])) out.set(node, contentOf(compileNode(state, node).ruleSet));
   return out;

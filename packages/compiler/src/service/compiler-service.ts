@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   MAX_RECORDED_REJECTIONS, REJECTIONS_KEY, STATUS_SCHEMA, canonicalJson, compilerStatusKey,
-  type ClusterEvent, type CompilerStatus, type Config, type Logger, type RejectionsRecord, type RuleSet,
+  type CompilerStatus, type Config, type Logger, type RejectionsRecord, type RuleSet,
 } from '@knp/shared';
 import { ensureStreams, streamEpoch } from '@knp/shared/nats';
 import { JSONCodec, connect, type JetStreamManager, type KV, type NatsConnection } from 'nats';
@@ -10,6 +10,7 @@ import { affectedNodes } from '../affected.js';
 import { allRejections, compileNode, nodesOf } from '../compile-node.js';
 import { evolveAll } from '../evolve.js';
 import { emptyState, type ClusterState } from '../state.js';
+import type { FoldEvent } from '../fold-event.js';
 import { openEventSource, type EventSource } from './event-source.js';
 import { RulesStore } from './rules-store.js';
 import { DEFAULT_COMPILER_SETTINGS, type CompilerSettings } from './settings.js';
@@ -92,8 +93,8 @@ export async function runCompiler(config: Config, logger: Logger, opts: Compiler
   let evaluatedSeq = 0;
   let lastSnapshotSeq = 0;
   let lastSnapshotAt = performance.now();
-  let batch: ClusterEvent[] = [];
-  let unevaluated: Array<{ event: ClusterEvent; arrivedAt: number }> = [];
+  let batch: FoldEvent[] = [];
+  let unevaluated: Array<{ event: FoldEvent; arrivedAt: number }> = [];
   let unevaluatedCount = 0;
   let lastRejections = '';
   const counters = { published: 0, adopted: 0, behind: 0, errors: 0 };

@@ -1,13 +1,16 @@
-import { names, parseEvent, type ClusterEvent, type Logger } from '@knp/shared';
+import { names, type Logger, type Rejection } from '@knp/shared';
 import { largeMessageKind, readLarge } from '@knp/shared/nats';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from 'nats';
+import type { FoldEvent } from '../fold-event.js';
+import { decodeEvent } from '../input/event.js';
 
 /**
- * One consumed message: its stream sequence, the event (undefined when unreadable) and how many follow it,
- * counting those the server still holds and those already buffered here (the server's count alone reads 0
- * for every message delivered as it was published, however many wait in the client's buffer).
+ * One consumed message: its stream sequence, the decoded event (undefined when skipped or unreadable), the
+ * rejections decoding it made (why it was skipped, or the fields of a kept object that were rejected), and
+ * how many follow it, counting those the server still holds and those already buffered here (the server's
+ * count alone reads 0 for every message delivered as it was published, however many wait in the client's buffer).
  */
-export type Consumed = { readonly seq: number; readonly event: ClusterEvent | undefined; readonly pending: number };
+export type Consumed = { readonly seq: number; readonly event: FoldEvent | undefined; readonly rejections: readonly Rejection[]; readonly pending: number };
 
 export type EventSource = AsyncIterable<Consumed> & { close(): Promise<void> };
 
@@ -30,18 +33,21 @@ export async function openEventSource(js: JetStreamClient, jsm: JetStreamManager
   async function* read(): AsyncGenerator<Consumed> {
     for await (const m of messages) {
       if (largeMessageKind(m.headers) === 'part') {
-        yield { seq: m.seq, event: undefined, pending: pendingAfter(m.info.pending) };
+        yield { seq: m.seq, event: undefined, rejections: [], pending: pendingAfter(m.info.pending) };
         continue;
       }
-      let event: ClusterEvent | undefined;
+      let decoded: ReturnType<typeof decodeEvent> = { event: undefined, rejections: [] };
       try {
         const data = await readLarge(jsm, n.eventsStream, { subject: m.subject, data: m.data, headers: m.headers });
-        event = { ...parseEvent(JSON.parse(Buffer.from(data!).toString('utf8'))), seq: m.seq };
+        decoded = decodeEvent(JSON.parse(Buffer.from(data!).toString('utf8')), m.seq);
       } catch (err) {
         // one unreadable event must not stop the compiler: it is skipped, logged with its sequence
         log.error({ err, seq: m.seq, subject: m.subject }, 'event unreadable, skipped');
       }
-      yield { seq: m.seq, event, pending: pendingAfter(m.info.pending) };
+      // bad input is data: a skipped event or a rejected field, with the sequence it came at
+      for (const r of decoded.rejections)
+        log.warn({ seq: m.seq, object: r.object, field: r.field, reason: r.reason, skipped: decoded.event === undefined }, 'event input rejected');
+      yield { seq: m.seq, event: decoded.event, rejections: decoded.rejections, pending: pendingAfter(m.info.pending) };
     }
   }
   const iterable = read();

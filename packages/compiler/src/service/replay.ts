@@ -1,9 +1,10 @@
-import { names, parseRuleSet, type ClusterEvent, type Logger, type RuleSet } from '@knp/shared';
+import { names, parseRuleSet, type Logger, type RuleSet } from '@knp/shared';
 import { readLarge, streamEpoch } from '@knp/shared/nats';
 import type { JetStreamManager, NatsConnection } from 'nats';
 import { compileNode } from '../compile-node.js';
 import { evolveAll } from '../evolve.js';
 import { emptyState, type ClusterState } from '../state.js';
+import type { FoldEvent } from '../fold-event.js';
 import { openEventSource } from './event-source.js';
 import { SnapshotStore } from './snapshots.js';
 import { FOLD_CHUNK } from './compiler-service.js';
@@ -39,7 +40,7 @@ export async function replayNode(nc: NatsConnection, prefix: string, node: strin
   const snapshotSeq = state.seq;
   if (target > state.seq) {
     const source = await openEventSource(js, jsm, prefix, state.seq, opts.log);
-    let batch: ClusterEvent[] = [];
+    let batch: FoldEvent[] = [];
     for await (const c of source) {
       if (c.seq > target) break;
       if (c.event) batch.push(c.event);

@@ -1,8 +1,12 @@
 import { SchemaError, checkSchema } from '@knp/shared';
 import type { ClusterState } from '../state.js';
+import { stateFromJson } from '../state-json.js';
 
-/** Version of the snapshot format; a reader refuses any other. Bump it whenever ClusterState changes shape. */
-export const SNAPSHOT_SCHEMA = 1;
+/**
+ * Version of the snapshot format; a reader refuses any other. Bump it whenever ClusterState changes shape.
+ * 2: records validated at the edge (an older state may hold what the readers now reject), tables without prototype.
+ */
+export const SNAPSHOT_SCHEMA = 2;
 
 /** What a snapshot holds: the folded state, the stream it was folded from and the last sequence it covers. */
 export type Snapshot = { readonly schema: typeof SNAPSHOT_SCHEMA; readonly epoch: string; readonly seq: number; readonly state: ClusterState };
@@ -43,5 +47,9 @@ export function decodeSnapshot(data: Uint8Array, epoch: string): Snapshot {
   const s = value as Snapshot;
   if (s.epoch !== epoch) throw new SnapshotError(`snapshot of stream epoch ${JSON.stringify(s.epoch)}, the stream's is ${JSON.stringify(epoch)}`);
   if (!Number.isInteger(s.seq) || s.seq < 0 || s.state?.seq !== s.seq || s.state.epoch !== s.epoch) throw new SnapshotError('snapshot header does not match its state');
-  return s;
+  try {
+    return { ...s, state: stateFromJson(s.state) };
+  } catch (err) {
+    throw new SnapshotError('snapshot state is malformed', { cause: err });
+  }
 }

@@ -1,0 +1,28 @@
+import type { ObjectKind } from '@knp/shared';
+import type { NamespaceRecord, PodRecord } from './records.js';
+import type { PolicyRecord } from './policy.js';
+
+/*
+ * What `evolve` folds: typed, validated values only, made at the edge by `decodeEvent` (wire events) or
+ * `eventsFromObjects` (manifests). An upsert carries the record to keep, a delete the identity to drop, a
+ * sync marker one whole chunk. `seq` is the stream sequence the event was read at (absent offline).
+ */
+
+type Seq = { readonly seq?: number };
+type Upsert<R> = { readonly op: 'upsert'; readonly record: R } | { readonly op: 'delete' };
+
+export type NamespaceEvent = Seq & { readonly kind: 'Namespace'; readonly uid: string; readonly name: string } & Upsert<NamespaceRecord>;
+export type PodEvent = Seq & { readonly kind: 'Pod'; readonly uid: string; readonly namespace: string; readonly name: string } & Upsert<PodRecord>;
+export type PolicyEvent = Seq & { readonly kind: 'NetworkPolicy'; readonly uid: string; readonly namespace: string; readonly name: string } & Upsert<PolicyRecord>;
+
+/** One chunk of a sync: once all chunks arrived, objects of the kind that no chunk names are deleted. */
+export type SyncMarker = Seq & {
+  readonly op: 'sync';
+  readonly kind: ObjectKind;
+  readonly syncId: string;
+  readonly chunk: number;
+  readonly chunks: number;
+  readonly uids: readonly string[];
+};
+
+export type FoldEvent = NamespaceEvent | PodEvent | PolicyEvent | SyncMarker;
