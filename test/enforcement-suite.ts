@@ -173,7 +173,7 @@ function sharedCases(kernel: EnforcementKernel): Array<[name: string, body: (fx:
       const older = ruleSetsByNode(PODS, {}, {}, 1).get('node-1')!;
       assert.is((await node1.apply(older)).kind, 'stale');
       assert.is(node1.status.kernelWrites, before.writes);
-      assert.is(await kernel.written(netns), before.written, `our ${kernel.objects} were not written again`);
+      assert.is(await kernel.written(netns), before.written, `the kernel holds the same ${kernel.objects}, not rewritten ones`);
       assert.equal(node1.status.applied?.version, again.version);
       await fx.expectMatrix((f, t) => t !== 'x/a' || f === 'x/b', 80, 'TCP');
     }],
