@@ -33,7 +33,8 @@ for (const file of files) {
   const ok = Number(/Passed:\s+(\d+)/.exec(result.stdout)?.[1] ?? 0);
   passed += ok;
   failed += total - ok;
-  if (result.status !== 0 || total === 0) { badFiles.push(name); if (total === ok) failed += 1; }
+  // uvu exits 0 when a `before` hook throws (it prints "(0 / N)"): a file is failing whenever a test did not pass
+  if (result.status !== 0 || total === 0 || ok < total) { badFiles.push(name); if (total === ok) failed += 1; }
 }
 if (badFiles.length) process.stdout.write(`\nfailing files:\n  ${badFiles.join('\n  ')}\n`);
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`);

@@ -8,7 +8,7 @@ import { applierStatusKey, names, type ApplierRecord } from '@knp/shared';
 import { connect } from 'nats';
 import type { StatusReport } from '@knp/cli';
 import { startStandin, type K8sObject, type Standin } from '@knp/sim';
-import { NetnsCluster, type PodSpec } from '@knp/sim';
+import { NetnsCluster } from '@knp/sim';
 import { matrixMismatches } from '@knp/sim';
 import { inNetns } from '@knp/sim';
 import { waitFor } from '@knp/testing';
@@ -22,7 +22,8 @@ import { RestartableNats, Service, knp, syncApi, waitSynced } from '@knp/sim';
  * kernels have no SCTP sockets), about 2 min; KNP_E2E_STRIDE=N runs every N-th (plus the first UDP one) for a quick look.
  * KNP_E2E_BACKEND picks the dataplane (default nftables; e2e-pipeline-iptables.test.ts runs this file with iptables).
  */
-import { scenarios, scenarioObjects, NODES, modelObjects, policy, type Scenario, type Pod, type NetworkPolicy } from '@knp/testing/conformance';
+import { scenarios, scenarioObjects, NODES, modelObjects, policy, type ModelObject, type NetworkPolicy } from '@knp/testing/conformance';
+import { fixturePods } from './scenario-pods.js';
 
 const BACKEND = process.env.KNP_E2E_BACKEND ?? 'nftables';
 const PREFIX = 'e2e';
@@ -30,19 +31,6 @@ const STRIDE = Math.max(1, Number(process.env.KNP_E2E_STRIDE ?? 1));
 const runnable = scenarios.filter((s) => s.compilerOnly === undefined && s.protocol !== 'SCTP');
 const selected = runnable.filter((s, i) => i % STRIDE === 0 || s === runnable.find((r) => r.protocol === 'UDP'));
 process.stdout.write(`conformance end to end (${BACKEND}): ${selected.length} of ${runnable.length} runnable scenarios (stride ${STRIDE})\n`);
-
-function matrixPodSpecs(scenario: Scenario): PodSpec[] {
-  const objects = scenarioObjects(scenario);
-  return scenario.expected.pods.map((ref) => {
-    const pod = objects.find((o): o is Pod => o.kind === 'Pod' && `${o.metadata.namespace}/${o.metadata.name}` === ref)!;
-    return { name: ref, ip: pod.status.podIP!, node: pod.spec.nodeName! };
-  });
-}
-function fixturePods(): PodSpec[] {
-  const byName = new Map<string, PodSpec>();
-  for (const s of selected) for (const p of matrixPodSpecs(s)) byName.set(p.name, p);
-  return [...byName.values()];
-}
 
 type Ctx = {
   dir: string;
@@ -62,7 +50,7 @@ E2E.before(async (ctx) => {
   ctx.standin = await startStandin();
   const kubeconfig = join(ctx.dir, 'kubeconfig');
   ctx.standin.writeKubeconfig(kubeconfig);
-  ctx.cluster = await NetnsCluster.create({ nodes: [...NODES], pods: fixturePods() });
+  ctx.cluster = await NetnsCluster.create({ nodes: [...NODES], pods: fixturePods(selected) });
   ctx.env = { KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: PREFIX, KNP_LOG_LEVEL: 'info', KNP_HEARTBEAT_S: '1' };
   const logs = join(ctx.dir, 'logs');
   ctx.watcher = new Service('watcher', ['watcher'], { ...ctx.env, KUBECONFIG: kubeconfig }, logs);
@@ -238,11 +226,20 @@ E2E('a policy created while the watcher is down keeps its peers (it arrives by a
   const fromClients = policy('x', 'from-clients', { podSelector: { matchLabels: { pod: 'a' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { role: 'client' } } }], ports: [{ protocol: 'TCP', port: 80 }] }] });
   await waitSynced(ctx.env, apply(ctx, []));
   await ctx.watcher.stop();
-  const rv = apply(ctx, [fromClients]);
+  const rv = syncApi(ctx.standin, [...withLabel(modelObjects(), 'y/a', 'role', 'client'), fromClients]);
   ctx.watcher.start();
   await waitSynced(ctx.env, rv);
+  assert.ok(await reaches(ctx, 'y/a', 'x/a'), 'y/a is a client: the peer survived the list');
   assert.not.ok(await reaches(ctx, 'y/b', 'x/a'), 'y/b is no client');
+  await waitSynced(ctx.env, apply(ctx, []));
 });
+
+/** `objects` with one more label on the pod `ref` (ns/name). */
+function withLabel(objects: readonly ModelObject[], ref: string, key: string, value: string): ModelObject[] {
+  return objects.map((o) => o.kind === 'Pod' && `${o.metadata.namespace}/${o.metadata.name}` === ref
+    ? { ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, [key]: value } } }
+    : o);
+}
 
 E2E('NATS stopped: appliers keep enforcing (and restart from their state file); NATS back: they catch up', async (ctx) => {
   await waitSynced(ctx.env, apply(ctx, [denyIngressTo('x', 'a')]));

@@ -1,133 +1,35 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, type AddressSet, type Rule, type RuleSet } from '@knp/shared';
-import { Applier, iptablesBackend, iptablesRestore, iptablesSave, iptTopChain, parseIptablesSave, printIptables, planIptables, KernelCommandError, renderers, ApplyError, type Backend } from '@knp/node-applier';
-import { NetnsCluster, type PodSpec } from '@knp/sim';
-import { matrixMismatches, type Expect } from '@knp/sim';
-import { cidrSet, peers, podsSet, rule, ruleSetsByNode, tcp, udp, type PodPolicy } from '@knp/testing';
-import { sh } from '@knp/sim';
+import { iptablesBackend, iptablesRestore, iptablesSave, iptTopChain, parseIptablesSave, planIptables, printIptables, renderers } from '@knp/node-applier';
+import { inNetns } from '@knp/sim';
+import { peers, rule } from '@knp/testing';
+import { PREFIX, enforcementSuite, everything, into, ip, set, type EnforcementKernel } from './enforcement-suite.js';
 
 /**
- * The nft enforcement cases again with the iptables + ipset backend (hand-built IR, two real node
- * namespaces, real TCP and UDP packets), plus what is particular to iptables: the single FORWARD jump
- * at the top, other components' FORWARD rules, drift in our chains. x/a, x/c and y/b share node-1.
+ * The shared enforcement cases (enforcement-suite.ts) with the iptables + ipset backend, plus what is
+ * particular to it: the single FORWARD jump at the top, other components' FORWARD rules, our sets' members,
+ * and the printed formats a fresh node loads.
  */
-const PODS: PodSpec[] = [
-  { name: 'x/a', ip: '10.1.0.11', node: 'node-1' },
-  { name: 'x/b', ip: '10.2.0.12', node: 'node-2' },
-  { name: 'x/c', ip: '10.1.0.13', node: 'node-1' },
-  { name: 'y/a', ip: '10.2.0.21', node: 'node-2' },
-  { name: 'y/b', ip: '10.1.0.22', node: 'node-1' },
-  { name: 'y/c', ip: '10.2.0.23', node: 'node-2' },
-];
-const ip = (name: string): string => PODS.find((p) => p.name === name)!.ip;
-const PREFIX = 'knp';
-const log = createLogger('iptables-enforcement-test', 'silent');
+const iptables: EnforcementKernel = {
+  kind: 'iptables',
+  title: 'iptables + ipset',
+  objects: 'chains and sets',
+  written: async (netns) => `${await iptablesSave(4, { netns })}${await inNetns(netns, ['ipset', 'save'])}`.replace(/^#.*$/gm, ''),
+  deleteBehindOurBack: (netns) => iptablesBackend({ prefix: PREFIX, netns }).remove(),
+  addAcceptRule: async (netns) => void (await inNetns(netns, ['iptables', '-I', iptTopChain(PREFIX), '1', '-j', 'RETURN'])),
+  scriptWithBadLine: async (next, netns) => {
+    const facts = parseIptablesSave(await iptablesSave(4, { netns }), PREFIX);
+    return printIptables(planIptables(next, { prefix: PREFIX }), 4, facts).replace(/-j RETURN\n/, '-j RETURN\n-A FORWARD -s 10.0.0.0.1 -j ACCEPT\n');
+  },
+  loadScript: (script, netns) => iptablesRestore(4, script, { netns }),
+};
 
-type Ctx = { cluster: NetnsCluster; appliers: Map<string, Applier>; seq: number };
-const ctx = {} as Ctx;
-const Enforcement = suite('iptables + ipset enforcement on real packets');
+const Enforcement = enforcementSuite(iptables);
+const fromXb = { sets: [set('xb', 'x/b')], rules: [rule('from-xb', 'ingress', [peers(['xb'])])] };
 
-Enforcement.before(async () => {
-  ctx.cluster = await NetnsCluster.create({ nodes: ['node-1', 'node-2'], pods: PODS });
-  ctx.appliers = new Map(['node-1', 'node-2'].map((node) => [node, newApplier(iptablesBackend({ prefix: PREFIX, netns: ctx.cluster.netnsOf(node) }))]));
-  ctx.seq = 0;
-});
-Enforcement.after(async () => {
-  await ctx.cluster?.destroy();
-});
-
-function newApplier(backend: Backend): Applier {
-  return new Applier(backend, { log, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 } });
-}
-
-/** Applies the description to both nodes as a new version; returns the rule sets. */
-async function applyPolicy(policy: Record<string, PodPolicy>, content: { rules?: Rule[]; sets?: AddressSet[] } = {}): Promise<Map<string, RuleSet>> {
-  const sets = ruleSetsByNode(PODS, policy, content, ++ctx.seq);
-  for (const [node, rs] of sets) await ctx.appliers.get(node)!.apply(rs);
-  return sets;
-}
-
-async function expectMatrix(expect: Expect, port: number, protocol: 'TCP' | 'UDP'): Promise<void> {
-  assert.equal(await matrixMismatches(ctx.cluster, expect, { port, protocol }), []);
-}
-
-const into = (to: string) => (f: string, t: string) => t !== to;
-const everything: Expect = () => true;
-const set = (id: string, ...names: string[]): AddressSet => podsSet(id, names.map(ip));
-
-Enforcement('with no policy every pod reaches every other pod over TCP and UDP', async () => {
-  await applyPolicy({});
-  await expectMatrix(everything, 80, 'TCP');
-  await expectMatrix(everything, 81, 'UDP');
-});
-
-Enforcement('an ingress-isolated pod with no rules receives nothing, and every other pair stays open', async () => {
-  await applyPolicy({ 'x/a': { ingress: [] } });
-  await expectMatrix(into('x/a'), 80, 'TCP');
-  await expectMatrix(into('x/a'), 80, 'UDP');
-});
-
-Enforcement('ingress from a pod set on TCP 80 only admits exactly those pods on exactly that port', async () => {
-  const content = { sets: [set('from-xb-ya', 'x/b', 'y/a')], rules: [rule('r80', 'ingress', [peers(['from-xb-ya'], [tcp(80)])])] };
-  await applyPolicy({ 'x/a': { ingress: ['r80'] } }, content);
-  const allowed: Expect = (f, t) => t !== 'x/a' || f === 'x/b' || f === 'y/a';
-  await expectMatrix(allowed, 80, 'TCP');
-  await expectMatrix(into('x/a'), 81, 'TCP');
-  await expectMatrix(into('x/a'), 80, 'UDP');
-});
-
-Enforcement('an egress-isolated pod reaches only its allowed peers, and still answers everyone', async () => {
-  const content = { sets: [set('yb', 'y/b')], rules: [rule('to-yb', 'egress', [peers(['yb'], [udp(80), tcp(80)])])] };
-  await applyPolicy({ 'x/b': { egress: ['to-yb'] } }, content);
-  const allowed: Expect = (f, t) => f !== 'x/b' || t === 'y/b';
-  await expectMatrix(allowed, 80, 'TCP');
-  await expectMatrix(allowed, 80, 'UDP');
-});
-
-Enforcement('a same-node pair needs both the egress allow of the source and the ingress allow of the destination', async () => {
-  // x/a and x/c are both on node-1: the packet crosses node-1 once and both checks run there
-  const sets = [set('xc', 'x/c'), set('xa', 'x/a'), set('yb', 'y/b')];
-  const rules = [rule('to-xc', 'egress', [peers(['xc'])]), rule('from-yb', 'ingress', [peers(['yb'])]), rule('from-xa', 'ingress', [peers(['xa'])])];
-  await applyPolicy({ 'x/a': { egress: ['to-xc'] }, 'x/c': { ingress: ['from-yb'] } }, { sets, rules });
-  await expectMatrix((f, t) => (f !== 'x/a' || t === 'x/c') && (t !== 'x/c' || f === 'y/b') && !(f === 'x/a' && t === 'x/c'), 80, 'TCP');
-  await applyPolicy({ 'x/a': { egress: ['to-xc'] }, 'x/c': { ingress: ['from-xa'] } }, { sets, rules });
-  await expectMatrix((f, t) => (f !== 'x/a' || t === 'x/c') && (t !== 'x/c' || f === 'x/a'), 80, 'TCP');
-  await applyPolicy({ 'x/a': { egress: [] }, 'x/c': { ingress: ['from-xa'] } }, { sets, rules });
-  await expectMatrix((f, t) => f !== 'x/a' && t !== 'x/c', 80, 'UDP');
-});
-
-Enforcement('an ipBlock with except admits the CIDR minus the holes (node-1 pods but x/a)', async () => {
-  const content = { sets: [cidrSet('blk', '10.0.0.0/8', ['10.2.0.0/24', `${ip('x/a')}/32`])], rules: [rule('blk', 'ingress', [peers(['blk'])])] };
-  await applyPolicy({ 'y/a': { ingress: ['blk'] } }, content);
-  await expectMatrix((f, t) => t !== 'y/a' || ['x/c', 'y/b'].includes(f), 80, 'TCP');
-});
-
-Enforcement('an egress ipBlock 0.0.0.0/0 except one /32 loads and denies only that destination', async () => {
-  const content = { sets: [cidrSet('all-but', '0.0.0.0/0', [`${ip('y/c')}/32`])], rules: [rule('eg-all', 'egress', [peers(['all-but'])])] };
-  await applyPolicy({ 'x/a': { egress: ['eg-all'] } }, content);
-  await expectMatrix((f, t) => !(f === 'x/a' && t === 'y/c'), 81, 'UDP');
-});
-
-Enforcement('a repeated rule set writes nothing to the kernel; an older version is ignored', async () => {
-  const content = { sets: [set('xb', 'x/b')], rules: [rule('from-xb', 'ingress', [peers(['xb'])])] };
-  await applyPolicy({ 'x/a': { ingress: ['from-xb'] } }, content);
-  const node1 = ctx.appliers.get('node-1')!;
-  const before = { writes: node1.status.kernelWrites, saved: await saved('node-1') };
-  const again = ruleSetsByNode(PODS, { 'x/a': { ingress: ['from-xb'] } }, content, ++ctx.seq).get('node-1')!;
-  assert.equal(await node1.apply(again), { kind: 'unchanged' });
-  const older = ruleSetsByNode(PODS, {}, {}, 1).get('node-1')!;
-  assert.is((await node1.apply(older)).kind, 'stale');
-  assert.is(node1.status.kernelWrites, before.writes);
-  assert.is(await saved('node-1'), before.saved);
-  await expectMatrix((f, t) => t !== 'x/a' || f === 'x/b', 80, 'TCP');
-});
-
-Enforcement('loading the same rule set again (a restarted applier) changes nothing and keeps exactly one jump at the top', async () => {
-  const content = { sets: [set('xb', 'x/b')], rules: [rule('from-xb', 'ingress', [peers(['xb'])])] };
-  const rs = (await applyPolicy({ 'x/a': { ingress: ['from-xb'] } }, content)).get('node-1')!;
-  const netns = ctx.cluster.netnsOf('node-1');
-  const backend = iptablesBackend({ prefix: PREFIX, netns });
+Enforcement('loading the same rule set again (a restarted applier) changes nothing and keeps exactly one jump at the top', async ({ fx }) => {
+  const rs = (await fx.applyPolicy({ 'x/a': { ingress: ['from-xb'] } }, fromXb)).get('node-1')!;
+  const netns = fx.netnsOf('node-1');
+  const backend = fx.backend('node-1');
   const first = await backend.observe();
   for (let i = 0; i < 3; i++) await backend.load(rs, undefined);
   assert.is(await backend.observe(), first, 'the kernel read-back is identical');
@@ -136,122 +38,41 @@ Enforcement('loading the same rule set again (a restarted applier) changes nothi
   assert.equal(forward.forwardJumps, [`-j ${iptTopChain(PREFIX)}`]);
 });
 
-Enforcement('another component\'s ACCEPT in FORWARD does not bypass us, and a jump pushed down is put back on top', async () => {
-  await applyPolicy({ 'x/a': { ingress: [] } });
-  const netns = ctx.cluster.netnsOf('node-1');
-  assert.is(await ctx.appliers.get('node-1')!.reconcile(), 'in-sync', 'the reference is read before anyone touches the rules');
-  await sh(['ip', 'netns', 'exec', netns, 'iptables', '-A', 'FORWARD', '-j', 'ACCEPT']);
-  await expectMatrix(into('x/a'), 80, 'TCP');
-  await sh(['ip', 'netns', 'exec', netns, 'iptables', '-I', 'FORWARD', '1', '-d', `${ip('x/a')}/32`, '-j', 'ACCEPT']);
-  await expectMatrix(everything, 80, 'TCP');
-  assert.is(await ctx.appliers.get('node-1')!.reconcile(), 'repaired');
+Enforcement('another component\'s ACCEPT in FORWARD does not bypass us, and a jump pushed down is put back on top', async ({ fx }) => {
+  await fx.applyPolicy({ 'x/a': { ingress: [] } });
+  const netns = fx.netnsOf('node-1');
+  assert.is(await fx.appliers.get('node-1')!.reconcile(), 'in-sync', 'the reference is read before anyone touches the rules');
+  await inNetns(netns, ['iptables', '-A', 'FORWARD', '-j', 'ACCEPT']);
+  await fx.expectMatrix(into('x/a'), 80, 'TCP');
+  await inNetns(netns, ['iptables', '-I', 'FORWARD', '1', '-d', `${ip('x/a')}/32`, '-j', 'ACCEPT']);
+  await fx.expectMatrix(everything, 80, 'TCP');
+  assert.is(await fx.appliers.get('node-1')!.reconcile(), 'repaired');
   assert.equal(parseIptablesSave(await iptablesSave(4, { netns }), PREFIX).jumpPositions, [1]);
-  await expectMatrix(into('x/a'), 80, 'TCP');
-  await sh(['ip', 'netns', 'exec', netns, 'iptables', '-D', 'FORWARD', '-d', `${ip('x/a')}/32`, '-j', 'ACCEPT']);
-  await sh(['ip', 'netns', 'exec', netns, 'iptables', '-D', 'FORWARD', '-j', 'ACCEPT']);
+  await fx.expectMatrix(into('x/a'), 80, 'TCP');
+  await inNetns(netns, ['iptables', '-D', 'FORWARD', '-d', `${ip('x/a')}/32`, '-j', 'ACCEPT']);
+  await inNetns(netns, ['iptables', '-D', 'FORWARD', '-j', 'ACCEPT']);
 });
 
-Enforcement('reconcile finds clean rules in sync and brings removed chains and sets back', async () => {
-  await applyPolicy({ 'x/a': { ingress: [] } });
-  const node1 = ctx.appliers.get('node-1')!;
-  assert.is(await node1.reconcile(), 'in-sync');
-  await iptablesBackend({ prefix: PREFIX, netns: ctx.cluster.netnsOf('node-1') }).remove();
-  await expectMatrix(everything, 80, 'TCP');
-  assert.is(await node1.reconcile(), 'repaired');
-  assert.is(await node1.reconcile(), 'in-sync');
-  await expectMatrix(into('x/a'), 80, 'TCP');
+Enforcement('reconcile repairs a member someone added to our set', async ({ fx }) => {
+  const rs = (await fx.applyPolicy({ 'x/a': { ingress: ['from-xb'] } }, fromXb)).get('node-1')!;
+  const netns = fx.netnsOf('node-1');
+  assert.is(await fx.appliers.get('node-1')!.reconcile(), 'in-sync');
+  await inNetns(netns, ['ipset', 'add', planIptables(rs, { prefix: PREFIX }).sets[0]!.name, ip('y/b')]);
+  await fx.expectMatrix((f, t) => t !== 'x/a' || f === 'x/b' || f === 'y/b', 80, 'TCP');
+  assert.is(await fx.appliers.get('node-1')!.reconcile(), 'repaired');
+  await fx.expectMatrix((f, t) => t !== 'x/a' || f === 'x/b', 80, 'TCP');
 });
 
-Enforcement('reconcile repairs a rule someone added to our chain and a member someone added to our set', async () => {
-  const content = { sets: [set('xb', 'x/b')], rules: [rule('from-xb', 'ingress', [peers(['xb'])])] };
-  const rs = (await applyPolicy({ 'x/a': { ingress: ['from-xb'] } }, content)).get('node-1')!;
-  const netns = ctx.cluster.netnsOf('node-1');
-  assert.is(await ctx.appliers.get('node-1')!.reconcile(), 'in-sync');
-  await sh(['ip', 'netns', 'exec', netns, 'iptables', '-I', iptTopChain(PREFIX), '1', '-j', 'RETURN']);
-  assert.is(await ctx.appliers.get('node-1')!.reconcile(), 'repaired');
-  await expectMatrix((f, t) => t !== 'x/a' || f === 'x/b', 80, 'TCP');
-  const peerSet = planIptables(rs, { prefix: PREFIX }).sets[0]!.name;
-  await sh(['ip', 'netns', 'exec', netns, 'ipset', 'add', peerSet, ip('y/b')]);
-  assert.is(await ctx.appliers.get('node-1')!.reconcile(), 'repaired');
-  await expectMatrix((f, t) => t !== 'x/a' || f === 'x/b', 80, 'TCP');
+Enforcement('a fresh node loaded with the printed formats (ipset restore, iptables-restore --noflush) enforces the same', async ({ fx }) => {
+  const rs = (await fx.applyPolicy({ 'x/a': { ingress: ['from-xb'] } }, fromXb)).get('node-1')!;
+  const netns = fx.netnsOf('node-1');
+  assert.is(await fx.appliers.get('node-1')!.reconcile(), 'in-sync');
+  await fx.backend('node-1').remove();
+  await inNetns(netns, ['ipset', 'restore'], renderers.ipset!(rs, PREFIX));
+  await inNetns(netns, ['iptables-restore', '--noflush'], renderers.iptables!(rs, PREFIX));
+  await fx.expectMatrix((f, t) => t !== 'x/a' || f === 'x/b', 80, 'TCP');
+  await inNetns(netns, ['ipset', 'restore'], renderers.ipset!(rs, PREFIX));
+  assert.is(await fx.appliers.get('node-1')!.reconcile(), 'in-sync', 'the printed formats load exactly what the applier loads');
 });
-
-Enforcement('a batch the kernel rejects keeps the old rules in force and the error names the failing line', async () => {
-  const sets = await applyPolicy({ 'x/a': { ingress: [] } });
-  const netns = ctx.cluster.netnsOf('node-1');
-  const next = ruleSetsByNode(PODS, {}, {}, ++ctx.seq).get('node-1')!;
-  const facts = parseIptablesSave(await iptablesSave(4, { netns }), PREFIX);
-  const script = printIptables(planIptables(next, { prefix: PREFIX }), 4, facts).replace(/-j RETURN\n/, '-j RETURN\n-A FORWARD -s 10.0.0.0.1 -j ACCEPT\n');
-  const err = await iptablesRestore(4, script, { netns }).then(() => undefined, (e: unknown) => e);
-  assert.instance(err, KernelCommandError);
-  const line = script.split('\n').findIndex((l) => l.includes('10.0.0.0.1')) + 1;
-  assert.is((err as KernelCommandError).line, line);
-  assert.match((err as KernelCommandError).message, `line ${line}`);
-  await expectMatrix(into('x/a'), 80, 'TCP');
-
-  // the same through the applier: it retries, reports, and keeps what it had applied
-  const real = iptablesBackend({ prefix: PREFIX, netns });
-  const broken: Backend = {
-    ...real,
-    load: async (rs, prev) => {
-      if (rs.contentHash !== next.contentHash) return real.load(rs, prev);
-      await iptablesRestore(4, script, { netns });
-      return { mode: 'full', scriptBytes: script.length, kernelMs: 0 };
-    },
-  };
-  const applier = newApplier(broken);
-  await applier.apply(sets.get('node-1')!);
-  const failed = await applier.apply(next).then(() => undefined, (e: unknown) => e);
-  assert.instance(failed, ApplyError);
-  assert.is(applier.status.lastError?.attempts, 3);
-  assert.match(applier.status.lastError?.message ?? '', `line ${line}`);
-  assert.equal(applier.status.applied?.version, sets.get('node-1')!.version);
-  await expectMatrix(into('x/a'), 80, 'TCP');
-});
-
-Enforcement('a fresh node loaded with the printed formats (ipset restore, iptables-restore --noflush) enforces the same', async () => {
-  const content = { sets: [set('xb', 'x/b')], rules: [rule('from-xb', 'ingress', [peers(['xb'])])] };
-  const rs = (await applyPolicy({ 'x/a': { ingress: ['from-xb'] } }, content)).get('node-1')!;
-  const netns = ctx.cluster.netnsOf('node-1');
-  assert.is(await ctx.appliers.get('node-1')!.reconcile(), 'in-sync');
-  await iptablesBackend({ prefix: PREFIX, netns }).remove();
-  await sh(['ip', 'netns', 'exec', netns, 'ipset', 'restore'], renderers.ipset!(rs, PREFIX));
-  await sh(['ip', 'netns', 'exec', netns, 'iptables-restore', '--noflush'], renderers.iptables!(rs, PREFIX));
-  await expectMatrix((f, t) => t !== 'x/a' || f === 'x/b', 80, 'TCP');
-  await sh(['ip', 'netns', 'exec', netns, 'ipset', 'restore'], renderers.ipset!(rs, PREFIX));
-  assert.is(await ctx.appliers.get('node-1')!.reconcile(), 'in-sync', 'the printed formats load exactly what the applier loads');
-});
-
-Enforcement('switching between two rule sets never opens a pair both deny nor closes a pair both allow', async () => {
-  // A: x/a admits only x/b; B: x/a admits only y/a. Both admit nothing else into x/a and leave the rest open
-  const sets = [set('xb', 'x/b'), set('ya', 'y/a')];
-  const rules = [rule('from-xb', 'ingress', [peers(['xb'])]), rule('from-ya', 'ingress', [peers(['ya'])])];
-  const a = { 'x/a': { ingress: ['from-xb'] } }, b = { 'x/a': { ingress: ['from-ya'] } };
-  const bothAllow = [['x/c', 'y/b'], ['y/c', 'x/b'], ['x/a', 'y/c'], ['y/b', 'x/c']];
-  const bothDeny = [['x/c', 'x/a'], ['y/b', 'x/a'], ['y/c', 'x/a']];
-  let switching = true, rounds = 0;
-  const failures: string[] = [];
-  const probeLoop = async (pairs: string[][], want: boolean, timeoutMs: number): Promise<void> => {
-    while (switching) {
-      const results = await ctx.cluster.probePairs(pairs.flatMap(([from, to]) => (['TCP', 'UDP'] as const).map((protocol) => ({ from: from!, to: to!, port: 80, protocol }))), timeoutMs);
-      for (const r of results) if (r.allowed !== want) failures.push(`${r.from} -> ${r.to}: ${r.allowed ? 'passed' : 'failed'}`);
-      rounds++;
-    }
-  };
-  const loops = [probeLoop(bothAllow, true, 3_000), probeLoop(bothDeny, false, 300)];
-  for (let i = 0; i < 12; i++) {
-    await applyPolicy(i % 2 === 0 ? a : b, { sets, rules });
-    await new Promise((resolve) => setTimeout(resolve, 60));
-  }
-  switching = false;
-  await Promise.all(loops);
-  assert.ok(rounds >= 4, `the prober ran ${rounds} rounds`);
-  assert.equal(failures, []);
-});
-
-async function saved(node: string): Promise<string> {
-  const netns = ctx.cluster.netnsOf(node);
-  return `${await iptablesSave(4, { netns })}${await sh(['ip', 'netns', 'exec', netns, 'ipset', 'save'])}`.replace(/^#.*$/gm, '');
-}
 
 Enforcement.run();

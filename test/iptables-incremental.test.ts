@@ -4,6 +4,7 @@ import { createLogger, type AddressSet, type RuleSet } from '@knp/shared';
 import { Applier, backendOf, iptablesBackend, ipsetNames, nftBackend, removeOtherBackend, switchBackend, type Backend, type BackendKind } from '@knp/node-applier';
 import { NetnsCluster, type PodSpec } from '@knp/sim';
 import { matrixMismatches } from '@knp/sim';
+import { SwitchProber } from './switch-prober.js';
 import { localPod, peers, podPortsSet, podsSet, rule, ruleSet, ruleSetsByNode, tcp, udp } from '@knp/testing';
 
 /**
@@ -105,26 +106,17 @@ Switch('nft -> iptables -> nft -> iptables under a prober: never open, never clo
   for (const [node, rs] of policy) await nft.get(node)!.load(rs, undefined);
   assert.equal(await matrixMismatches(ctx.cluster, allowed, { port: 80, protocol: 'TCP' }), []);
   const pairs = ctx.cluster.podNames.flatMap((from) => ctx.cluster.podNames.filter((to) => to !== from).map((to) => ({ from, to })));
-  const deny = pairs.filter((p) => !allowed(p.from, p.to)), allow = pairs.filter((p) => allowed(p.from, p.to));
-  let switching = true, rounds = 0;
-  const failures: string[] = [];
-  const probeLoop = async (list: typeof pairs, want: boolean, timeoutMs: number): Promise<void> => {
-    while (switching) {
-      const results = await ctx.cluster.probePairs(list.flatMap((p) => (['TCP', 'UDP'] as const).map((protocol) => ({ ...p, port: 80, protocol }))), timeoutMs);
-      for (const r of results) if (r.allowed !== want) failures.push(`${r.from} -> ${r.to}: ${r.allowed ? 'passed' : 'failed'}`);
-      rounds++;
-    }
-  };
-  const loops = [probeLoop(allow, true, 3_000), probeLoop(deny, false, 300)];
+  const prober = new SwitchProber(ctx.cluster, { allowed: pairs.filter((p) => allowed(p.from, p.to)), denied: pairs.filter((p) => !allowed(p.from, p.to)), port: 80 });
+  // every load and remove waits until the prober has probed the kernel as the previous step left it
+  const held = (list: Map<string, Backend>): Map<string, Backend> => new Map([...list].map(([node, b]) => [node, prober.hold(b)]));
   const order: Array<[Map<string, Backend>, Map<string, Backend>]> = [[nft, ipt], [ipt, nft], [nft, ipt]];
   for (const [from, to] of order) {
-    for (const [node, rs] of policy) await switchBackend(from.get(node)!, to.get(node)!, rs);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const [heldFrom, heldTo] = [held(from), held(to)];
+    for (const [node, rs] of policy) await switchBackend(heldFrom.get(node)!, heldTo.get(node)!, rs);
   }
-  switching = false;
-  await Promise.all(loops);
-  assert.ok(rounds >= 4, `the prober ran ${rounds} rounds`);
-  assert.equal(failures, []);
+  await prober.stop();
+  assert.is(prober.heldSteps, order.length * policy.size * 2, 'each load and remove ran under the prober');
+  assert.equal(prober.failures, []);
   for (const node of policy.keys()) {
     assert.is(await nft.get(node)!.observe(), undefined, `${node}: no nft table left`);
     assert.ok(await ipt.get(node)!.observe(), `${node}: iptables rules in force`);

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fingerprintNftListing, nftListTable, nftLoad, planNft, renderNft } from '@knp/node-applier';
-import { NetnsCluster } from '@knp/sim';
+import { NetnsCluster, inNetns } from '@knp/sim';
 
 /**
  * The renderer against the real nft: scripts built from hostile names load (`nft -c -f`, then for real),
@@ -55,10 +55,47 @@ Kernel('loading over an older table gives the same table as loading into an empt
   assert.is(fingerprintNftListing(a), fingerprintNftListing(b));
 });
 
-Kernel('the table leaves other tables alone', async () => {
-  await nftLoad('table inet other {\n\tchain c {\n\t\taccept\n\t}\n}\n', { netns: ctx.netns });
-  await nftLoad(renderNft(hostileRuleSet(8), { prefix: PREFIX }), { netns: ctx.netns });
-  assert.ok(await nftListTable('inet', 'other', { netns: ctx.netns }), 'the other table is still there');
+type Listed = Record<string, { family?: string; name?: string; table?: string }>;
+
+/** Everything in a node's ruleset outside our table, as nft lists it (handles included: a recreated object shows). */
+async function outsideOurTable(netns: string): Promise<Listed[]> {
+  const listing = JSON.parse(await inNetns(netns, ['nft', '-j', 'list', 'ruleset'])) as { nftables: Listed[] };
+  return listing.nftables.filter((item) => {
+    const [kind, body] = Object.entries(item)[0]!;
+    return kind !== 'metainfo' && !(body.family === 'inet' && (kind === 'table' ? body.name : body.table) === PREFIX);
+  });
+}
+
+/** Our table's chain names, sorted; undefined when there is no table. */
+async function ourChains(netns: string): Promise<string[] | undefined> {
+  const listing = (await nftListTable('inet', PREFIX, { netns })) as { nftables: Item[] } | undefined;
+  return listing?.nftables.filter((i) => i.chain).map((i) => i.chain!.name).sort();
+}
+
+Kernel('loading, replacing and deleting our table leave every other table exactly as it was', async () => {
+  const deleteOurs = `table inet ${PREFIX} {}\ndelete table inet ${PREFIX}\n`;
+  await nftLoad(deleteOurs, { netns: ctx.other });
+  // another inet table with a set and a base chain, our table's name in other families, a name that starts with ours
+  await nftLoad([
+    'table inet other {\n\tset s {\n\t\ttype ipv4_addr\n\t\telements = { 10.9.0.1 }\n\t}\n\tchain c {\n\t\ttype filter hook forward priority 10; policy accept;\n\t\tip saddr @s accept\n\t}\n}',
+    `table ip ${PREFIX} {\n\tchain c {\n\t\ttype filter hook forward priority 20; policy accept;\n\t\tip daddr 10.9.0.2 accept\n\t}\n}`,
+    `table ip6 ${PREFIX} {\n\tchain c {\n\t\tip6 daddr fd00::2 accept\n\t}\n}`,
+    `table inet ${PREFIX}x {\n\tchain c {\n\t\taccept\n\t}\n}`,
+    '',
+  ].join('\n'), { netns: ctx.other });
+  const before = await outsideOurTable(ctx.other);
+  assert.is(before.filter((i) => i.table).length, 4, 'the other tables are there to be left alone');
+  const [older, newer] = [hostileRuleSet(8), hostileRuleSet(9)];
+  const steps: Array<[step: string, script: string, chains: string[] | undefined]> = [
+    ['loading into a node without our table', renderNft(older, { prefix: PREFIX }), planNft(older, { prefix: PREFIX }).chains.map((c) => c.name).sort()],
+    ['replacing our table', renderNft(newer, { prefix: PREFIX }), planNft(newer, { prefix: PREFIX }).chains.map((c) => c.name).sort()],
+    ['deleting our table', deleteOurs, undefined],
+  ];
+  for (const [step, script, chains] of steps) {
+    await nftLoad(script, { netns: ctx.other });
+    assert.equal(await ourChains(ctx.other), chains, `${step}: our table holds what was loaded`);
+    assert.equal(await outsideOurTable(ctx.other), before, `${step} left the other tables as they were`);
+  }
 });
 
 Kernel.run();

@@ -6,12 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRuleSet } from '@knp/shared';
+import { COMMANDS, usage } from '../src/index.js';
 
 /** The offline CLI as a user runs it: bin/knp in a child process, exit codes, stdout and stderr. */
 const Cli = suite('knp compile / explain');
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const examples = join(root, 'examples');
 const knp = (...args: string[]) => spawnSync(join(root, 'bin/knp'), args, { encoding: 'utf8' });
+
+/** A command's usage text, as `knp <command> --help` prints it. */
+const commandUsage = (name: string): string => COMMANDS.find((c) => c.name === name)!.usage;
 
 let dir = '';
 Cli.before(() => {
@@ -51,12 +55,24 @@ Cli('unreadable input exits 2', () => {
   assert.match(r.stderr, /broken\.yaml/);
 });
 
-Cli('bad flags exit 2 with usage', () => {
-  assert.is(knp('compile', '--manifests', examples).status, 2);
-  assert.is(knp('explain', '--manifests', examples, '--all-pairs', '--port', '80/ICMP').status, 2);
-  assert.is(knp('explain', '--manifests', examples, '--from', 'frontend/web-1', '--port', '80').status, 2);
-  assert.is(knp('nonsense').status, 2);
-});
+// [case, argv, the problem stderr must name, the usage whose first line stderr must carry]
+const badFlags: Array<[name: string, argv: string[], problem: RegExp, usage: string]> = [
+  ['compile without --node or --all-nodes', ['compile', '--manifests', examples], /^knp compile: give exactly one of --node NAME or --all-nodes$/m, commandUsage('compile')],
+  ['compile with a flag it does not know', ['compile', '--manifests', examples, '--node', 'node-1', '--nodes'], /^knp compile: .*'--nodes'/m, commandUsage('compile')],
+  ['explain with a protocol that is not TCP, UDP or SCTP', ['explain', '--manifests', examples, '--all-pairs', '--port', '80/ICMP'], /^knp explain: --port "80\/ICMP": expected PORT\/PROTOCOL/m, commandUsage('explain')],
+  ['explain with --from but no --to', ['explain', '--manifests', examples, '--from', 'frontend/web-1', '--port', '80'], /^knp explain: give --from and --to, or --all-pairs$/m, commandUsage('explain')],
+  ['a command knp does not have', ['nonsense'], /^knp: unknown command "nonsense"$/m, usage()],
+];
+for (const [name, argv, problem, usageText] of badFlags)
+  Cli(`${name} exits 2 and prints the problem and the usage on stderr`, () => {
+    const r = knp(...argv);
+    assert.is(r.status, 2, r.stderr);
+    assert.match(r.stderr, problem);
+    const usageLine = usageText.split('\n')[0]!;
+    assert.ok(usageLine.startsWith('usage: knp '), usageLine);
+    assert.ok(r.stderr.split('\n').includes(usageLine), `stderr carries "${usageLine}":\n${r.stderr}`);
+    assert.is(r.stdout, '');
+  });
 
 Cli('explain answers allowed with the rules on both sides', () => {
   const r = knp('explain', '--manifests', examples, '--from', 'frontend/web-1', '--to', 'backend/api-2', '--port', '9000/tcp');

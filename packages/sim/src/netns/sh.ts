@@ -25,5 +25,5 @@ export function shQuiet(argv: readonly string[]): void {
   }
 }
 
-/** `ip netns exec <ns> ...argv`. */
-export const inNetns = (netns: string, argv: readonly string[]): Promise<string> => sh(['ip', 'netns', 'exec', netns, ...argv]);
+/** `ip netns exec <ns> ...argv`, feeding `input` on stdin when given. */
+export const inNetns = (netns: string, argv: readonly string[], input?: string): Promise<string> => sh(['ip', 'netns', 'exec', netns, ...argv], input);
