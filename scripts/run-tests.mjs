@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs every compiled uvu test file (packages/*/dist/test and test/dist), one process per file so a
 // real-kernel or NATS fixture never leaks into the next file. Prints a final "N passed, N failed" line.
-import { spawnSync } from 'node:child_process';
+// Usage: node scripts/run-tests.mjs [REGEX]   (REGEX filters the files by their path relative to the repository)
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -17,18 +18,40 @@ function walk(dir) {
   });
 }
 
+/**
+ * Runs one file in its own process group. A hung file (a fixture waiting forever) is killed after the
+ * timeout, and so is everything it started (services, nats-servers, agents) when it ends either way:
+ * a killed file never runs its `after` hooks.
+ */
+function runFile(file) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' }, detached: true });
+    const chunks = [];
+    child.stdout.on('data', (b) => chunks.push(b));
+    let timedOut = false;
+    const killGroup = () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ } };
+    const timer = setTimeout(() => { timedOut = true; killGroup(); }, FILE_TIMEOUT_MS);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      killGroup();
+      resolve({ status, timedOut, stdout: Buffer.concat(chunks).toString('utf8') });
+    });
+  });
+}
+
 const files = [
   ...readdirSync(join(root, 'packages')).flatMap((p) => walk(join(root, 'packages', p, 'dist', 'test'))),
   ...walk(join(root, 'test', 'dist')),
-].filter((f) => !filter || filter.test(f)).sort();
+].filter((f) => !filter || filter.test(relative(root, f))).sort();
 
-let passed = 0, failed = 0, badFiles = [];
+let passed = 0, failed = 0;
+const badFiles = [];
 for (const file of files) {
   const name = relative(root, file);
-  // a hung file (a fixture waiting forever) fails on its own instead of stalling the whole run
-  const result = spawnSync(process.execPath, [file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' }, timeout: FILE_TIMEOUT_MS, killSignal: 'SIGKILL' });
-  process.stdout.write(`\n# ${name}\n${result.stdout}`);
-  if (result.error?.code === 'ETIMEDOUT') process.stdout.write(`\n# ${name}: killed after ${FILE_TIMEOUT_MS / 1000} s\n`);
+  const started = Date.now();
+  const result = await runFile(file);
+  process.stdout.write(`\n# ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)\n${result.stdout}`);
+  if (result.timedOut) process.stdout.write(`\n# ${name}: killed after ${FILE_TIMEOUT_MS / 1000} s\n`);
   const total = Number(/Total:\s+(\d+)/.exec(result.stdout)?.[1] ?? 0);
   const ok = Number(/Passed:\s+(\d+)/.exec(result.stdout)?.[1] ?? 0);
   passed += ok;
