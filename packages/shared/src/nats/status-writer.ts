@@ -30,7 +30,11 @@ export class StatusWriter<T> {
       this.again = true;
       return this.writing;
     }
-    this.writing = this.loop().finally(() => (this.writing = undefined));
+    // a request arriving after the loop's last check but before it settled must not be lost: go again
+    this.writing = this.loop().finally(() => {
+      this.writing = undefined;
+      if (this.again && !this.closed) void this.write();
+    });
     return this.writing;
   }
 
