@@ -182,7 +182,7 @@ export class Compiler implements CompilerHandle {
       default:
         assertNever(next);
     }
-    if (this.isSnapshotDue()) void this.snapshot(); // the state is immutable: the loop goes on folding meanwhile
+    if (this.snapshotDue()) void this.snapshot(); // the state is immutable: the loop goes on folding meanwhile
   }
 
   /** Queues an evaluation after the one running, if any. */
@@ -219,6 +219,7 @@ export class Compiler implements CompilerHandle {
     void this.statusWriter.write();
   }
 
+  /** Writes the state folded so far; a failure is logged and the next due snapshot tries again. */
   private async writeSnapshot(): Promise<number> {
     const s = this.s.session;
     const snap = s.state;
@@ -235,7 +236,7 @@ export class Compiler implements CompilerHandle {
     return snap.seq;
   }
 
-  private isSnapshotDue(): boolean {
+  private snapshotDue(): boolean {
     const s = this.s.session;
     const { snapshotEveryEvents: everyEvents, snapshotEveryMs: everyMs } = this.settings;
     const msSinceSnapshot = performance.now() - s.lastSnapshotAt;
@@ -247,7 +248,7 @@ export class Compiler implements CompilerHandle {
     void this.statusWriter.write();
     void checkEpoch(this.s, this.nats, this.log);
     void checkStall(this.s, this.nats, this.stallMs, this.log);
-    if (this.isSnapshotDue() && !this.stopping) void this.snapshot();
+    if (this.snapshotDue() && !this.stopping) void this.snapshot();
   }
 
   /** A pass's own view of the rules stream (its cache is the pass's); the max payload is read anew, as it may change on reconnect. */
