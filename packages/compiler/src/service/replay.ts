@@ -7,7 +7,7 @@ import { emptyState, type ClusterState } from '../state.js';
 import type { FoldEvent } from '../fold-event.js';
 import { openEventSource } from './event-source.js';
 import { SnapshotStore } from './snapshots.js';
-import { FOLD_CHUNK } from './compiler-service.js';
+import { FOLD_CHUNK } from './session.js';
 
 /** The stream cannot answer the question asked (no events stream, a sequence past its end). */
 export class ReplayError extends Error {

@@ -1,0 +1,30 @@
+import type { Config, Logger } from '@knp/shared';
+import { ensureStreams, type Streams } from '@knp/shared/nats';
+import { connect, type JetStreamClient, type JetStreamManager, type KV, type NatsConnection } from 'nats';
+import type { CompilerSettings } from './settings.js';
+import { SnapshotStore } from './snapshots.js';
+
+/** What the compiler works with on NATS: made once, kept across passes. */
+export type CompilerNats = {
+  readonly prefix: string;
+  readonly nc: NatsConnection;
+  /** The connection was made here, so stopping closes it (one passed in is left open). */
+  readonly ownsConnection: boolean;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  /** The streams as ensured at start (their epoch is the first pass's). */
+  readonly streams: Streams;
+  readonly statusBucket: KV;
+  readonly snapshots: SnapshotStore;
+};
+
+/** The connect step: the connection (unless given), the streams, the status bucket and the snapshot store. */
+export async function connectCompiler(config: Config, settings: CompilerSettings, given: NatsConnection | undefined, log: Logger): Promise<CompilerNats> {
+  const nc = given ?? (await connect({ servers: [...config.natsUrls], name: 'knp-compiler', maxReconnectAttempts: -1 }));
+  const js = nc.jetstream();
+  const jsm = await nc.jetstreamManager();
+  const streams = await ensureStreams(nc, config.prefix, settings.streams);
+  const statusBucket = await js.views.kv(streams.statusBucket);
+  const snapshots = await SnapshotStore.open(js, config.prefix, settings.streams.replicas, log);
+  return { prefix: config.prefix, nc, ownsConnection: given === undefined, js, jsm, streams, statusBucket, snapshots };
+}

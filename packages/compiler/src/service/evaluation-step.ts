@@ -1,0 +1,53 @@
+import { performance } from 'node:perf_hooks';
+import { REJECTIONS_KEY, type Logger } from '@knp/shared';
+import { JSONCodec, type KV } from 'nats';
+import { affectedNodes } from '../affected.js';
+import { allRejections, nodesOf } from '../compile-node.js';
+import type { ClusterState } from '../state.js';
+import type { CompilerState } from './compiler-state.js';
+import { describeEvaluation, evaluationScope, nodesToCompile, type Evaluation } from './evaluation.js';
+import { publishNodes } from './publisher.js';
+import { rejectionsRecord } from './rejections.js';
+import { takeEvaluationInput } from './session.js';
+
+/**
+ * The evaluate step, on the current pass: folds, compiles the nodes the evaluation's scope names at the
+ * folded state, publishes what changed and records rejections, then marks the pass evaluated up to what it
+ * covered. Returns the evaluation's record; answering waiters and writing the status are the caller's.
+ */
+export async function evaluatePass(c: CompilerState, statusBucket: KV, log: Logger): Promise<Evaluation> {
+  const s = c.session;
+  // the heartbeat may snapshot while this awaits publishes: everything below works on `at`, never on `s.state`
+  const { at, coveredSeq, arrivals, backlog } = takeEvaluationInput(s);
+  const t0 = performance.now();
+  const scope = evaluationScope(s.caughtUp, arrivals.length);
+  const published = scope === 'backlog' ? await s.rules.publishedNodes() : [];
+  const nodes = nodesToCompile(scope, {
+    known: () => nodesOf(at), held: s.view.keys(), dirty: s.dirty, published,
+    affected: () => affectedNodes(s.evaluatedState, at, arrivals[0]!.event),
+  });
+  const result = await publishNodes(s, at, nodes, c.counters, log);
+  await recordRejections(c, s.epoch, at, statusBucket, log);
+  const endedAt = performance.now();
+  const evaluation = describeEvaluation({ ...result, seq: at.seq, caughtUp: s.caughtUp, arrivals: arrivals.map((a) => a.arrivedAt), backlog, startedAt: t0, endedAt });
+  if (!s.caughtUp)
+    log.info({ seq: at.seq, events: backlog, nodes: nodes.length, published: result.published, compileMs: Math.round(result.compileMs), ms: Math.round(endedAt - t0) }, 'caught up');
+  s.evaluatedState = at;
+  s.evaluatedSeq = coveredSeq;
+  s.caughtUp = true;
+  return evaluation;
+}
+
+/** Writes the rejections record when the rejections changed, and logs each of them then. */
+async function recordRejections(c: CompilerState, epoch: string, at: ClusterState, statusBucket: KV, log: Logger): Promise<void> {
+  const all = allRejections(at);
+  const { text, record } = rejectionsRecord(epoch, at.seq, all);
+  if (text === c.lastRejections) return;
+  try {
+    await statusBucket.put(REJECTIONS_KEY, JSONCodec().encode(record));
+    c.lastRejections = text;
+    for (const r of all) log.warn({ object: r.object, field: r.field, reason: r.reason }, 'policy rejected');
+  } catch (err) {
+    log.warn({ err }, 'rejections write failed');
+  }
+}
