@@ -1,13 +1,15 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applierStatusKey, createLogger, loadConfig, makeRuleSet, names, type ApplierRecord, type RuleSet } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams, publishLarge } from '@knp/shared/nats';
 import type { Backend, LoadReport } from '@knp/node-applier';
 import {
-  durableName, runApplierService, stateFilePath, type ApplierHandle, type ApplierSettings,
+  DEFAULT_APPLIER_SETTINGS, durableName, runApplierService, stateFilePath, type ApplierHandle, type ApplierSettings,
 } from '@knp/node-applier/service';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { freePort, startNatsServer, type NatsServer } from '@knp/sim';
@@ -70,11 +72,12 @@ async function scenario(ctx: Ctx): Promise<Env> {
   ctx.n += 1;
   const prefix = `a${ctx.n}`;
   await ensureStreams(ctx.nc, prefix, DEFAULT_STREAM_SETTINGS);
-  return { prefix, stateDir: join(ctx.dir, `state-${ctx.n}`), settings: { node: NODE, streams: DEFAULT_STREAM_SETTINGS, heartbeatMs: 200, reconcileMs: 0, retryDelayMs: 100 }, handles: [] };
+  const stateDir = join(ctx.dir, `state-${ctx.n}`);
+  return { prefix, stateDir, settings: { ...DEFAULT_APPLIER_SETTINGS, node: NODE, stateDir, heartbeatMs: 200, reconcileMs: 0, retryDelayMs: 100 }, handles: [] };
 }
 
 async function start(ctx: Ctx, env: Env, kernel: Backend, natsUrl = ctx.nats.url): Promise<ApplierHandle> {
-  const config = loadConfig({ KNP_NATS_URL: natsUrl, KNP_PREFIX: env.prefix, KNP_NODE_NAME: NODE, KNP_STATE_DIR: env.stateDir });
+  const config = loadConfig({ KNP_NATS_URL: natsUrl, KNP_PREFIX: env.prefix });
   const handle = await runApplierService(config, log, { settings: env.settings, backend: kernel });
   env.handles.push(handle);
   return handle;
@@ -215,3 +218,13 @@ function readText(path: string): string {
 }
 
 Service.run();
+
+const Settings = suite('knp applier configuration');
+const root = fileURLToPath(new URL('../../', import.meta.url));
+Settings('a start with bad shared and applier variables lists every problem at once and exits 2', () => {
+  const r = spawnSync(join(root, 'bin/knp'), ['applier'], { encoding: 'utf8', env: { PATH: process.env.PATH, KNP_PREFIX: 'Bad', KNP_BACKEND: 'ebpf', KNP_STATE_DIR: 'rel' } });
+  assert.is(r.status, 2, r.stderr);
+  const problems = r.stderr.split('\n').slice(1).map((l) => l.trim().split(':')[0]).filter(Boolean);
+  assert.equal(problems, ['KNP_PREFIX', 'KNP_NODE_NAME', 'KNP_BACKEND', 'KNP_STATE_DIR']);
+});
+Settings.run();

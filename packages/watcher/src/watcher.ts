@@ -17,8 +17,9 @@ export type WatcherOptions = {
   readonly ackTimeoutMs?: number;
   /** An existing connection (left open by `stop()`); otherwise one is made from `config.natsUrls`. */
   readonly nc?: NatsConnection;
-  /** A loaded kubeconfig; otherwise `config.kubeconfig`, else in-cluster. */
+  /** A loaded kubeconfig; otherwise the file `kubeconfigPath` (KUBECONFIG), else in-cluster. */
   readonly kubeConfig?: KubeConfig;
+  readonly kubeconfigPath?: string;
 };
 
 export type WatcherHandle = {
@@ -63,7 +64,7 @@ export async function runWatcher(config: Config, logger: Logger, opts: WatcherOp
     log,
     () => void writeStatus(),
   );
-  const kc = opts.kubeConfig ?? loadKubeConfig(config);
+  const kc = opts.kubeConfig ?? loadKubeConfig(opts.kubeconfigPath);
   let informers: KindInformer[] = [];
 
   const startInformers = (): void => {
@@ -185,9 +186,9 @@ export async function runWatcher(config: Config, logger: Logger, opts: WatcherOp
   };
 }
 
-function loadKubeConfig(config: Config): KubeConfig {
+function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
-  if (config.kubeconfig !== undefined) kc.loadFromFile(config.kubeconfig);
+  if (path !== undefined) kc.loadFromFile(path);
   else kc.loadFromCluster();
   return kc;
 }

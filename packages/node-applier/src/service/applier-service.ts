@@ -49,7 +49,7 @@ export async function runApplierService(config: Config, logger: Logger, opts: Ap
   const log = logger.child({ component: 'applier', node });
   const n = names(config.prefix);
   const subject = n.rulesSubject(node);
-  const statePath = stateFilePath(config.stateDir, config.prefix, node);
+  const statePath = stateFilePath(settings.stateDir, config.prefix, node);
   const startedAt = new Date().toISOString();
 
   let inForce: { version: RuleSetVersion; hash: string; appliedAt: string } | undefined;
@@ -76,7 +76,7 @@ export async function runApplierService(config: Config, logger: Logger, opts: Ap
   const stored = readState(statePath, node);
   if (stored.kind === 'invalid') log.warn({ path: statePath, reason: stored.reason }, 'state file unusable, starting without it');
   const remembered = stored.kind === 'found' && stored.state.fingerprint ? { contentHash: stored.state.ruleSet.contentHash, fingerprint: stored.state.fingerprint } : undefined;
-  const memory = new KernelMemory(opts.backend ?? createBackend(config, log), remembered, log, onReadBack);
+  const memory = new KernelMemory(opts.backend ?? createBackend(settings.kernel, config.prefix, log), remembered, log, onReadBack);
   const applier = new Applier(memory, { log });
 
   const record = (): ApplierRecord => ({
