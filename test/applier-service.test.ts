@@ -9,9 +9,9 @@ import { applierStatusKey, createLogger, loadConfig, makeRuleSet, names, type Ap
 import { DEFAULT_STREAM_SETTINGS, ensureStreams, publishLarge } from '@knp/shared/nats';
 import type { Backend, LoadReport } from '@knp/node-applier';
 import {
-  DEFAULT_APPLIER_SETTINGS, durableName, runApplierService, stateFilePath, type ApplierHandle, type ApplierSettings,
+  DEFAULT_APPLIER_SETTINGS, durableName, ensureDurable, runApplierService, stateFilePath, type ApplierHandle, type ApplierSettings,
 } from '@knp/node-applier/service';
-import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { freePort, startNatsServer, type NatsServer } from '@knp/sim';
 import { waitFor } from '@knp/testing';
 
@@ -39,7 +39,7 @@ class FakeKernel implements Backend {
   }
 }
 
-type Ctx = { nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager; dir: string; n: number };
+type Ctx = { nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager; dir: string; n: number; handles: ApplierHandle[] };
 const Service = suite<Ctx>('applier service (NATS, in-memory kernel)');
 const log = createLogger('applier-service-test', process.env.KNP_TEST_LOG ?? 'silent');
 
@@ -49,6 +49,11 @@ Service.before(async (ctx) => {
   ctx.jsm = await ctx.nc.jetstreamManager();
   ctx.dir = mkdtempSync(join(tmpdir(), 'knp-applier-test-'));
   ctx.n = 0;
+  ctx.handles = [];
+});
+// a failed assertion skips the test's own stopAll: an applier left running would keep the file from exiting
+Service.after.each(async (ctx) => {
+  for (const h of ctx.handles.splice(0)) await h.stop();
 });
 Service.after(async (ctx) => {
   await ctx.nc?.close();
@@ -73,7 +78,7 @@ async function scenario(ctx: Ctx): Promise<Env> {
   const prefix = `a${ctx.n}`;
   await ensureStreams(ctx.nc, prefix, DEFAULT_STREAM_SETTINGS);
   const stateDir = join(ctx.dir, `state-${ctx.n}`);
-  return { prefix, stateDir, settings: { ...DEFAULT_APPLIER_SETTINGS, node: NODE, stateDir, heartbeatMs: 200, reconcileMs: 0, retryDelayMs: 100 }, handles: [] };
+  return { prefix, stateDir, settings: { ...DEFAULT_APPLIER_SETTINGS, node: NODE, stateDir, heartbeatMs: 200, reconcileMs: 0, retryDelayMs: 100 }, handles: ctx.handles };
 }
 
 async function start(ctx: Ctx, env: Env, kernel: Backend, natsUrl = ctx.nats.url): Promise<ApplierHandle> {
@@ -87,21 +92,23 @@ async function stopAll(env: Env): Promise<void> {
   for (const h of env.handles.splice(0)) await h.stop();
 }
 
-async function publish(ctx: Ctx, env: Env, rs: RuleSet, opts: { node?: string; maxPayload?: number; raw?: string } = {}): Promise<number> {
+/** Publishes a rule set; `withoutId` stores it even when the same version is on the stream already (no dedup). */
+async function publish(ctx: Ctx, env: Env, rs: RuleSet, opts: { node?: string; maxPayload?: number; raw?: string; withoutId?: boolean } = {}): Promise<number> {
   const data = Buffer.from(opts.raw ?? JSON.stringify(rs), 'utf8');
   const ack = await publishLarge(ctx.nc.jetstream(), names(env.prefix).rulesSubject(opts.node ?? rs.node), data, {
     maxPayload: opts.maxPayload ?? 1024 * 1024,
-    msgID: `${rs.node}:${rs.version.epoch}:${rs.version.seq}:${opts.raw ? 'raw' : ''}`,
+    ...(opts.withoutId ? {} : { msgID: `${rs.node}:${rs.version.epoch}:${rs.version.seq}:${opts.raw ? 'raw' : ''}` }),
   });
+  assert.not.ok(ack.duplicate, 'the stream stored the message');
   return ack.seq;
 }
 
-/** Waits until the node's durable has acked everything on its subject. */
-async function drained(ctx: Ctx, env: Env): Promise<void> {
+/** Waits until the node's durable has acked everything on its subject (at least up to stream seq `upTo`). */
+async function drained(ctx: Ctx, env: Env, upTo = 1): Promise<void> {
   const n = names(env.prefix);
   await waitFor('the durable acked everything', async () => {
     const info = await ctx.jsm.consumers.info(n.rulesStream, durableName(env.prefix, NODE));
-    return info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq > 0;
+    return info.num_pending === 0 && info.num_ack_pending === 0 && info.ack_floor.stream_seq >= upTo;
   });
 }
 
@@ -119,8 +126,9 @@ Service('applies the newest rule set, then follows: older versions are acked wit
   await handle.following();
   assert.equal(kernel.loads.map((l) => l.seq), [7], 'only the newest was loaded');
   await publish(ctx, env, ruleSet(6, 'c')); // older: an out-of-order publish must not move the node backwards
-  await publish(ctx, env, ruleSet(7, 'b')); // the same version again (dedup window aside, a redelivery)
-  await drained(ctx, env);
+  // the same version stored a second time (no message id, so no dedup): delivered, acked, nothing written
+  const again = await publish(ctx, env, ruleSet(7, 'b'), { withoutId: true });
+  await drained(ctx, env, again);
   assert.equal(kernel.loads.map((l) => l.seq), [7]);
   await publish(ctx, env, ruleSet(9, 'd'));
   await waitFor('seq 9 applied', () => handle.record().version?.seq === 9);
@@ -136,6 +144,29 @@ Service('applies the newest rule set, then follows: older versions are acked wit
   assert.is(record.hash, ruleSet(3, 'e', { epoch: 'e2' }).contentHash);
   assert.is(record.kernelWrites, 3);
   assert.ok(record.appliedAt && record.heartbeatAt);
+  await stopAll(env);
+});
+
+Service('a rule set delivered again (its first delivery was never acked) is acked without a kernel write', async (ctx) => {
+  const env = await scenario(ctx);
+  const { rulesStream, rulesSubject } = names(env.prefix);
+  const durable = durableName(env.prefix, NODE);
+  // an applier that died between its kernel write and its ack: the durable holds that delivery unacked,
+  // and JetStream delivers it again once ack_wait (short here) runs out
+  await ensureDurable(ctx.jsm, rulesStream, durable, rulesSubject(NODE));
+  await ctx.jsm.consumers.update(rulesStream, durable, { ack_wait: nanos(300) });
+  const seq = await publish(ctx, env, ruleSet(4, 'a'));
+  const first = await (await ctx.nc.jetstream().consumers.get(rulesStream, durable)).next();
+  assert.is(first?.seq, seq, 'the first delivery, never acked');
+  const kernel = new FakeKernel();
+  const handle = await start(ctx, env, kernel);
+  await handle.following(); // the restarted applier loaded the newest rule set from the stream
+  await drained(ctx, env, seq);
+  const info = await ctx.jsm.consumers.info(rulesStream, durable);
+  assert.ok(info.delivered.consumer_seq >= 2, `delivered ${info.delivered.consumer_seq} times`);
+  assert.equal(kernel.loads.map((l) => l.seq), [4], 'one kernel write, from the catch-up');
+  assert.is(handle.record().kernelWrites, 1);
+  assert.is(handle.record().version?.seq, 4);
   await stopAll(env);
 });
 
