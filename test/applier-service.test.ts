@@ -25,8 +25,16 @@ class FakeKernel implements Backend {
   readonly kind = 'nftables' as const;
   table: RuleSet | undefined;
   readonly loads: { seq: number; epoch: string; mode: 'full' | 'delta' }[] = [];
+  private gate: Promise<void> | undefined;
+  /** Makes the loads from now on wait (a slow kernel) until the returned function is called. */
+  hold(): () => void {
+    let release!: () => void;
+    this.gate = new Promise((resolve) => (release = resolve));
+    return release;
+  }
   async load(next: RuleSet, prev: RuleSet | undefined): Promise<LoadReport> {
     this.loads.push({ seq: next.version.seq, epoch: next.version.epoch, mode: prev ? 'delta' : 'full' });
+    await this.gate;
     this.table = next;
     return { mode: prev ? 'delta' : 'full', scriptBytes: 1, kernelMs: 0 };
   }
@@ -238,6 +246,26 @@ Service('starts from the state file with NATS unreachable; a restart that finds 
   await handle.following();
   assert.equal(third.loads.map((l) => l.seq), [4]);
   await stopAll(env);
+});
+
+Service('stop() during the catch-up returns, also with nothing left for the durable to deliver', async (ctx) => {
+  const env = await scenario(ctx);
+  const first = await start(ctx, env, new FakeKernel());
+  const seq = await publish(ctx, env, ruleSet(4, 'a'));
+  await waitFor('seq 4 applied', () => first.record().version?.seq === 4);
+  await drained(ctx, env, seq);
+  await stopAll(env);
+  rmSync(stateFilePath(env.stateDir, env.prefix, NODE)); // so the restart takes its rules from the stream
+
+  const kernel = new FakeKernel();
+  const release = kernel.hold();
+  const handle = await start(ctx, env, kernel);
+  await waitFor('the catch-up load started', () => kernel.loads.length === 1);
+  let stopped = false;
+  void handle.stop().then(() => (stopped = true));
+  release();
+  await waitFor('stop() returned', () => stopped);
+  assert.is(kernel.table?.version.seq, 4, 'the catch-up finished before the applier stopped');
 });
 
 function readText(path: string): string {
