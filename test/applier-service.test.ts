@@ -1,15 +1,17 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applierStatusKey, createLogger, loadConfig, makeRuleSet, names, type ApplierRecord, type RuleSet } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams, publishLarge } from '@knp/shared/nats';
 import type { Backend, LoadReport } from '@knp/node-applier';
 import {
-  durableName, runApplierService, stateFilePath, type ApplierHandle, type ApplierSettings,
+  DEFAULT_APPLIER_SETTINGS, durableName, ensureDurable, runApplierService, stateFilePath, type ApplierHandle, type ApplierSettings,
 } from '@knp/node-applier/service';
-import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { freePort, startNatsServer, type NatsServer } from '@knp/sim';
 import { waitFor } from '@knp/testing';
 
@@ -23,8 +25,16 @@ class FakeKernel implements Backend {
   readonly kind = 'nftables' as const;
   table: RuleSet | undefined;
   readonly loads: { seq: number; epoch: string; mode: 'full' | 'delta' }[] = [];
+  private gate: Promise<void> | undefined;
+  /** Makes the loads from now on wait (a slow kernel) until the returned function is called. */
+  hold(): () => void {
+    let release!: () => void;
+    this.gate = new Promise((resolve) => (release = resolve));
+    return release;
+  }
   async load(next: RuleSet, prev: RuleSet | undefined): Promise<LoadReport> {
     this.loads.push({ seq: next.version.seq, epoch: next.version.epoch, mode: prev ? 'delta' : 'full' });
+    await this.gate;
     this.table = next;
     return { mode: prev ? 'delta' : 'full', scriptBytes: 1, kernelMs: 0 };
   }
@@ -37,7 +47,7 @@ class FakeKernel implements Backend {
   }
 }
 
-type Ctx = { nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager; dir: string; n: number };
+type Ctx = { nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager; dir: string; n: number; handles: ApplierHandle[] };
 const Service = suite<Ctx>('applier service (NATS, in-memory kernel)');
 const log = createLogger('applier-service-test', process.env.KNP_TEST_LOG ?? 'silent');
 
@@ -47,6 +57,11 @@ Service.before(async (ctx) => {
   ctx.jsm = await ctx.nc.jetstreamManager();
   ctx.dir = mkdtempSync(join(tmpdir(), 'knp-applier-test-'));
   ctx.n = 0;
+  ctx.handles = [];
+});
+// a failed assertion skips the test's own stopAll: an applier left running would keep the file from exiting
+Service.after.each(async (ctx) => {
+  for (const h of ctx.handles.splice(0)) await h.stop();
 });
 Service.after(async (ctx) => {
   await ctx.nc?.close();
@@ -70,11 +85,12 @@ async function scenario(ctx: Ctx): Promise<Env> {
   ctx.n += 1;
   const prefix = `a${ctx.n}`;
   await ensureStreams(ctx.nc, prefix, DEFAULT_STREAM_SETTINGS);
-  return { prefix, stateDir: join(ctx.dir, `state-${ctx.n}`), settings: { node: NODE, streams: DEFAULT_STREAM_SETTINGS, heartbeatMs: 200, reconcileMs: 0, retryDelayMs: 100 }, handles: [] };
+  const stateDir = join(ctx.dir, `state-${ctx.n}`);
+  return { prefix, stateDir, settings: { ...DEFAULT_APPLIER_SETTINGS, node: NODE, stateDir, heartbeatMs: 200, reconcileMs: 0, retryDelayMs: 100 }, handles: ctx.handles };
 }
 
 async function start(ctx: Ctx, env: Env, kernel: Backend, natsUrl = ctx.nats.url): Promise<ApplierHandle> {
-  const config = loadConfig({ KNP_NATS_URL: natsUrl, KNP_PREFIX: env.prefix, KNP_NODE_NAME: NODE, KNP_STATE_DIR: env.stateDir });
+  const config = loadConfig({ KNP_NATS_URL: natsUrl, KNP_PREFIX: env.prefix });
   const handle = await runApplierService(config, log, { settings: env.settings, backend: kernel });
   env.handles.push(handle);
   return handle;
@@ -84,21 +100,23 @@ async function stopAll(env: Env): Promise<void> {
   for (const h of env.handles.splice(0)) await h.stop();
 }
 
-async function publish(ctx: Ctx, env: Env, rs: RuleSet, opts: { node?: string; maxPayload?: number; raw?: string } = {}): Promise<number> {
+/** Publishes a rule set; `withoutId` stores it even when the same version is on the stream already (no dedup). */
+async function publish(ctx: Ctx, env: Env, rs: RuleSet, opts: { node?: string; maxPayload?: number; raw?: string; withoutId?: boolean } = {}): Promise<number> {
   const data = Buffer.from(opts.raw ?? JSON.stringify(rs), 'utf8');
   const ack = await publishLarge(ctx.nc.jetstream(), names(env.prefix).rulesSubject(opts.node ?? rs.node), data, {
     maxPayload: opts.maxPayload ?? 1024 * 1024,
-    msgID: `${rs.node}:${rs.version.epoch}:${rs.version.seq}:${opts.raw ? 'raw' : ''}`,
+    ...(opts.withoutId ? {} : { msgID: `${rs.node}:${rs.version.epoch}:${rs.version.seq}:${opts.raw ? 'raw' : ''}` }),
   });
+  assert.not.ok(ack.duplicate, 'the stream stored the message');
   return ack.seq;
 }
 
-/** Waits until the node's durable has acked everything on its subject. */
-async function drained(ctx: Ctx, env: Env): Promise<void> {
+/** Waits until the node's durable has acked everything on its subject (at least up to stream seq `upTo`). */
+async function drained(ctx: Ctx, env: Env, upTo = 1): Promise<void> {
   const n = names(env.prefix);
   await waitFor('the durable acked everything', async () => {
     const info = await ctx.jsm.consumers.info(n.rulesStream, durableName(env.prefix, NODE));
-    return info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq > 0;
+    return info.num_pending === 0 && info.num_ack_pending === 0 && info.ack_floor.stream_seq >= upTo;
   });
 }
 
@@ -116,8 +134,9 @@ Service('applies the newest rule set, then follows: older versions are acked wit
   await handle.following();
   assert.equal(kernel.loads.map((l) => l.seq), [7], 'only the newest was loaded');
   await publish(ctx, env, ruleSet(6, 'c')); // older: an out-of-order publish must not move the node backwards
-  await publish(ctx, env, ruleSet(7, 'b')); // the same version again (dedup window aside, a redelivery)
-  await drained(ctx, env);
+  // the same version stored a second time (no message id, so no dedup): delivered, acked, nothing written
+  const again = await publish(ctx, env, ruleSet(7, 'b'), { withoutId: true });
+  await drained(ctx, env, again);
   assert.equal(kernel.loads.map((l) => l.seq), [7]);
   await publish(ctx, env, ruleSet(9, 'd'));
   await waitFor('seq 9 applied', () => handle.record().version?.seq === 9);
@@ -133,6 +152,29 @@ Service('applies the newest rule set, then follows: older versions are acked wit
   assert.is(record.hash, ruleSet(3, 'e', { epoch: 'e2' }).contentHash);
   assert.is(record.kernelWrites, 3);
   assert.ok(record.appliedAt && record.heartbeatAt);
+  await stopAll(env);
+});
+
+Service('a rule set delivered again (its first delivery was never acked) is acked without a kernel write', async (ctx) => {
+  const env = await scenario(ctx);
+  const { rulesStream, rulesSubject } = names(env.prefix);
+  const durable = durableName(env.prefix, NODE);
+  // an applier that died between its kernel write and its ack: the durable holds that delivery unacked,
+  // and JetStream delivers it again once ack_wait (short here) runs out
+  await ensureDurable(ctx.jsm, rulesStream, durable, rulesSubject(NODE));
+  await ctx.jsm.consumers.update(rulesStream, durable, { ack_wait: nanos(300) });
+  const seq = await publish(ctx, env, ruleSet(4, 'a'));
+  const first = await (await ctx.nc.jetstream().consumers.get(rulesStream, durable)).next();
+  assert.is(first?.seq, seq, 'the first delivery, never acked');
+  const kernel = new FakeKernel();
+  const handle = await start(ctx, env, kernel);
+  await handle.following(); // the restarted applier loaded the newest rule set from the stream
+  await drained(ctx, env, seq);
+  const info = await ctx.jsm.consumers.info(rulesStream, durable);
+  assert.ok(info.delivered.consumer_seq >= 2, `delivered ${info.delivered.consumer_seq} times`);
+  assert.equal(kernel.loads.map((l) => l.seq), [4], 'one kernel write, from the catch-up');
+  assert.is(handle.record().kernelWrites, 1);
+  assert.is(handle.record().version?.seq, 4);
   await stopAll(env);
 });
 
@@ -206,6 +248,26 @@ Service('starts from the state file with NATS unreachable; a restart that finds 
   await stopAll(env);
 });
 
+Service('stop() during the catch-up returns, also with nothing left for the durable to deliver', async (ctx) => {
+  const env = await scenario(ctx);
+  const first = await start(ctx, env, new FakeKernel());
+  const seq = await publish(ctx, env, ruleSet(4, 'a'));
+  await waitFor('seq 4 applied', () => first.record().version?.seq === 4);
+  await drained(ctx, env, seq);
+  await stopAll(env);
+  rmSync(stateFilePath(env.stateDir, env.prefix, NODE)); // so the restart takes its rules from the stream
+
+  const kernel = new FakeKernel();
+  const release = kernel.hold();
+  const handle = await start(ctx, env, kernel);
+  await waitFor('the catch-up load started', () => kernel.loads.length === 1);
+  let stopped = false;
+  void handle.stop().then(() => (stopped = true));
+  release();
+  await waitFor('stop() returned', () => stopped);
+  assert.is(kernel.table?.version.seq, 4, 'the catch-up finished before the applier stopped');
+});
+
 function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
@@ -215,3 +277,13 @@ function readText(path: string): string {
 }
 
 Service.run();
+
+const Settings = suite('knp applier configuration');
+const root = fileURLToPath(new URL('../../', import.meta.url));
+Settings('a start with bad shared and applier variables lists every problem at once and exits 2', () => {
+  const r = spawnSync(join(root, 'bin/knp'), ['applier'], { encoding: 'utf8', env: { PATH: process.env.PATH, KNP_PREFIX: 'Bad', KNP_BACKEND: 'ebpf', KNP_STATE_DIR: 'rel' } });
+  assert.is(r.status, 2, r.stderr);
+  const problems = r.stderr.split('\n').slice(1).map((l) => l.trim().split(':')[0]).filter(Boolean);
+  assert.equal(problems, ['KNP_PREFIX', 'KNP_NODE_NAME', 'KNP_BACKEND', 'KNP_STATE_DIR']);
+});
+Settings.run();

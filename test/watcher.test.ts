@@ -57,8 +57,8 @@ async function scenario(ctx: Ctx): Promise<Scenario> {
 }
 
 async function startWatcher(ctx: Ctx, s: Scenario): Promise<WatcherHandle> {
-  const config = loadConfig({ KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: s.prefix, KUBECONFIG: s.kubeconfig });
-  const w = await runWatcher(config, log, { nc: ctx.nc, heartbeatMs: 100, restartMinMs: 20, restartMaxMs: 200 });
+  const config = loadConfig({ KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: s.prefix });
+  const w = await runWatcher(config, log, { nc: ctx.nc, heartbeatMs: 100, restartMinMs: 20, restartMaxMs: 200, kubeconfigPath: s.kubeconfig });
   s.watchers.push(w);
   s.kv = await ctx.nc.jetstream().views.kv(names(s.prefix).statusBucket);
   return w;

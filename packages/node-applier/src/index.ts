@@ -21,5 +21,5 @@ export { nftBackend, type NftBackendOptions } from './kernel/nft-backend.js';
 export { iptablesRestore, ipsetRestore, iptablesSave, ipsetSave, ipsetNames } from './kernel/ipt.js';
 export { iptablesBackend, type IptablesBackendOptions } from './kernel/ipt-backend.js';
 export { backendOf, otherKind, removeOtherBackend, switchBackend, type BackendKind, type BackendOptions } from './kernel/switch-backend.js';
-export { createBackend } from './kernel/select.js';
+export { createBackend, loadKernelSettings, readKernelSettings, DEFAULT_KERNEL_SETTINGS, type KernelSettings } from './kernel/select.js';
 export { KernelMemory, type Remembered } from './kernel/kernel-memory.js';

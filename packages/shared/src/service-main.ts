@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, loadTogether, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 
 export type Service<S> = {
@@ -6,7 +6,7 @@ export type Service<S> = {
   readonly name: string;
   readonly usage: string;
   /** The service's own variables beyond `loadConfig`'s; throws `ConfigError` listing every problem. */
-  readonly settings: (config: Config, env: Readonly<Record<string, string | undefined>>) => S;
+  readonly settings: (env: Readonly<Record<string, string | undefined>>) => S;
   readonly start: (config: Config, settings: S, log: Logger) => Promise<{ stop(): Promise<void> }>;
 };
 
@@ -25,8 +25,8 @@ export async function serviceMain<S>(argv: readonly string[], service: Service<S
   }
   let config: Config, settings: S;
   try {
-    config = loadConfig(process.env);
-    settings = service.settings(config, process.env);
+    // both are read before either is reported, so one start lists every problem
+    [config, settings] = loadTogether(() => loadConfig(process.env), () => service.settings(process.env));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

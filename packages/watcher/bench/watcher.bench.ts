@@ -44,11 +44,11 @@ try {
   for (let i = 0; i < PODS; i += 1) standin.create('Pod', pod(i));
   const kubeconfig = join(dir, 'kubeconfig');
   standin.writeKubeconfig(kubeconfig);
-  const config = loadConfig({ KNP_NATS_URL: nats.url, KNP_PREFIX: 'bench', KUBECONFIG: kubeconfig });
+  const config = loadConfig({ KNP_NATS_URL: nats.url, KNP_PREFIX: 'bench' });
   const log = createLogger('watcher-bench', 'warn');
 
   let t0 = performance.now();
-  watcher = await runWatcher(config, log, { nc, heartbeatMs: 1_000 });
+  watcher = await runWatcher(config, log, { nc, heartbeatMs: 1_000, kubeconfigPath: kubeconfig });
   const initialEvents = PODS + NAMESPACES;
   await until('initial list', () => caughtUp(watcher!, initialEvents));
   const listMs = performance.now() - t0;

@@ -4,4 +4,5 @@ export * from './subjects.js';
 export * from './ledger.js';
 export * from './watcher.js';
 export * from './watcher-config.js';
+export * from './watcher-status.js';
 export { watcherService } from './main.js';

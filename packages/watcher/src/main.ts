@@ -13,6 +13,6 @@ KNP_STREAM_REPLICAS, KNP_EVENTS_MAX_AGE_S, KNP_EVENTS_MAX_BYTES (0 = full histor
 export const watcherService: Service<WatcherSettings> = {
   name: 'watcher',
   usage: USAGE,
-  settings: (_config, env) => loadWatcherSettings(env),
-  start: (config, settings, log) => runWatcher(config, log, { streams: settings.streams, heartbeatMs: settings.heartbeatMs }),
+  settings: loadWatcherSettings,
+  start: (config, settings, log) => runWatcher(config, log, { streams: settings.streams, heartbeatMs: settings.heartbeatMs, kubeconfigPath: settings.kubeconfig }),
 };

@@ -1,11 +1,16 @@
-import { ConfigError, intVariables } from '@knp/shared';
+import { ConfigError, intVariables, textVariable } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '@knp/shared/nats';
 
-export type WatcherSettings = { readonly streams: StreamSettings; readonly heartbeatMs: number };
+export type WatcherSettings = {
+  readonly streams: StreamSettings;
+  readonly heartbeatMs: number;
+  /** KUBECONFIG: the kubeconfig file to reach the API with; unset = the in-cluster service account. */
+  readonly kubeconfig: string | undefined;
+};
 
 /**
  * The watcher's own variables (the shared ones come from `loadConfig`): KNP_STREAM_REPLICAS (1-5),
- * KNP_EVENTS_MAX_AGE_S and KNP_EVENTS_MAX_BYTES (0 = keep the full history), KNP_HEARTBEAT_S.
+ * KNP_EVENTS_MAX_AGE_S and KNP_EVENTS_MAX_BYTES (0 = keep the full history), KNP_HEARTBEAT_S, KUBECONFIG.
  */
 export function loadWatcherSettings(env: Readonly<Record<string, string | undefined>>): WatcherSettings {
   const problems: string[] = [];
@@ -18,5 +23,6 @@ export function loadWatcherSettings(env: Readonly<Record<string, string | undefi
   return {
     streams: { ...DEFAULT_STREAM_SETTINGS, replicas, eventsMaxAgeMs: maxAgeS * 1000, eventsMaxBytes: maxBytes },
     heartbeatMs: heartbeatS * 1000,
+    kubeconfig: textVariable(env, 'KUBECONFIG'),
   };
 }

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { OBJECT_KINDS, STATUS_SCHEMA, WATCHER_STATUS_KEY, names, type Config, type KindStatus, type Logger, type ObjectKind, type WatcherStatus } from '@knp/shared';
+import { OBJECT_KINDS, WATCHER_STATUS_KEY, names, type Config, type Logger, type ObjectKind, type WatcherStatus } from '@knp/shared';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { JSONCodec, connect, type KV, type NatsConnection } from 'nats';
+import { connect, type JetStreamManager, type KV, type NatsConnection } from 'nats';
+import { DEFAULT_STREAM_SETTINGS, StatusWriter, ensureStreams, streamEpoch, type StreamSettings, type Streams } from '@knp/shared/nats';
 import { startKindInformer, type KindInformer } from './informers.js';
 import { Ledger } from './ledger.js';
 import { Publisher } from './publisher.js';
 import { readLastPerSubject } from './replay.js';
-import { DEFAULT_STREAM_SETTINGS, ensureStreams, streamEpoch, type StreamSettings, type Streams } from '@knp/shared/nats';
 import { trimObject } from './trim.js';
+import { NOT_LISTED, newerVersion, watcherStatus, type KindProgress, type WatcherFacts } from './watcher-status.js';
 
 export type WatcherOptions = {
   readonly streams?: Partial<StreamSettings>;
@@ -17,8 +18,9 @@ export type WatcherOptions = {
   readonly ackTimeoutMs?: number;
   /** An existing connection (left open by `stop()`); otherwise one is made from `config.natsUrls`. */
   readonly nc?: NatsConnection;
-  /** A loaded kubeconfig; otherwise `config.kubeconfig`, else in-cluster. */
+  /** A loaded kubeconfig; otherwise the file `kubeconfigPath` (KUBECONFIG), else in-cluster. */
   readonly kubeConfig?: KubeConfig;
+  readonly kubeconfigPath?: string;
 };
 
 export type WatcherHandle = {
@@ -30,7 +32,8 @@ export type WatcherHandle = {
   stop(): Promise<void>;
 };
 
-type KindState = { resourceVersion: string; listed: boolean };
+/** How long `stop()` lets the publisher finish what it holds before giving up on it. */
+const STOP_PUBLISH_WAIT_MS = 5_000;
 
 /**
  * The watcher service: lists and watches Pods, Namespaces and NetworkPolicies, publishes what the compiler
@@ -39,162 +42,178 @@ type KindState = { resourceVersion: string; listed: boolean };
  * the events stream disappears or is recreated under the same name (a new epoch).
  */
 export async function runWatcher(config: Config, logger: Logger, opts: WatcherOptions = {}): Promise<WatcherHandle> {
-  const log = logger.child({ component: 'watcher' });
-  const instance = randomUUID();
-  const settings: StreamSettings = { ...DEFAULT_STREAM_SETTINGS, ...opts.streams };
-  const heartbeatMs = opts.heartbeatMs ?? 10_000;
-  const nc = opts.nc ?? (await connect({ servers: [...config.natsUrls], name: 'knp-watcher', maxReconnectAttempts: -1 }));
-  const js = nc.jetstream();
-  const jsm = await nc.jetstreamManager();
-  let streams: Streams = await ensureStreams(nc, config.prefix, settings);
-  const kv: KV = await js.views.kv(streams.statusBucket);
-  const startedAt = new Date().toISOString();
-  log.info({ instance, stream: streams.eventsStream, epoch: streams.epoch }, 'watcher starting');
-
-  const ledger = new Ledger();
-  const seeded = await readLastPerSubject(js, jsm, streams.eventsStream, names(config.prefix).eventsSubjects, log);
-  for (const event of seeded) ledger.seed(event);
-  log.info({ subjects: seeded.length }, 'stream state read');
-
-  const kinds = new Map<ObjectKind, KindState>(OBJECT_KINDS.map((k) => [k, { resourceVersion: '', listed: false }]));
-  const publisher = new Publisher(
-    js,
-    { prefix: config.prefix, maxPayload: nc.info?.max_payload ?? 1024 * 1024, ackTimeoutMs: opts.ackTimeoutMs ?? 5_000, retryMinMs: 100, retryMaxMs: 5_000 },
-    log,
-    () => void writeStatus(),
-  );
-  const kc = opts.kubeConfig ?? loadKubeConfig(config);
-  let informers: KindInformer[] = [];
-
-  const startInformers = (): void => {
-    informers = OBJECT_KINDS.map((kind) =>
-      startKindInformer(kc, kind, {
-        onList: (items, resourceVersion) => onList(kind, items, resourceVersion),
-        onChange: (type, object) => onChange(kind, type, object),
-      }, { restartMinMs: opts.restartMinMs ?? 200, restartMaxMs: opts.restartMaxMs ?? 10_000 }, log),
-    );
-  };
-  const onList = (kind: ObjectKind, items: readonly KubernetesObject[], resourceVersion: string): void => {
-    const trimmed = items.map((o) => trimObject(kind, o)).filter((t) => t !== undefined);
-    const events = ledger.list(kind, trimmed, resourceVersion);
-    kinds.set(kind, { resourceVersion, listed: true });
-    log.info({ kind, items: items.length, resourceVersion, events: events.length }, 'list received');
-    publisher.push(events);
-    if (events.length === 0) void writeStatus();
-  };
-  const onChange = (kind: ObjectKind, type: 'add' | 'update' | 'delete', object: KubernetesObject): void => {
-    const trimmed = trimObject(kind, object);
-    if (trimmed === undefined) return log.warn({ kind }, 'object without uid or name ignored');
-    const state = kinds.get(kind)!;
-    state.resourceVersion = newerVersion(state.resourceVersion, trimmed.metadata.resourceVersion);
-    const event = ledger.change(kind, type, trimmed);
-    if (event === undefined) log.debug({ kind, uid: trimmed.metadata.uid, type }, 'irrelevant change filtered');
-    else publisher.push([event]);
-  };
-
-  const status = (): WatcherStatus => {
-    const perKind = {} as Record<ObjectKind, KindStatus>;
-    for (const kind of OBJECT_KINDS) {
-      const s = kinds.get(kind)!;
-      const informerRv = informers.find((i) => i.kind === kind)?.latestResourceVersion() ?? '';
-      perKind[kind] = { resourceVersion: newerVersion(s.resourceVersion, informerRv), listed: s.listed, objects: ledger.size(kind) };
-    }
-    return {
-      schema: STATUS_SCHEMA,
-      instance,
-      epoch: streams.epoch,
-      startedAt,
-      heartbeatAt: new Date().toISOString(),
-      kinds: perKind,
-      pending: publisher.pending,
-      upToDate: OBJECT_KINDS.every((k) => kinds.get(k)!.listed) && publisher.isIdle,
-      published: publisher.published,
-      duplicates: publisher.duplicates,
-      lastSeq: publisher.lastSeq,
-    };
-  };
-  // one write in flight; a request during a write is coalesced into the next one
-  let writing: Promise<void> | undefined;
-  let again = false;
-  const writeStatus = async (): Promise<void> => {
-    if (writing) { again = true; return writing; }
-    writing = (async () => {
-      do {
-        again = false;
-        try {
-          await kv.put(WATCHER_STATUS_KEY, JSONCodec().encode(status()));
-        } catch (err) {
-          log.warn({ err }, 'status write failed');
-        }
-      } while (again && !stopping);
-    })();
-    await writing;
-    writing = undefined;
-  };
-
-  // The events stream recreated or gone: everything the ledger says is published is not. Start over.
-  const checkEpoch = async (): Promise<void> => {
-    const epoch = await streamEpoch(jsm, streams.eventsStream);
-    if (epoch === streams.epoch) return;
-    const previous = streams.epoch;
-    streams = await ensureStreams(nc, config.prefix, settings);
-    log.warn({ previous, epoch: streams.epoch }, 'events stream recreated, republishing everything');
-    const old = informers;
-    informers = [];
-    await Promise.all(old.map((i) => i.stop()));
-    publisher.clear();
-    ledger.clear();
-    for (const kind of OBJECT_KINDS) kinds.set(kind, { resourceVersion: '', listed: false });
-    startInformers();
-  };
-
-  let stopping = false;
-  let heartbeatTimer: NodeJS.Timeout | undefined;
-  const heartbeat = async (): Promise<void> => {
-    try {
-      await checkEpoch();
-    } catch (err) {
-      log.warn({ err }, 'stream check failed');
-    }
-    await writeStatus();
-    if (!stopping) heartbeatTimer = setTimeout(() => void heartbeat(), heartbeatMs);
-  };
-
-  startInformers();
-  heartbeatTimer = setTimeout(() => void heartbeat(), heartbeatMs);
-
-  return {
-    instance,
-    epoch: () => streams.epoch,
-    status,
-    idle: () => publisher.idle(),
-    async stop() {
-      if (stopping) return;
-      stopping = true;
-      clearTimeout(heartbeatTimer);
-      await Promise.all(informers.map((i) => i.stop()));
-      await Promise.race([publisher.idle(), new Promise((r) => setTimeout(r, 5_000).unref())]);
-      publisher.stop();
-      await writing;
-      stopping = false; // let the final record through
-      await writeStatus();
-      stopping = true;
-      log.info({ instance, published: publisher.published, duplicates: publisher.duplicates }, 'watcher stopped');
-      if (opts.nc === undefined) await nc.drain();
-    },
-  };
+  const service = await WatcherService.connect(config, logger.child({ component: 'watcher' }), opts);
+  await service.seedLedger();
+  service.startInformers();
+  service.scheduleHeartbeat();
+  return { instance: service.instance, epoch: () => service.epoch, status: () => service.status(), idle: () => service.idle(), stop: () => service.stop() };
 }
 
-function loadKubeConfig(config: Config): KubeConfig {
+/** Everything the service keeps between its steps (the ledger and the publisher hold the rest). */
+type WatcherState = {
+  /** The streams as last ensured; a new `epoch` means the events stream was recreated. */
+  streams: Streams;
+  /** Per kind: the newest resourceVersion our callbacks saw, and whether a list completed since the (re)start. */
+  kinds: Record<ObjectKind, KindProgress>;
+  informers: KindInformer[];
+  heartbeatTimer: NodeJS.Timeout | undefined;
+  stopping: boolean;
+};
+
+/**
+ * The watcher's steps over `WatcherState`: connect, seed the ledger from the stream, start informers, turn
+ * each list and change into events (the Ledger decides which), publish them, and on a heartbeat check the
+ * stream's epoch and write the status record (`watcherStatus`).
+ */
+class WatcherService {
+  readonly instance = randomUUID();
+  private readonly startedAt = new Date().toISOString();
+  private readonly state: WatcherState;
+  private readonly ledger = new Ledger();
+  private readonly publisher: Publisher;
+  private readonly statusWriter: StatusWriter<WatcherStatus>;
+  private readonly kc: KubeConfig;
+
+  /** Step 1: NATS, the streams and the status bucket; a failure here fails the start. */
+  static async connect(config: Config, log: Logger, opts: WatcherOptions): Promise<WatcherService> {
+    const nc = opts.nc ?? (await connect({ servers: [...config.natsUrls], name: 'knp-watcher', maxReconnectAttempts: -1 }));
+    const settings: StreamSettings = { ...DEFAULT_STREAM_SETTINGS, ...opts.streams };
+    const streams = await ensureStreams(nc, config.prefix, settings);
+    const kv = await nc.jetstream().views.kv(streams.statusBucket);
+    return new WatcherService(config, log, opts, nc, await nc.jetstreamManager(), settings, streams, kv);
+  }
+
+  private constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly opts: WatcherOptions,
+    private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
+    private readonly settings: StreamSettings,
+    streams: Streams,
+    kv: KV,
+  ) {
+    this.state = { streams, kinds: notListed(), informers: [], heartbeatTimer: undefined, stopping: false };
+    this.publisher = new Publisher(
+      nc.jetstream(),
+      { prefix: config.prefix, maxPayload: nc.info?.max_payload ?? 1024 * 1024, ackTimeoutMs: opts.ackTimeoutMs ?? 5_000, retryMinMs: 100, retryMaxMs: 5_000 },
+      log,
+      () => void this.statusWriter.write(),
+    );
+    this.statusWriter = new StatusWriter(WATCHER_STATUS_KEY, () => this.status(), log, kv);
+    this.kc = opts.kubeConfig ?? loadKubeConfig(opts.kubeconfigPath);
+    log.info({ instance: this.instance, stream: streams.eventsStream, epoch: streams.epoch }, 'watcher starting');
+  }
+
+  get epoch(): string {
+    return this.state.streams.epoch;
+  }
+
+  /** Step 2: what the stream already says about every object, so a restart publishes only what changed. */
+  async seedLedger(): Promise<void> {
+    const { eventsStream } = this.state.streams;
+    const seeded = await readLastPerSubject(this.nc.jetstream(), this.jsm, eventsStream, names(this.config.prefix).eventsSubjects, this.log);
+    for (const event of seeded) this.ledger.seed(event);
+    this.log.info({ subjects: seeded.length }, 'stream state read');
+  }
+
+  /** Step 3: one informer per kind, each calling `onList` and `onChange`. */
+  startInformers(): void {
+    const policy = { restartMinMs: this.opts.restartMinMs ?? 200, restartMaxMs: this.opts.restartMaxMs ?? 10_000 };
+    this.state.informers = OBJECT_KINDS.map((kind) =>
+      startKindInformer(this.kc, kind, {
+        onList: (items, resourceVersion) => this.onList(kind, items, resourceVersion),
+        onChange: (type, object) => this.onChange(kind, type, object),
+      }, policy, this.log),
+    );
+  }
+
+  /** Step 4: a complete list (start, 410 Gone): adds, modifications and deletions since the ledger, then a sync marker. */
+  private onList(kind: ObjectKind, items: readonly KubernetesObject[], resourceVersion: string): void {
+    const trimmed = items.map((o) => trimObject(kind, o)).filter((t) => t !== undefined);
+    const events = this.ledger.list(kind, trimmed, resourceVersion);
+    this.state.kinds[kind] = { resourceVersion, listed: true };
+    this.log.info({ kind, items: items.length, resourceVersion, events: events.length }, 'list received');
+    this.publisher.push(events); // step 6: publish, in order, one at a time
+    if (events.length === 0) void this.statusWriter.write(); // the publisher will not go idle again to say so
+  }
+
+  /** Step 5: one watched change; the ledger drops those that change nothing the compiler reads. */
+  private onChange(kind: ObjectKind, type: 'add' | 'update' | 'delete', object: KubernetesObject): void {
+    const trimmed = trimObject(kind, object);
+    if (trimmed === undefined) return this.log.warn({ kind }, 'object without uid or name ignored');
+    const progress = this.state.kinds[kind];
+    this.state.kinds[kind] = { ...progress, resourceVersion: newerVersion(progress.resourceVersion, trimmed.metadata.resourceVersion) };
+    const event = this.ledger.change(kind, type, trimmed);
+    if (event === undefined) this.log.debug({ kind, uid: trimmed.metadata.uid, type }, 'irrelevant change filtered');
+    else this.publisher.push([event]);
+  }
+
+  /** Step 7: every `heartbeatMs`, check the stream's epoch, then write the status record. */
+  scheduleHeartbeat(): void {
+    if (!this.state.stopping) this.state.heartbeatTimer = setTimeout(() => void this.heartbeat(), this.opts.heartbeatMs ?? 10_000);
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.checkEpoch();
+    } catch (err) {
+      this.log.warn({ err }, 'stream check failed');
+    }
+    await this.statusWriter.write();
+    this.scheduleHeartbeat();
+  }
+
+  /** The events stream recreated or gone: everything the ledger says is published is not. Start over. */
+  private async checkEpoch(): Promise<void> {
+    const epoch = await streamEpoch(this.jsm, this.state.streams.eventsStream);
+    if (epoch === this.state.streams.epoch) return;
+    const previous = this.state.streams.epoch;
+    this.state.streams = await ensureStreams(this.nc, this.config.prefix, this.settings);
+    this.log.warn({ previous, epoch: this.state.streams.epoch }, 'events stream recreated, republishing everything');
+    const old = this.state.informers;
+    this.state.informers = [];
+    await Promise.all(old.map((i) => i.stop()));
+    this.publisher.clear();
+    this.ledger.clear();
+    this.state.kinds = notListed();
+    this.startInformers();
+  }
+
+  status(): WatcherStatus {
+    const kinds = Object.fromEntries(OBJECT_KINDS.map((kind) => [kind, {
+      ...this.state.kinds[kind],
+      informerVersion: this.state.informers.find((i) => i.kind === kind)?.latestResourceVersion() ?? '',
+      objects: this.ledger.size(kind),
+    }])) as WatcherFacts['kinds'];
+    const p = this.publisher;
+    const publisher = { pending: p.pending, idle: p.isIdle, published: p.published, duplicates: p.duplicates, lastSeq: p.lastSeq };
+    return watcherStatus({ instance: this.instance, epoch: this.epoch, startedAt: this.startedAt, kinds, publisher }, new Date().toISOString());
+  }
+
+  idle(): Promise<void> {
+    return this.publisher.idle();
+  }
+
+  /** Step 8: informers first (nothing new comes in), then what the publisher holds, then the final record. */
+  async stop(): Promise<void> {
+    if (this.state.stopping) return;
+    this.state.stopping = true;
+    clearTimeout(this.state.heartbeatTimer);
+    await Promise.all(this.state.informers.map((i) => i.stop()));
+    await Promise.race([this.publisher.idle(), new Promise((resolve) => setTimeout(resolve, STOP_PUBLISH_WAIT_MS).unref())]);
+    this.publisher.stop();
+    await this.statusWriter.close();
+    this.log.info({ instance: this.instance, published: this.publisher.published, duplicates: this.publisher.duplicates }, 'watcher stopped');
+    if (this.opts.nc === undefined) await this.nc.drain();
+  }
+}
+
+const notListed = (): Record<ObjectKind, KindProgress> => Object.fromEntries(OBJECT_KINDS.map((kind) => [kind, NOT_LISTED])) as Record<ObjectKind, KindProgress>;
+
+function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
-  if (config.kubeconfig !== undefined) kc.loadFromFile(config.kubeconfig);
+  if (path !== undefined) kc.loadFromFile(path);
   else kc.loadFromCluster();
   return kc;
-}
-
-/** resourceVersions are opaque strings; both of ours come from the same server, so prefer the numerically larger when both are numbers. */
-function newerVersion(a: string, b: string): string {
-  if (a === '') return b;
-  if (b === '') return a;
-  return /^\d+$/.test(a) && /^\d+$/.test(b) ? (BigInt(a) >= BigInt(b) ? a : b) : b;
 }

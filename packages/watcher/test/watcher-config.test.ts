@@ -6,7 +6,10 @@ import { loadWatcherSettings } from '../src/watcher-config.js';
 const C = suite('loadWatcherSettings');
 C('defaults keep the full history with one replica', () => {
   const s = loadWatcherSettings({});
-  assert.equal([s.streams.replicas, s.streams.eventsMaxAgeMs, s.streams.eventsMaxBytes, s.heartbeatMs], [1, 0, 0, 10_000]);
+  assert.equal([s.streams.replicas, s.streams.eventsMaxAgeMs, s.streams.eventsMaxBytes, s.heartbeatMs, s.kubeconfig], [1, 0, 0, 10_000, undefined]);
+});
+C('KUBECONFIG names the file to reach the API with (unset: in-cluster)', () => {
+  assert.is(loadWatcherSettings({ KUBECONFIG: '/etc/knp/kubeconfig' }).kubeconfig, '/etc/knp/kubeconfig');
 });
 C('the operator may bound the events stream by age and size', () => {
   const s = loadWatcherSettings({ KNP_EVENTS_MAX_AGE_S: '86400', KNP_EVENTS_MAX_BYTES: '1073741824', KNP_STREAM_REPLICAS: '3' });

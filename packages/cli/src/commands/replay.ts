@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { createLogger, loadConfig, type Config, type Logger, type RuleSet } from '@knp/shared';
+import { createLogger, loadConfig, loadTogether, type Logger, type RuleSet } from '@knp/shared';
 import { replayNode } from '@knp/compiler/service';
-import { Applier, ApplyError, createBackend, renderers } from '@knp/node-applier';
+import { Applier, ApplyError, createBackend, loadKernelSettings, renderers, type KernelSettings } from '@knp/node-applier';
 import { connect } from 'nats';
 import type { Command } from '../command.js';
 import { UsageError } from '../io.js';
@@ -14,9 +14,9 @@ after it (or every event with --from-start), as of now or as of stream sequence 
 Environment: KNP_NATS_URL, KNP_PREFIX, KNP_BACKEND, KNP_NETNS. Exit 0 done, 1 the kernel refused, 2 bad input.`;
 
 /** Loads a rule set into this machine's kernel through the applier core; the one-line outcome. */
-async function applyRuleSet(ruleSet: RuleSet, config: Config, log: Logger): Promise<string> {
-  const outcome = await new Applier(createBackend(config, log), { log }).apply(ruleSet);
-  return `${ruleSet.node}: ${outcome.kind} version ${ruleSet.version.seq} hash ${ruleSet.contentHash} (${config.backend})`;
+async function applyRuleSet(ruleSet: RuleSet, kernel: KernelSettings, prefix: string, log: Logger): Promise<string> {
+  const outcome = await new Applier(createBackend(kernel, prefix, log), { log }).apply(ruleSet);
+  return `${ruleSet.node}: ${outcome.kind} version ${ruleSet.version.seq} hash ${ruleSet.contentHash} (${kernel.backend})`;
 }
 
 /** `knp replay`: prints (or applies) one node's rule set rebuilt from the stream. */
@@ -41,16 +41,17 @@ export const replayCommand: Command = {
     if (toSeqText !== undefined && !/^[1-9]\d{0,15}$/.test(toSeqText)) throw new UsageError(`--to-seq ${JSON.stringify(toSeqText)}: expected a stream sequence (1, 2, ...)`);
     const format = values.format!;
     if (format !== 'ir' && !renderers[format]) throw new UsageError(`--format ${format}: expected ir or one of ${Object.keys(renderers).join('|')}`);
-    const config = loadConfig(env);
+    // the kernel settings matter only to --apply; read together, one run lists every problem
+    const [config, kernel] = loadTogether(() => loadConfig(env), () => (values.apply ? loadKernelSettings(env) : undefined));
     const log = createLogger('replay', config.logLevel === 'info' ? 'warn' : config.logLevel, 2); // stdout carries the rule set
     const nc = await connect({ servers: [...config.natsUrls], name: 'knp-replay' });
     try {
       const replayed = await replayNode(nc, config.prefix, values.node, { ...(toSeqText ? { toSeq: Number(toSeqText) } : {}), fromStart: values['from-start'] ?? false, log });
       const { ruleSet } = replayed;
       io.err(`replayed ${values.node}: snapshot ${replayed.snapshotSeq}, folded to ${replayed.foldedSeq}, version ${ruleSet.version.seq} (${replayed.versionFrom}), hash ${ruleSet.contentHash}\n`);
-      if (values.apply) {
+      if (kernel) {
         try {
-          io.out(`${await applyRuleSet(ruleSet, config, log)}\n`);
+          io.out(`${await applyRuleSet(ruleSet, kernel, config.prefix, log)}\n`);
           return 0;
         } catch (err) {
           if (!(err instanceof ApplyError)) throw err;

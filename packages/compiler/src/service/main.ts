@@ -14,6 +14,6 @@ KNP_SNAPSHOT_EVENTS (10000; 0 = off), KNP_SNAPSHOT_S (300; 0 = off), KNP_COMPILE
 export const compilerService: Service<CompilerSettings> = {
   name: 'compiler',
   usage: USAGE,
-  settings: (_config, env) => loadCompilerSettings(env),
+  settings: loadCompilerSettings,
   start: (config, settings, log) => runCompiler(config, log, { settings }),
 };

@@ -1,18 +1,44 @@
-import type { Config, Logger } from '@knp/shared';
-import { assertNever } from '@knp/shared';
+import { ConfigError, assertNever, textVariable, type Logger } from '@knp/shared';
 import type { Backend } from '../backend.js';
 import { iptablesBackend } from './ipt-backend.js';
 import { nftBackend } from './nft-backend.js';
 
-/** The backend KNP_BACKEND names, running its kernel commands in KNP_NETNS when set. */
-export function createBackend(config: Config, log: Logger): Backend {
-  const options = { prefix: config.prefix, netns: config.netns };
-  switch (config.backend) {
+/** Which kernel backend enforces the rules, and where: what the applier and `knp replay --apply` share. */
+export type KernelSettings = {
+  /** KNP_BACKEND: nftables (default) or iptables. */
+  readonly backend: Backend['kind'];
+  /** KNP_NETNS: run the kernel commands in this network namespace (tests, demo); unset = the current one. */
+  readonly netns: string | undefined;
+};
+
+export const DEFAULT_KERNEL_SETTINGS: KernelSettings = { backend: 'nftables', netns: undefined };
+
+/** Reads KNP_BACKEND and KNP_NETNS, recording a bad value in `problems` (so a caller lists it with its own). */
+export function readKernelSettings(env: Readonly<Record<string, string | undefined>>, problems: string[]): KernelSettings {
+  const backend = textVariable(env, 'KNP_BACKEND') ?? DEFAULT_KERNEL_SETTINGS.backend;
+  if (backend !== 'nftables' && backend !== 'iptables') problems.push(`KNP_BACKEND: ${JSON.stringify(backend)} is not nftables|iptables`);
+  const netns = textVariable(env, 'KNP_NETNS');
+  if (netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) problems.push(`KNP_NETNS: ${JSON.stringify(netns)} is not a network namespace name`);
+  return { backend: backend === 'iptables' ? 'iptables' : 'nftables', netns };
+}
+
+/** KNP_BACKEND and KNP_NETNS alone; throws `ConfigError` listing every problem. */
+export function loadKernelSettings(env: Readonly<Record<string, string | undefined>>): KernelSettings {
+  const problems: string[] = [];
+  const settings = readKernelSettings(env, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return settings;
+}
+
+/** The backend `kernel.backend` names, its kernel objects under `prefix`, its commands run in `kernel.netns` when set. */
+export function createBackend(kernel: KernelSettings, prefix: string, log: Logger): Backend {
+  const options = { prefix, netns: kernel.netns };
+  switch (kernel.backend) {
     case 'nftables':
       return nftBackend(options);
     case 'iptables':
       return iptablesBackend({ ...options, log });
     default:
-      return assertNever(config.backend);
+      return assertNever(kernel.backend);
   }
 }

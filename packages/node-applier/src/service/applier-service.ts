@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JSONCodec, connect, type ConsumerMessages, type JsMsg, type KV, type NatsConnection } from 'nats';
-import { STATUS_SCHEMA, applierStatusKey, names, type ApplierErrorKind, type ApplierRecord, type Config, type Logger, type RuleSet, type RuleSetVersion } from '@knp/shared';
-import { ChunkError, ensureStreams, readLarge } from '@knp/shared/nats';
+import { connect, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { applierStatusKey, names, type ApplierRecord, type Config, type Logger, type RuleSet } from '@knp/shared';
+import { ChunkError, StatusWriter, ensureStreams, readLarge } from '@knp/shared/nats';
 import { Applier, ApplyError, type ApplyOutcome } from '../applier.js';
 import type { Backend } from '../backend.js';
-import { admitRuleSet } from './admit.js';
-import { createBackend } from '../kernel/select.js';
 import { KernelMemory } from '../kernel/kernel-memory.js';
+import { createBackend } from '../kernel/select.js';
+import { admitRuleSet } from './admit.js';
+import { applierRecord, reportInForce, reportProblem, type Reported } from './applier-record.js';
+import { judgeHandled, type Handled, type Problem, type Verdict } from './handling.js';
 import { durableName, ensureDurable, readNewest } from './rules-source.js';
 import type { ApplierSettings } from './settings.js';
-import { readState, stateFilePath, writeState } from './state-file.js';
-
+import { readState, stateFilePath, stateToStore, writeState, type ReadBack, type StoredState } from './state-file.js';
 
 export type Applied = { readonly ruleSet: RuleSet; readonly outcome: ApplyOutcome; readonly appliedAt: string; readonly source: string };
 
@@ -43,228 +44,255 @@ const SESSION_RESTART_MS = 1_000;
  * change and heartbeat, repairs drift on a timer, and keeps enforcing whatever NATS does.
  */
 export async function runApplierService(config: Config, logger: Logger, opts: ApplierServiceOptions): Promise<ApplierHandle> {
-  const { settings } = opts;
-  const node = settings.node;
-  const instance = randomUUID();
-  const log = logger.child({ component: 'applier', node });
-  const n = names(config.prefix);
-  const subject = n.rulesSubject(node);
-  const statePath = stateFilePath(config.stateDir, config.prefix, node);
-  const startedAt = new Date().toISOString();
+  const log = logger.child({ component: 'applier', node: opts.settings.node });
+  const statePath = stateFilePath(opts.settings.stateDir, config.prefix, opts.settings.node);
+  const service = new ApplierService(config, log, opts, statePath, readStoredState(statePath, opts.settings.node, log));
+  await service.start();
+  return { instance: service.instance, record: () => service.record(), following: () => service.following, stop: () => service.stop() };
+}
 
-  let inForce: { version: RuleSetVersion; hash: string; appliedAt: string } | undefined;
-  let lastError: ApplierRecord['error'];
-  let persisted: RuleSet | undefined;
-  let readBack: { hash: string; fingerprint: string } | undefined;
-  let kv: KV | undefined;
-  let stopping = false;
+/** Everything the service keeps between its steps. */
+type ApplierState = {
+  /** What the status record says: the rule set in force and the last problem. */
+  reported: Reported;
+  /** The rule set the state file holds, and the kernel listing read back after the last full load. */
+  stored: RuleSet | undefined;
+  readBack: ReadBack | undefined;
+  /** The connection (the caller's or ours) and the consumer being followed, once there are. */
+  nc: NatsConnection | undefined;
+  messages: ConsumerMessages | undefined;
+  stopping: boolean;
+};
 
-  const persist = (ruleSet: RuleSet): void => {
-    persisted = ruleSet;
-    const fingerprint = readBack?.hash === ruleSet.contentHash ? readBack.fingerprint : undefined;
-    try {
-      writeState(statePath, { ruleSet, ...(fingerprint ? { fingerprint } : {}) });
-    } catch (err) {
-      log.error({ err, path: statePath }, 'state file write failed; a restart will load the rules again');
-    }
-  };
-  const onReadBack = (hash: string, fingerprint: string): void => {
-    readBack = { hash, fingerprint };
-    if (persisted?.contentHash === hash) persist(persisted);
-  };
+/** Step 1, before anything else: the rule set last applied, if the state file holds a usable one. */
+function readStoredState(path: string, node: string, log: Logger): StoredState | undefined {
+  const stored = readState(path, node);
+  if (stored.kind === 'invalid') log.warn({ path, reason: stored.reason }, 'state file unusable, starting without it');
+  return stored.kind === 'found' ? stored.state : undefined;
+}
 
-  const stored = readState(statePath, node);
-  if (stored.kind === 'invalid') log.warn({ path: statePath, reason: stored.reason }, 'state file unusable, starting without it');
-  const remembered = stored.kind === 'found' && stored.state.fingerprint ? { contentHash: stored.state.ruleSet.contentHash, fingerprint: stored.state.fingerprint } : undefined;
-  const memory = new KernelMemory(opts.backend ?? createBackend(config, log), remembered, log, onReadBack);
-  const applier = new Applier(memory, { log });
+/**
+ * The service's steps over `ApplierState`; each decision in them is a pure function (`judgeHandled`,
+ * `reportInForce`/`reportProblem`, `applierRecord`, `stateToStore`). The Applier core serialises every
+ * kernel transaction, so the timers and the consume loop never race each other.
+ */
+class ApplierService {
+  readonly instance = randomUUID();
+  readonly following: Promise<void>;
+  private markFollowing: () => void = () => {};
+  private readonly state: ApplierState;
+  private readonly settings: ApplierSettings;
+  private readonly startedAt = new Date().toISOString();
+  private readonly memory: KernelMemory;
+  private readonly applier: Applier;
+  private readonly status: StatusWriter<ApplierRecord>;
+  private timers: NodeJS.Timeout[] = [];
+  private running: Promise<void> = Promise.resolve();
 
-  const record = (): ApplierRecord => ({
-    schema: STATUS_SCHEMA, node, instance, backend: memory.kind, startedAt, heartbeatAt: new Date().toISOString(),
-    heartbeatMs: settings.heartbeatMs, ...(inForce ?? {}), ...(lastError ? { error: lastError } : {}),
-    kernelWrites: memory.kernelWrites, repairs: applier.status.repairs,
-  });
-
-  // one status write in flight; requests during a write are coalesced into the next one
-  let writing: Promise<void> | undefined;
-  let writeAgain = false;
-  let writeFailing = false;
-  const writeStatus = async (): Promise<void> => {
-    if (!kv) return;
-    if (writing) return void (writeAgain = true);
-    writing = (async () => {
-      do {
-        writeAgain = false;
-        try {
-          await kv!.put(applierStatusKey(node), JSONCodec().encode(record()));
-          if (writeFailing) log.info('status write works again');
-          writeFailing = false;
-        } catch (err) {
-          if (!writeFailing) log.warn({ err }, 'status write failed (logged once until it works again)');
-          writeFailing = true;
-        }
-      } while (writeAgain && !stopping);
-    })();
-    await writing;
-    writing = undefined;
-  };
-
-  const report = (kind: ApplierErrorKind, message: string, version?: RuleSetVersion): void => {
-    lastError = { kind, message, at: new Date().toISOString(), ...(version ? { version } : {}) };
-    void writeStatus();
-  };
-
-  /** Applies one admitted rule set; false when it failed after the core's retries (the previous rules stay). */
-  const apply = async (ruleSet: RuleSet, source: string): Promise<boolean> => {
-    let outcome: ApplyOutcome;
-    try {
-      outcome = await applier.apply(ruleSet);
-    } catch (err) {
-      if (!(err instanceof ApplyError)) log.error({ err, version: ruleSet.version, source }, 'rule set apply failed unexpectedly');
-      report('apply-failed', (err as Error).message, ruleSet.version);
-      return false;
-    }
-    if (outcome.kind === 'stale') {
-      log.debug({ version: ruleSet.version, applied: outcome.applied, source }, 'rule set not newer than the one in force');
-      return true;
-    }
-    const appliedAt = new Date().toISOString();
-    inForce = { version: ruleSet.version, hash: ruleSet.contentHash, appliedAt };
-    lastError = undefined;
-    if (outcome.kind === 'unchanged') log.info({ version: ruleSet.version, hash: ruleSet.contentHash, source }, 'rule set unchanged, version recorded');
-    persist(ruleSet);
-    void writeStatus();
-    opts.onApplied?.({ ruleSet, outcome, appliedAt, source });
-    return true;
-  };
-
-  /** Admits and applies one payload from the stream; false asks for a later redelivery. */
-  const handlePayload = async (payload: Uint8Array, source: string): Promise<boolean> => {
-    const admission = admitRuleSet(payload, node);
-    if (admission.kind === 'refuse') {
-      log.warn({ reason: admission.reason, version: admission.version, source }, 'rule set refused, current rules kept');
-      report('refused', admission.reason, admission.version);
-      return true; // redelivery would refuse it again
-    }
-    return apply(admission.ruleSet, source);
-  };
-
-  const handleMessage = async (m: JsMsg): Promise<void> => {
-    let payload: Uint8Array | undefined;
-    try {
-      payload = await readLarge(await nc!.jetstreamManager(), n.rulesStream, { subject: m.subject, data: m.data, headers: m.headers });
-    } catch (err) {
-      // a part evicted or unreadable: a few more tries (a transient read error), then report and move on
-      const final = !(err instanceof ChunkError) || m.info.redeliveryCount >= 3;
-      log.warn({ err, seq: m.seq, final }, 'rule set unreadable');
-      if (final) {
-        report('unreadable', (err as Error).message);
-        m.ack();
-      } else m.nak(settings.retryDelayMs);
-      return;
-    }
-    if (payload === undefined || (await handlePayload(payload, `stream seq ${m.seq}`))) m.ack();
-    else m.nak(settings.retryDelayMs);
-  };
-
-  // 1. the state file: enforce what was last applied, NATS or not
-  if (stored.kind === 'found') {
-    log.info({ version: stored.state.ruleSet.version, hash: stored.state.ruleSet.contentHash, path: statePath }, 'applying the stored rule set');
-    persisted = stored.state.ruleSet;
-    await apply(stored.state.ruleSet, 'state file');
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly opts: ApplierServiceOptions,
+    private readonly statePath: string,
+    private readonly storedAtStart: StoredState | undefined,
+  ) {
+    this.settings = opts.settings;
+    this.state = { reported: {}, stored: storedAtStart?.ruleSet, readBack: undefined, nc: opts.nc, messages: undefined, stopping: false };
+    this.following = new Promise((resolve) => (this.markFollowing = resolve));
+    // a restart that finds the kernel listing what the state file says was loaded writes nothing (KernelMemory)
+    const remembered = storedAtStart?.fingerprint ? { contentHash: storedAtStart.ruleSet.contentHash, fingerprint: storedAtStart.fingerprint } : undefined;
+    const backend = opts.backend ?? createBackend(this.settings.kernel, config.prefix, log);
+    this.memory = new KernelMemory(backend, remembered, log, (hash, fingerprint) => this.onReadBack({ hash, fingerprint }));
+    this.applier = new Applier(this.memory, { log });
+    this.status = new StatusWriter(applierStatusKey(this.settings.node), () => this.record(), log);
   }
 
-  const reconcileTimer =
-    settings.reconcileMs > 0
-      ? setInterval(() => {
-          applier.reconcile().then(
-            (outcome) => {
-              if (outcome === 'repaired') void writeStatus();
-            },
-            (err: unknown) => report('apply-failed', `drift repair failed: ${(err as Error).message}`),
-          );
-        }, settings.reconcileMs)
-      : undefined;
-  const heartbeatTimer = setInterval(() => void writeStatus(), settings.heartbeatMs);
+  /** Enforces the stored rule set, starts the timers, and leaves NATS to a loop that runs until `stop`. */
+  async start(): Promise<void> {
+    await this.enforceStored();
+    if (this.settings.reconcileMs > 0) this.timers.push(setInterval(() => this.reconcile(), this.settings.reconcileMs));
+    this.timers.push(setInterval(() => void this.status.write(), this.settings.heartbeatMs));
+    this.running = this.run();
+  }
 
-  // 2. and 3. NATS: the newest rule set, then the durable consumer; everything retried until stopped
-  let nc: NatsConnection | undefined = opts.nc;
-  let messages: ConsumerMessages | undefined;
-  let markFollowing: () => void = () => {};
-  const isFollowing = new Promise<void>((resolve) => (markFollowing = resolve));
+  record(): ApplierRecord {
+    const { node, heartbeatMs } = this.settings;
+    const facts = { node, instance: this.instance, backend: this.memory.kind, startedAt: this.startedAt, heartbeatMs, kernelWrites: this.memory.kernelWrites, repairs: this.applier.status.repairs };
+    return applierRecord(this.state.reported, facts, new Date().toISOString());
+  }
 
-  const connectForever = async (): Promise<NatsConnection | undefined> => {
-    for (let attempt = 0; !stopping; attempt += 1) {
+  async stop(): Promise<void> {
+    if (this.state.stopping) return;
+    this.state.stopping = true;
+    for (const timer of this.timers) clearInterval(timer);
+    await this.state.messages?.close();
+    await this.running;
+    await this.status.close();
+    if (!this.opts.nc) await this.state.nc?.drain().catch(() => undefined);
+    this.log.info({ version: this.state.reported.inForce?.version }, 'applier stopped, rules left in force');
+  }
+
+  /** Step 2: the state file's rule set, enforced before NATS is even tried. */
+  private async enforceStored(): Promise<void> {
+    const stored = this.storedAtStart?.ruleSet;
+    if (!stored) return;
+    this.log.info({ version: stored.version, hash: stored.contentHash, path: this.statePath }, 'applying the stored rule set');
+    this.act(await this.apply(stored, 'state file'), 'state file');
+  }
+
+  /** Steps 3 to 5, until stopped: connect, then sessions of catch-up and consume, each restarted when it fails. */
+  private async run(): Promise<void> {
+    const nc = (this.state.nc ??= await this.connect());
+    if (!nc) return;
+    void this.watchConnection(nc);
+    while (!this.state.stopping) {
       try {
-        return await connect({ servers: [...config.natsUrls], name: `knp-applier`, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_DELAY_MS });
+        await this.session(nc);
       } catch (err) {
-        if (attempt === 0) log.warn({ err }, 'NATS unreachable, enforcing the stored rules and retrying');
+        if (this.state.stopping) break;
+        this.log.warn({ err }, 'rules session failed, starting it again');
+      }
+      if (!this.state.stopping) await sleep(SESSION_RESTART_MS);
+    }
+  }
+
+  /** Step 3: a connection, tried until it works or the service stops (the stored rules stay enforced meanwhile). */
+  private async connect(): Promise<NatsConnection | undefined> {
+    for (let attempt = 0; !this.state.stopping; attempt += 1) {
+      try {
+        return await connect({ servers: [...this.config.natsUrls], name: 'knp-applier', maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_DELAY_MS });
+      } catch (err) {
+        if (attempt === 0) this.log.warn({ err }, 'NATS unreachable, enforcing the stored rules and retrying');
         await sleep(RECONNECT_DELAY_MS);
       }
     }
     return undefined;
-  };
+  }
 
-  const session = async (conn: NatsConnection): Promise<void> => {
-    const js = conn.jetstream();
-    const jsm = await conn.jetstreamManager();
-    const streams = await ensureStreams(conn, config.prefix, settings.streams);
-    kv = await js.views.kv(streams.statusBucket);
-    void writeStatus();
-    const durable = durableName(config.prefix, node);
+  private async watchConnection(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') this.log.warn({ server: s.data }, 'NATS disconnected, still enforcing');
+      if (s.type === 'reconnect') {
+        this.log.info({ server: s.data }, 'NATS reconnected');
+        void this.status.write();
+      }
+    }
+  }
+
+  /** Steps 4 and 5 on one connection: the streams, the status bucket, catch up to the newest rule set, then consume. */
+  private async session(nc: NatsConnection): Promise<void> {
+    const js = nc.jetstream();
+    const jsm = await nc.jetstreamManager();
+    const streams = await ensureStreams(nc, this.config.prefix, this.settings.streams);
+    this.status.bind(await js.views.kv(streams.statusBucket));
+    void this.status.write();
+    const subject = names(this.config.prefix).rulesSubject(this.settings.node);
+    const durable = durableName(this.config.prefix, this.settings.node);
     await ensureDurable(jsm, streams.rulesStream, durable, subject);
+    // step 4: catch up, so a new applier does not wait for the durable to reach the newest rule set
     const newest = await readNewest(jsm, streams.rulesStream, subject);
-    if (newest) await handlePayload(newest.payload, `newest (stream seq ${newest.seq})`);
-    const consumer = await js.consumers.get(streams.rulesStream, durable);
-    messages = await consumer.consume({ max_messages: 16 });
-    log.info({ durable, subject }, 'following the rules subject');
-    markFollowing();
+    if (newest) {
+      const source = `newest (stream seq ${newest.seq})`;
+      this.act(await this.admitAndApply(newest.payload, source), source);
+    }
+    // step 5: consume
+    const messages = await (await js.consumers.get(streams.rulesStream, durable)).consume({ max_messages: 16 });
+    this.state.messages = messages;
+    // stop() came during the catch-up, before there was a consumer to close; closing only queues the end
+    // in the iterator, so the loop below still runs to take it
+    if (this.state.stopping) void messages.close();
+    else {
+      this.log.info({ durable, subject }, 'following the rules subject');
+      this.markFollowing();
+    }
     for await (const m of messages) {
-      if (stopping) break;
-      await handleMessage(m);
+      if (this.state.stopping) break;
+      await this.handleMessage(m);
     }
-  };
+  }
 
-  const loop = (async () => {
-    nc ??= await connectForever();
-    if (!nc) return;
-    void (async () => {
-      for await (const s of nc.status()) {
-        if (s.type === 'disconnect') log.warn({ server: s.data }, 'NATS disconnected, still enforcing');
-        if (s.type === 'reconnect') {
-          log.info({ server: s.data }, 'NATS reconnected');
-          void writeStatus();
-        }
-      }
-    })();
-    while (!stopping) {
-      try {
-        await session(nc);
-      } catch (err) {
-        if (stopping) break;
-        log.warn({ err }, 'rules session failed, starting it again');
-      }
-      if (!stopping) await sleep(SESSION_RESTART_MS);
+  private async handleMessage(m: JsMsg): Promise<void> {
+    const source = `stream seq ${m.seq}`;
+    const verdict = this.act(await this.readAndApply(m, source), source);
+    if (verdict.settle.kind === 'ack') m.ack();
+    else m.nak(verdict.settle.delayMs);
+  }
+
+  private async readAndApply(m: JsMsg, source: string): Promise<Handled> {
+    let payload: Uint8Array | undefined;
+    try {
+      const jsm = await this.state.nc!.jetstreamManager();
+      payload = await readLarge(jsm, names(this.config.prefix).rulesStream, { subject: m.subject, data: m.data, headers: m.headers });
+    } catch (err) {
+      return { kind: 'unreadable', err: err as Error, chunkError: err instanceof ChunkError, redeliveries: m.info.redeliveryCount };
     }
-  })();
+    return payload === undefined ? { kind: 'empty' } : this.admitAndApply(payload, source);
+  }
 
-  return {
-    instance,
-    record,
-    following: () => isFollowing,
-    async stop(): Promise<void> {
-      if (stopping) return;
-      stopping = true;
-      clearInterval(reconcileTimer);
-      clearInterval(heartbeatTimer);
-      await messages?.close();
-      await loop;
-      await writing;
-      stopping = false; // let the final record through
-      await writeStatus();
-      stopping = true;
-      if (!opts.nc) await nc?.drain().catch(() => undefined);
-      log.info({ version: inForce?.version }, 'applier stopped, rules left in force');
-    },
-  };
+  private async admitAndApply(payload: Uint8Array, source: string): Promise<Handled> {
+    const admission = admitRuleSet(payload, this.settings.node);
+    return admission.kind === 'refuse' ? { kind: 'refused', reason: admission.reason, ...(admission.version ? { version: admission.version } : {}) } : this.apply(admission.ruleSet, source);
+  }
+
+  /** Step 6: one admitted rule set through the Applier core (its retries included). */
+  private async apply(ruleSet: RuleSet, source: string): Promise<Handled> {
+    try {
+      return { kind: 'done', ruleSet, outcome: await this.applier.apply(ruleSet) };
+    } catch (err) {
+      if (!(err instanceof ApplyError)) this.log.error({ err, version: ruleSet.version, source }, 'rule set apply failed unexpectedly');
+      return { kind: 'failed', err: err as Error, version: ruleSet.version };
+    }
+  }
+
+  /** What follows from a handled rule set (`judgeHandled`): log it, report a problem, record the rules in force. */
+  private act(handled: Handled, source: string): Verdict {
+    const verdict = judgeHandled(handled, this.settings.retryDelayMs);
+    if (handled.kind === 'unreadable') this.log.warn({ err: handled.err, source, final: verdict.settle.kind === 'ack' }, 'rule set unreadable');
+    if (handled.kind === 'refused') this.log.warn({ reason: handled.reason, version: handled.version, source }, 'rule set refused, current rules kept');
+    if (handled.kind === 'done' && handled.outcome.kind === 'stale')
+      this.log.debug({ version: handled.ruleSet.version, applied: handled.outcome.applied, source }, 'rule set not newer than the one in force');
+    if (verdict.problem) this.report(verdict.problem);
+    if (verdict.inForce && handled.kind === 'done') this.recordInForce(handled.ruleSet, handled.outcome, source);
+    return verdict;
+  }
+
+  private recordInForce(ruleSet: RuleSet, outcome: ApplyOutcome, source: string): void {
+    const appliedAt = new Date().toISOString();
+    this.state.reported = reportInForce(ruleSet, appliedAt);
+    if (outcome.kind === 'unchanged') this.log.info({ version: ruleSet.version, hash: ruleSet.contentHash, source }, 'rule set unchanged, version recorded');
+    this.persist(ruleSet);
+    void this.status.write();
+    this.opts.onApplied?.({ ruleSet, outcome, appliedAt, source });
+  }
+
+  /** Step 7: drift repair on a timer; a repair or its failure changes the record. */
+  private reconcile(): void {
+    this.applier.reconcile().then(
+      (outcome) => {
+        if (outcome === 'repaired') void this.status.write();
+      },
+      (err: unknown) => this.report({ kind: 'apply-failed', message: `drift repair failed: ${(err as Error).message}` }),
+    );
+  }
+
+  /** Step 8: a problem goes to the record at once (the rules in force stay). */
+  private report(problem: Problem): void {
+    this.state.reported = reportProblem(this.state.reported, problem, new Date().toISOString());
+    void this.status.write();
+  }
+
+  private persist(ruleSet: RuleSet): void {
+    this.state.stored = ruleSet;
+    try {
+      writeState(this.statePath, stateToStore(ruleSet, this.state.readBack));
+    } catch (err) {
+      this.log.error({ err, path: this.statePath }, 'state file write failed; a restart will load the rules again');
+    }
+  }
+
+  /** The listing taken after a full load: kept with its rule set, so a restart can tell the kernel still holds it. */
+  private onReadBack(readBack: ReadBack): void {
+    this.state.readBack = readBack;
+    if (this.state.stored?.contentHash === readBack.hash) this.persist(this.state.stored);
+  }
 }

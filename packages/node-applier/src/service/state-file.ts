@@ -39,6 +39,14 @@ export function readState(path: string, node: string): ReadState {
   return { kind: 'found', state: { ruleSet: admission.ruleSet, ...(typeof value.fingerprint === 'string' ? { fingerprint: value.fingerprint } : {}) } };
 }
 
+/** The kernel listing digest read back right after a rule set was loaded. */
+export type ReadBack = { readonly hash: string; readonly fingerprint: string };
+
+/** What to keep for `ruleSet`: the read-back fingerprint only when it was taken of that same content. */
+export function stateToStore(ruleSet: RuleSet, readBack: ReadBack | undefined): StoredState {
+  return readBack?.hash === ruleSet.contentHash ? { ruleSet, fingerprint: readBack.fingerprint } : { ruleSet };
+}
+
 /** Writes the state atomically: a temp file in the same directory, fsync, rename over the old one, fsync the directory. */
 export function writeState(path: string, state: StoredState): void {
   mkdirSync(dirname(path), { recursive: true });
