@@ -1,20 +1,12 @@
-import { ConfigError } from '@knp/shared';
-import { ExplainError } from '@knp/compiler';
-import { ReplayError } from '@knp/compiler/service';
+import { InputError } from '@knp/shared';
 import { UsageError, type CommandIo, type Env } from './io.js';
-import { ManifestError } from './load-manifests.js';
 
 /** One `knp <name>` command: its usage text, and a run that returns the exit code. */
 export type Command = {
   readonly name: string;
-  /** One line for `knp --help`. */
-  readonly summary: string;
   readonly usage: string;
   run(argv: readonly string[], io: CommandIo, env: Env): Promise<number>;
 };
-
-/** Errors that mean "the input was bad" (exit 2, one clear line), not "knp failed". */
-const BAD_INPUT = [UsageError, ManifestError, ExplainError, ConfigError, ReplayError] as const;
 
 /** `node:util` parseArgs reports unknown or malformed flags with these codes. */
 const isFlagError = (err: unknown): boolean => /^ERR_PARSE_ARGS_/.test(String((err as { code?: unknown })?.code ?? ''));
@@ -37,7 +29,7 @@ export async function runCommand(command: Command, argv: readonly string[], io: 
       io.err(`knp ${command.name}: ${message}\n${command.usage}\n`);
       return 2;
     }
-    if (BAD_INPUT.some((kind) => err instanceof kind)) {
+    if (err instanceof InputError) {
       io.err(`knp ${command.name}: ${message}\n`);
       return 2;
     }

@@ -1,3 +1,5 @@
+import { InputError } from '@knp/shared';
+
 /** Where a command writes: injected so commands run in tests without a process. */
 export type CommandIo = { readonly out: (text: string) => void; readonly err: (text: string) => void };
 
@@ -10,6 +12,6 @@ export const processIo: CommandIo = {
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** A flag problem: the command prints it with its usage and exits 2. */
-export class UsageError extends Error {
+export class UsageError extends InputError {
   override name = 'UsageError';
 }

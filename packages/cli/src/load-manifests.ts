@@ -1,8 +1,9 @@
+import { InputError } from '@knp/shared';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
-export class ManifestError extends Error {
+export class ManifestError extends InputError {
   override name = 'ManifestError';
 }
 

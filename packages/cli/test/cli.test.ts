@@ -15,7 +15,8 @@ const examples = join(root, 'examples');
 const knp = (...args: string[]) => spawnSync(join(root, 'bin/knp'), args, { encoding: 'utf8' });
 
 /** A command's usage text, as `knp <command> --help` prints it. */
-const commandUsage = (name: string): string => COMMANDS.find((c) => c.name === name)!.usage;
+const usages = new Map(await Promise.all(COMMANDS.map(async (c) => [c.name, (await c.load()).usage] as const)));
+const commandUsage = (name: string): string => usages.get(name)!;
 
 let dir = '';
 Cli.before(() => {

@@ -1,3 +1,4 @@
+import { InputError } from '@knp/shared';
 import type { Protocol, RuleSet } from '@knp/shared';
 import { evaluate, type SideVerdict } from './evaluate.js';
 import { allLivePods } from './derived.js';
@@ -29,7 +30,7 @@ export type Explanation = {
   readonly ingress: SideVerdict & { readonly node: string };
 };
 
-export class ExplainError extends Error {
+export class ExplainError extends InputError {
   override name = 'ExplainError';
 }
 

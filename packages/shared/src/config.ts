@@ -1,3 +1,4 @@
+import { InputError } from './schema.js';
 import { isValidPrefix } from './names.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -14,7 +15,7 @@ export type Config = {
   readonly logLevel: LogLevel;
 };
 
-export class ConfigError extends Error {
+export class ConfigError extends InputError {
   override name = 'ConfigError';
   constructor(readonly problems: readonly string[]) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);

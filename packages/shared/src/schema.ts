@@ -17,3 +17,11 @@ export function checkSchema(what: string, value: unknown, expected: number): voi
 export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${JSON.stringify(value)}`);
 }
+
+/**
+ * Bad input (a flag, a manifest, a pod name, the configuration, a key file) as opposed to a failure of knp:
+ * commands answer it with one clear line and exit 2, services refuse to start with exit 2.
+ */
+export class InputError extends Error {
+  override name = 'InputError';
+}

@@ -18,7 +18,6 @@ Policies the API server would reject are reported on stderr (object and field); 
  */
 export const compileCommand: Command = {
   name: 'compile',
-  summary: 'compile manifests to a node\'s rule set (ir | nft | iptables | ip6tables | ipset)',
   usage: USAGE,
   async run(argv, io) {
     const { values } = parseArgs({

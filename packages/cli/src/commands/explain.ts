@@ -26,7 +26,6 @@ export function parsePortFlag(text: string): { port: number; protocol: Protocol 
  */
 export const explainCommand: Command = {
   name: 'explain',
-  summary: 'explain whether traffic between two pods is allowed, or print the whole matrix',
   usage: USAGE,
   async run(argv, io) {
     const { values } = parseArgs({

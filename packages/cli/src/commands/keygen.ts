@@ -30,7 +30,6 @@ function writeNew(path: string, text: string, mode: number): void {
 /** `knp keygen`: a new signing key pair in files. */
 export const keygenCommand: Command = {
   name: 'keygen',
-  summary: 'make an Ed25519 key pair for signing events, rule sets and snapshots (--out DIR)',
   usage: USAGE,
   async run(argv, io) {
     const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' }, name: { type: 'string', default: 'knp' } }, strict: true, allowPositionals: false });

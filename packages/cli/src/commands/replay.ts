@@ -22,7 +22,6 @@ async function applyRuleSet(ruleSet: RuleSet, kernel: KernelSettings, prefix: st
 /** `knp replay`: prints (or applies) one node's rule set rebuilt from the stream. */
 export const replayCommand: Command = {
   name: 'replay',
-  summary: 'rebuild one node\'s rule set from the events stream, as of now or --to-seq S; print or --apply it',
   usage: USAGE,
   async run(argv, io, env) {
     const { values } = parseArgs({

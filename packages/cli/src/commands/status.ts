@@ -13,7 +13,6 @@ rejected policies, last error. Environment: KNP_NATS_URL, KNP_PREFIX. Exit 2 whe
 /** `knp status`: prints the table (or JSON) once; 0, or 2 for bad flags, configuration or NATS unreachable. */
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'the watcher, compilers and nodes: desired vs applied versions, lag, heartbeats, errors (--json)',
   usage: USAGE,
   async run(argv, io, env) {
     const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean' } }, strict: true, allowPositionals: false });

@@ -31,7 +31,6 @@ function parse(argv: readonly string[]): { afterRv?: string; timeoutMs: number }
 /** `knp wait --synced`: 0 synced, 1 timed out, 2 bad flags, configuration or NATS unreachable. */
 export const waitCommand: Command = {
   name: 'wait',
-  summary: 'wait until the pipeline is synced (--synced [--after-rv RV] [--timeout S]); exit 0, 1 timeout, 2 error',
   usage: USAGE,
   async run(argv, io, env) {
     const parsed = parse(argv);

@@ -1,3 +1,4 @@
+import { InputError } from '@knp/shared';
 import { names, parseRuleSet, type Logger, type RuleSet } from '@knp/shared';
 import { readLarge, streamEpoch } from '@knp/shared/nats';
 import type { JetStreamManager, NatsConnection } from 'nats';
@@ -10,7 +11,7 @@ import { SnapshotStore } from './snapshots.js';
 import { FOLD_CHUNK } from './session.js';
 
 /** The stream cannot answer the question asked (no events stream, a sequence past its end). */
-export class ReplayError extends Error {
+export class ReplayError extends InputError {
   override name = 'ReplayError';
 }
 

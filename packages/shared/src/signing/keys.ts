@@ -1,3 +1,4 @@
+import { InputError } from '../schema.js';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ export type SigningKey = { readonly keyId: string; sign(data: Uint8Array): strin
 /** Public keys by key id: whose signatures a reader accepts. */
 export type TrustedKeys = ReadonlyMap<string, KeyObject>;
 
-export class KeyError extends Error {
+export class KeyError extends InputError {
   override name = 'KeyError';
 }
 

@@ -1,0 +1,4 @@
+import { applierService } from '@knp/node-applier/service';
+import { serviceCommand } from './service.js';
+
+export const applierCommand = serviceCommand(applierService);

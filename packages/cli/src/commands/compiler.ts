@@ -1,0 +1,4 @@
+import { compilerService } from '@knp/compiler/service';
+import { serviceCommand } from './service.js';
+
+export const compilerCommand = serviceCommand(compilerService);
