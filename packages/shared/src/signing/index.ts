@@ -1,2 +1,3 @@
 export * from './keys.js';
 export * from './trust.js';
+export * from './settings.js';
