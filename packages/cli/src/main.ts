@@ -14,6 +14,7 @@ export const COMMANDS: readonly { readonly name: string; readonly summary: strin
   { name: 'replay', summary: 'rebuild one node\'s rule set from the events stream, as of now or --to-seq S; print or --apply it', load: async () => (await import('./commands/replay.js')).replayCommand },
   { name: 'wait', summary: 'wait until the pipeline is synced (--synced [--after-rv RV] [--timeout S]); exit 0, 1 timeout, 2 error', load: async () => (await import('./commands/wait.js')).waitCommand },
   { name: 'status', summary: 'the watcher, compilers and nodes: desired vs applied versions, lag, heartbeats, errors (--json)', load: async () => (await import('./commands/status.js')).statusCommand },
+  { name: 'history', summary: 'each version of a node\'s rule set and what changed, or every node at a past time', load: async () => (await import('./commands/history.js')).historyCommand },
   { name: 'keygen', summary: 'make an Ed25519 key pair for signing events, rule sets and snapshots (--out DIR)', load: async () => (await import('./commands/keygen.js')).keygenCommand },
 ];
 

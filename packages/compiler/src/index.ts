@@ -13,3 +13,5 @@ export { parsePolicy, type ParsedPolicy, type PolicyRecord } from './policy.js';
 export { parseSelector, matches, type Selector, type Labels } from './selector.js';
 export { podRecord } from './input/pod.js';
 export { isLive, type PodRecord, type NamespaceRecord } from './records.js';
+export { diffRuleSets, isEmptyDiff, type RuleSetDiff } from './rule-set-diff.js';
+export { HistoryRecorder, type HistoryEntry } from './history.js';

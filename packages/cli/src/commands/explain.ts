@@ -1,15 +1,21 @@
 import { parseArgs } from 'node:util';
 import { PROTOCOLS, type Protocol } from '@knp/shared';
-import { compileAll, explain, explainMatrix, type Explanation, type SideVerdict } from '@knp/compiler';
+import { compileAll, explain, explainMatrix, type ClusterState, type Explanation, type SideVerdict } from '@knp/compiler';
 import { clusterFromManifests } from '../cluster-from-manifests.js';
 import type { Command } from '../command.js';
-import { UsageError } from '../io.js';
+import { UsageError, type CommandIo, type Env } from '../io.js';
+import { liveState, operatorConnection, parseSeqFlag, type Moment } from '../live-state.js';
+import { parseTimeFlag } from '../time-flag.js';
 
-const USAGE = `usage: knp explain --manifests PATH (--from NS/POD --to NS/POD | --all-pairs) --port PORT/PROTOCOL [--json]
+const USAGE = `usage: knp explain (--from NS/POD --to NS/POD | --all-pairs) --port PORT/PROTOCOL [--json]
+                   [--manifests PATH... | --at-seq S | --at TIME]
 
 Whether traffic from one pod to another is allowed, and by which policies and rules on the source's egress
 and the destination's ingress, judged from the compiled per-node rule sets; or the whole pod x pod matrix.
-Exit 0 when answered (allowed or denied), 2 for bad flags or input.`;
+The cluster comes from --manifests (files or folders), or else from the events stream (KNP_NATS_URL,
+KNP_PREFIX): as of now, of stream sequence S, or of a time (RFC 3339, HH:MM[:SS] UTC today, or 15m / 2h
+ago): which rules were in force when that connection failed. Exit 0 when answered (allowed or denied), 2
+for bad flags or input.`;
 
 /** Parses `80/TCP` (protocol any case; TCP when omitted). */
 export function parsePortFlag(text: string): { port: number; protocol: Protocol } {
@@ -27,11 +33,13 @@ export function parsePortFlag(text: string): { port: number; protocol: Protocol 
 export const explainCommand: Command = {
   name: 'explain',
   usage: USAGE,
-  async run(argv, io) {
+  async run(argv, io, env) {
     const { values } = parseArgs({
       args: [...argv],
       options: {
         manifests: { type: 'string', multiple: true },
+        'at-seq': { type: 'string' },
+        at: { type: 'string' },
         from: { type: 'string' },
         to: { type: 'string' },
         'all-pairs': { type: 'boolean' },
@@ -40,13 +48,18 @@ export const explainCommand: Command = {
       },
       strict: true,
     });
-    if (!values.manifests?.length) throw new UsageError('--manifests is required');
+    const live = !values.manifests?.length;
+    if (!live && (values['at-seq'] !== undefined || values.at !== undefined)) throw new UsageError('--at-seq and --at read the events stream: not with --manifests');
+    if (values['at-seq'] !== undefined && values.at !== undefined) throw new UsageError('give --at-seq or --at, not both');
     if (!values.port) throw new UsageError('--port is required');
     const pair = values.from !== undefined || values.to !== undefined;
     if (pair === !!values['all-pairs'] || (pair && (!values.from || !values.to))) throw new UsageError('give --from and --to, or --all-pairs');
     const { port, protocol } = parsePortFlag(values.port);
 
-    const state = clusterFromManifests(values.manifests, io);
+    const moment: Moment =
+      values['at-seq'] !== undefined ? { kind: 'seq', seq: parseSeqFlag(values['at-seq']) } : values.at !== undefined ? { kind: 'time', timeMs: parseTimeFlag('--at', values.at, Date.now()) } : { kind: 'now' };
+    const state = live ? await streamState(moment, io, env) : clusterFromManifests(values.manifests!, io);
+    // one code path from here: offline and live both compile every node and judge from the rule sets
     const ruleSets = compileAll(state);
     if (values['all-pairs']) {
       const matrix = explainMatrix(state, ruleSets, port, protocol);
@@ -58,6 +71,19 @@ export const explainCommand: Command = {
     return 0;
   },
 };
+
+/** The cluster as the events stream says at `moment`; names the sequence (and time) on stderr. */
+async function streamState(moment: Moment, io: CommandIo, env: Env): Promise<ClusterState> {
+  const { nc, prefix, log } = await operatorConnection(env, 'explain');
+  try {
+    const live = await liveState(nc, prefix, moment, log);
+    const when = moment.kind === 'time' ? ` (the last event at or before ${new Date(moment.timeMs).toISOString()})` : '';
+    io.err(`as of events stream sequence ${live.seq}${when}, epoch ${live.epoch}\n`);
+    return live.state;
+  } finally {
+    await nc.close();
+  }
+}
 
 function formatSide(label: string, pod: string, side: SideVerdict & { node: string }): string {
   if (!side.isolated) return `  ${label} of ${pod} (node ${side.node}): allowed, not isolated (no policy selects it for ${label})\n`;

@@ -10,7 +10,14 @@ import { decodeEvent } from '../input/event.js';
  * how many follow it, counting those the server still holds and those already buffered here (the server's
  * count alone reads 0 for every message delivered as it was published, however many wait in the client's buffer).
  */
-export type Consumed = { readonly seq: number; readonly event: FoldEvent | undefined; readonly rejections: readonly Rejection[]; readonly pending: number };
+export type Consumed = {
+  readonly seq: number;
+  readonly event: FoldEvent | undefined;
+  readonly rejections: readonly Rejection[];
+  readonly pending: number;
+  /** When the stream stored the message (ms since the epoch). */
+  readonly timeMs: number;
+};
 
 export type EventSource = AsyncIterable<Consumed> & { close(): Promise<void> };
 
@@ -33,7 +40,7 @@ export async function openEventSource(js: JetStreamClient, jsm: JetStreamManager
   async function* read(): AsyncGenerator<Consumed> {
     for await (const m of messages) {
       if (largeMessageKind(m.headers) === 'part') {
-        yield { seq: m.seq, event: undefined, rejections: [], pending: pendingAfter(m.info.pending) };
+        yield { seq: m.seq, event: undefined, rejections: [], pending: pendingAfter(m.info.pending), timeMs: m.info.timestampNanos / 1e6 };
         continue;
       }
       let decoded: ReturnType<typeof decodeEvent> = { event: undefined, rejections: [] };
@@ -47,7 +54,7 @@ export async function openEventSource(js: JetStreamClient, jsm: JetStreamManager
       // bad input is data: a skipped event or a rejected field, with the sequence it came at
       for (const r of decoded.rejections)
         log.warn({ seq: m.seq, object: r.object, field: r.field, reason: r.reason, skipped: decoded.event === undefined }, 'event input rejected');
-      yield { seq: m.seq, event: decoded.event, rejections: decoded.rejections, pending: pendingAfter(m.info.pending) };
+      yield { seq: m.seq, event: decoded.event, rejections: decoded.rejections, pending: pendingAfter(m.info.pending), timeMs: m.info.timestampNanos / 1e6 };
     }
   }
   const iterable = read();

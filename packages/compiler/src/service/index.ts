@@ -7,4 +7,5 @@ export { decidePublish, ruleSetMessageId, type PublishDecision } from './publish
 export { RulesStore, type LastPublished } from './rules-store.js';
 export { openEventSource, type Consumed, type EventSource } from './event-source.js';
 export { compilerService } from './main.js';
-export { replayNode, ReplayError, type Replayed } from './replay.js';
+export { replayNode, type Replayed } from './replay.js';
+export { foldStream, seqAtTime, ReplayError, type Folded, type FoldOptions, type StreamEvent } from './stream-fold.js';

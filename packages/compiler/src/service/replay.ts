@@ -1,19 +1,8 @@
-import { InputError } from '@knp/shared';
 import { names, parseRuleSet, type Logger, type RuleSet } from '@knp/shared';
-import { readLarge, streamEpoch } from '@knp/shared/nats';
+import { readLarge } from '@knp/shared/nats';
 import type { JetStreamManager, NatsConnection } from 'nats';
 import { compileNode } from '../compile-node.js';
-import { evolveAll } from '../evolve.js';
-import { emptyState, type ClusterState } from '../state.js';
-import type { FoldEvent } from '../fold-event.js';
-import { openEventSource } from './event-source.js';
-import { SnapshotStore } from './snapshots.js';
-import { FOLD_CHUNK } from './session.js';
-
-/** The stream cannot answer the question asked (no events stream, a sequence past its end). */
-export class ReplayError extends InputError {
-  override name = 'ReplayError';
-}
+import { foldStream } from './stream-fold.js';
 
 export type Replayed = { readonly ruleSet: RuleSet; readonly foldedSeq: number; readonly snapshotSeq: number; readonly versionFrom: 'published' | 'replay' };
 
@@ -25,32 +14,9 @@ export type Replayed = { readonly ruleSet: RuleSet; readonly foldedSeq: number; 
  */
 export async function replayNode(nc: NatsConnection, prefix: string, node: string, opts: { toSeq?: number; fromStart?: boolean; log: Logger }): Promise<Replayed> {
   const n = names(prefix);
-  const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
-  const epoch = await streamEpoch(jsm, n.eventsStream);
-  if (epoch === undefined) throw new ReplayError(`no events stream ${n.eventsStream}: is the watcher running with KNP_PREFIX=${prefix}?`);
-  const info = await jsm.streams.info(n.eventsStream);
-  const target = opts.toSeq ?? info.state.last_seq;
-  if (target > info.state.last_seq) throw new ReplayError(`--to-seq ${target} is past the stream's last sequence ${info.state.last_seq}`);
-
-  let state: ClusterState = emptyState(epoch);
-  if (!opts.fromStart && (await hasStream(jsm, `OBJ_${n.snapshotBucket}`))) {
-    const store = await SnapshotStore.open(js, prefix, 1, opts.log);
-    state = (await store.loadNewest(epoch, target))?.state ?? state;
-  }
-  const snapshotSeq = state.seq;
-  if (target > state.seq) {
-    const source = await openEventSource(js, jsm, prefix, state.seq, opts.log);
-    let batch: FoldEvent[] = [];
-    for await (const c of source) {
-      if (c.seq > target) break;
-      if (c.event) batch.push(c.event);
-      if (batch.length >= FOLD_CHUNK) (state = evolveAll(state, batch)), (batch = []);
-      if (c.seq >= target || c.pending === 0) break;
-    }
-    await source.close();
-    state = evolveAll(state, batch);
-  }
+  const { epoch, state, snapshotSeq, lastSeq } = await foldStream(nc, prefix, opts);
+  const target = opts.toSeq ?? lastSeq;
   const rebuilt = compileNode(state, node, { epoch, seq: state.seq }).ruleSet;
   const published = await publishedAt(nc, jsm, n.rulesStream, n.rulesSubject(node), epoch, target);
   if (published && published.contentHash === rebuilt.contentHash) return { ruleSet: published, foldedSeq: state.seq, snapshotSeq, versionFrom: 'published' };
@@ -80,8 +46,3 @@ async function publishedAt(nc: NatsConnection, jsm: JetStreamManager, stream: st
   }
   return best;
 }
-
-async function hasStream(jsm: JetStreamManager, name: string): Promise<boolean> {
-  return jsm.streams.info(name).then(() => true, () => false);
-}
-
