@@ -6,6 +6,7 @@ import { processIo, type CommandIo, type Env } from './io.js';
  * command (`knp wait`, called in loops) never loads the Kubernetes client or the compiler.
  */
 export const COMMANDS: readonly { readonly name: string; readonly summary: string; load(): Promise<Command> }[] = [
+  { name: 'demo', summary: 'the whole pipeline live on this machine: simulated cluster, real packets, explain, replay', load: async () => (await import('./commands/demo.js')).demoCommand },
   { name: 'compile', summary: 'compile manifests to a node\'s rule set (ir | nft | iptables | ip6tables | ipset)', load: async () => (await import('./commands/compile.js')).compileCommand },
   { name: 'explain', summary: 'explain whether traffic between two pods is allowed, or print the whole matrix', load: async () => (await import('./commands/explain.js')).explainCommand },
   { name: 'watcher', summary: 'list and watch the Kubernetes API and append events to JetStream (service)', load: async () => (await import('./commands/watcher.js')).watcherCommand },

@@ -1,10 +1,10 @@
 /**
- * The process living in one pod namespace: TCP and UDP echo servers on 80 and 81, and a probe agent on a
+ * The process living in one pod namespace: TCP and UDP echo servers on its ports (80 and 81 by default), and a probe agent on a
  * unix socket (reachable from the test process across network namespaces). Each request line is
  * `{"id", "probes": [{ip, port, protocol, timeoutMs}]}`; the answer is `{"id", "results": [bool]}`.
  * Every probe uses a fresh source port from a per-agent counter, so a conntrack entry left by an earlier
  * probe never answers for a later one. The agent exits when its stdin closes (the test process is gone).
- * Usage: node agent.js <socket path> <first source port>
+ * Usage: node agent.js <socket path> <first source port> [ports to serve, comma-separated; default 80,81]
  */
 import { createServer, connect, type Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -14,8 +14,8 @@ export type Probe = { readonly ip: string; readonly port: number; readonly proto
 export type ProbeRequest = { readonly id: number; readonly probes: readonly Probe[] };
 export type ProbeResponse = { readonly id: number; readonly results: readonly boolean[] };
 
-const SERVE_PORTS = [80, 81];
-const [socketPath = '', firstPort = '20000'] = process.argv.slice(2);
+const [socketPath = '', firstPort = '20000', servePorts = '80,81'] = process.argv.slice(2);
+const SERVE_PORTS = servePorts.split(',').map(Number).filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
 const PORT_MIN = 20_000, PORT_MAX = 60_000;
 let nextPort = Number(firstPort);
 

@@ -15,7 +15,8 @@ import { sh, shQuiet } from './sh.js';
  * Names are unique per run; `destroy` (and, failing that, an exit handler or the next run's sweep)
  * removes everything.
  */
-export type PodSpec = { readonly name: string; readonly ip: string; readonly node: string };
+/** A pod: its name (any label, e.g. `ns/name`), IPv4 address, node, and the ports it serves on TCP and UDP (80 and 81 when not given). */
+export type PodSpec = { readonly name: string; readonly ip: string; readonly node: string; readonly ports?: readonly number[] };
 export type ClusterSpec = { readonly nodes: readonly string[]; readonly pods: readonly PodSpec[] };
 export type ProbeProtocol = Probe['protocol'];
 export type PairResult = { readonly from: string; readonly to: string; readonly allowed: boolean };
@@ -23,6 +24,8 @@ export type PairResult = { readonly from: string; readonly to: string; readonly 
 const RUNS_DIR = '/tmp/knp-netns-runs';
 const LINK_IPS = ['172.31.255.1', '172.31.255.2'];
 const AGENT = fileURLToPath(new URL('./agent.js', import.meta.url));
+/** A stable MAC per role and index, so neighbour entries can be static. */
+const mac = (kind: number, i: number): string => `02:00:00:${kind.toString(16).padStart(2, '0')}:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 
 type PodHandle = PodSpec & { readonly netns: string; readonly agent: ChildProcess; readonly control: Socket };
 
@@ -31,6 +34,7 @@ export class NetnsCluster {
   private readonly pending = new Map<number, (r: ProbeResponse) => void>();
   private nextId = 1;
   private destroyed = false;
+  private podCount = 0;
   private readonly onExit = (): void => this.destroySync();
 
   private constructor(readonly runId: string, private readonly nodeNs: ReadonlyMap<string, string>, private readonly namespaces: string[]) {
@@ -143,8 +147,6 @@ export class NetnsCluster {
     await Promise.all(nodes.map(([, ns]) => sh(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'])));
     const batches = new Map<string, string[]>(this.namespaces.map((ns) => [ns, ['link set lo up']]));
     const add = (ns: string, ...lines: string[]): void => void batches.get(ns)!.push(...lines);
-    const mac = (kind: number, i: number): string => `02:00:00:${kind.toString(16).padStart(2, '0')}:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
-
     if (nodes.length === 2) {
       const [[, a], [, b]] = nodes as [[string, string], [string, string]];
       const [la, lb] = [`k${this.runId}l0`, `k${this.runId}l1`];
@@ -152,28 +154,51 @@ export class NetnsCluster {
       add(a, `addr add ${LINK_IPS[0]}/30 dev ${la}`, `link set ${la} up`, `neigh replace ${LINK_IPS[1]} lladdr ${mac(9, 1)} dev ${la} nud permanent`);
       add(b, `addr add ${LINK_IPS[1]}/30 dev ${lb}`, `link set ${lb} up`, `neigh replace ${LINK_IPS[0]} lladdr ${mac(9, 0)} dev ${lb} nud permanent`);
     }
-    const nodeIndex = new Map(nodes.map(([node], i) => [node, i]));
     const sysctls = new Map<string, string[]>();
-    for (const [i, pod] of spec.pods.entries()) {
-      const node = this.netnsOf(pod.node), podNs = `knpt${this.runId}-p${i}`, veth = `k${this.runId}p${i}`;
-      await sh(['ip', '-n', node, 'link', 'add', veth, 'address', mac(1, i), 'type', 'veth', 'peer', 'name', 'eth0', 'address', mac(2, i), 'netns', podNs]);
-      add(podNs, `addr add ${pod.ip}/32 dev eth0`, 'link set eth0 up', 'route add 169.254.1.1 dev eth0 scope link',
-        'route add default via 169.254.1.1 dev eth0 onlink', `neigh replace 169.254.1.1 lladdr ${mac(1, i)} dev eth0 nud permanent`);
-      add(node, `link set ${veth} up`, `route add ${pod.ip}/32 dev ${veth} scope link`, `neigh replace ${pod.ip} lladdr ${mac(2, i)} dev ${veth} nud permanent`);
-      sysctls.set(node, [...(sysctls.get(node) ?? []), `net.ipv4.conf.${veth}.proxy_arp=1`]);
-      for (const [other, otherNs] of nodes)
-        if (other !== pod.node) add(otherNs, `route add ${pod.ip}/32 via ${LINK_IPS[nodeIndex.get(pod.node)!]}`);
-    }
+    for (const [i, pod] of spec.pods.entries()) await this.plumbPod(pod, i, add, sysctls);
     await Promise.all([...batches].map(([ns, lines]) => sh(['ip', '-n', ns, '-b', '-'], `${lines.join('\n')}\n`)));
     await Promise.all([...sysctls].map(([ns, keys]) => sh(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', ...keys])));
     mkdirSync(this.socketDir, { recursive: true });
     const handles = await Promise.all(spec.pods.map((pod, i) => this.startAgent(pod, `knpt${this.runId}-p${i}`, i)));
     for (const h of handles) this.pods.set(h.name, h);
+    this.podCount = spec.pods.length;
+  }
+
+  /** Adds a pod to the running cluster (its namespace, veth, routes on both nodes, agent), as a new pod scheduled on `node`. */
+  async addPod(pod: PodSpec): Promise<void> {
+    if (this.pods.has(pod.name)) throw new Error(`pod ${pod.name} exists`);
+    const i = this.podCount++;
+    const podNs = `knpt${this.runId}-p${i}`;
+    this.namespaces.push(podNs);
+    writeFileSync(join(RUNS_DIR, `${this.runId}.json`), JSON.stringify({ pid: process.pid, namespaces: this.namespaces }));
+    await sh(['ip', 'netns', 'add', podNs]);
+    const batches = new Map<string, string[]>();
+    const add = (ns: string, ...lines: string[]): void => void (batches.get(ns) ?? batches.set(ns, []).get(ns)!).push(...lines);
+    add(podNs, 'link set lo up');
+    const sysctls = new Map<string, string[]>();
+    await this.plumbPod(pod, i, add, sysctls);
+    await Promise.all([...batches].map(([ns, lines]) => sh(['ip', '-n', ns, '-b', '-'], `${lines.join('\n')}\n`)));
+    await Promise.all([...sysctls].map(([ns, keys]) => sh(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', ...keys])));
+    this.pods.set(pod.name, await this.startAgent(pod, podNs, i));
+  }
+
+  /** One pod's veth into its node, its addresses and routes (on its node and on the other), as `ip -b` lines. */
+  private async plumbPod(pod: PodSpec, i: number, add: (ns: string, ...lines: string[]) => void, sysctls: Map<string, string[]>): Promise<void> {
+    const nodes = [...this.nodeNs.entries()];
+    const nodeIndex = new Map(nodes.map(([node], n) => [node, n]));
+    const node = this.netnsOf(pod.node), podNs = `knpt${this.runId}-p${i}`, veth = `k${this.runId}p${i}`;
+    await sh(['ip', '-n', node, 'link', 'add', veth, 'address', mac(1, i), 'type', 'veth', 'peer', 'name', 'eth0', 'address', mac(2, i), 'netns', podNs]);
+    add(podNs, `addr add ${pod.ip}/32 dev eth0`, 'link set eth0 up', 'route add 169.254.1.1 dev eth0 scope link',
+      'route add default via 169.254.1.1 dev eth0 onlink', `neigh replace 169.254.1.1 lladdr ${mac(1, i)} dev eth0 nud permanent`);
+    add(node, `link set ${veth} up`, `route add ${pod.ip}/32 dev ${veth} scope link`, `neigh replace ${pod.ip} lladdr ${mac(2, i)} dev ${veth} nud permanent`);
+    sysctls.set(node, [...(sysctls.get(node) ?? []), `net.ipv4.conf.${veth}.proxy_arp=1`]);
+    for (const [other, otherNs] of nodes)
+      if (other !== pod.node) add(otherNs, `route add ${pod.ip}/32 via ${LINK_IPS[nodeIndex.get(pod.node)!]}`);
   }
 
   private async startAgent(pod: PodSpec, netns: string, i: number): Promise<PodHandle> {
     const socketPath = join(this.socketDir, `p${i}.sock`);
-    const agent = spawn('ip', ['netns', 'exec', netns, process.execPath, AGENT, socketPath, String(randomInt(20_000, 40_000))], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const agent = spawn('ip', ['netns', 'exec', netns, process.execPath, AGENT, socketPath, String(randomInt(20_000, 40_000)), (pod.ports ?? [80, 81]).join(',')], { stdio: ['pipe', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
       let out = '';
       agent.stdout!.on('data', (b: Buffer) => {

@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { generateSigningKeyPair, type Logger } from '@knp/shared';
+import { NetnsCluster, Service, startNatsServer, startStandin, type NatsServer, type Standin } from '@knp/sim';
+import { connect, type NatsConnection } from 'nats';
+import { FactsReader } from '../ops/facts.js';
+import { judgeSync, type SyncVerdict } from '../ops/judge.js';
+import type { DemoScenario } from './scenario.js';
+
+export const DEMO_PREFIX = 'demo';
+
+/**
+ * Everything the demo runs, and removes: a private nats-server, the API stand-in, the simulated cluster in
+ * network namespaces, and knp's services as processes (watcher, two compilers, one applier per node),
+ * with signing keys made for this run.
+ */
+export class DemoStack {
+  readonly dir = mkdtempSync(join(tmpdir(), 'knp-demo-'));
+  nats: NatsServer | undefined;
+  standin: Standin | undefined;
+  cluster: NetnsCluster | undefined;
+  nc: NatsConnection | undefined;
+  readonly services: Service[] = [];
+  env: Record<string, string> = {};
+
+  constructor(private readonly scenario: DemoScenario, private readonly backend: 'nftables' | 'iptables', private readonly log: Logger) {}
+
+  /** Starts NATS, the stand-in (namespaces and pods, no policies yet), the cluster and the services. */
+  async start(natsUrl: string | undefined): Promise<void> {
+    if (natsUrl === undefined) this.nats = await startNatsServer();
+    const url = natsUrl ?? this.nats!.url;
+    this.standin = await startStandin();
+    for (const ns of this.scenario.namespaces) this.standin.create('Namespace', structuredClone(ns) as never);
+    for (const pod of this.scenario.pods) this.standin.create('Pod', structuredClone(pod) as never);
+    const kubeconfig = join(this.dir, 'kubeconfig');
+    this.standin.writeKubeconfig(kubeconfig);
+    const keys = this.writeKeys();
+    this.env = {
+      KNP_NATS_URL: url, KNP_PREFIX: DEMO_PREFIX, KNP_LOG_LEVEL: 'info', KNP_HEARTBEAT_S: '1',
+      KNP_TRUSTED_WATCHER_KEYS: keys.watcherPub, KNP_TRUSTED_COMPILER_KEYS: keys.compilerPub,
+    };
+    this.cluster = await NetnsCluster.create({ nodes: this.scenario.nodes, pods: this.scenario.podSpecs });
+    const logs = join(this.dir, 'logs');
+    const add = (name: string, argv: string[], env: Record<string, string>): void => {
+      const s = new Service(name, argv, { ...this.env, ...env }, logs);
+      s.start();
+      this.services.push(s);
+    };
+    add('watcher', ['watcher'], { KUBECONFIG: kubeconfig, KNP_SIGNING_KEY: keys.watcherKey });
+    add('compiler-1', ['compiler'], { KNP_SIGNING_KEY: keys.compilerKey });
+    add('compiler-2', ['compiler'], { KNP_SIGNING_KEY: keys.compilerKey });
+    for (const node of this.scenario.nodes)
+      add(`applier-${node}`, ['applier'], { KNP_NODE_NAME: node, KNP_NETNS: this.cluster.netnsOf(node), KNP_BACKEND: this.backend, KNP_STATE_DIR: join(this.dir, 'state'), KNP_RECONCILE_S: '30' });
+    this.nc = await connect({ servers: url, name: 'knp-demo' });
+  }
+
+  /** One key for the watcher and one shared by both compilers (files in the run's folder). */
+  private writeKeys(): { watcherKey: string; watcherPub: string; compilerKey: string; compilerPub: string } {
+    const out = { watcherKey: '', watcherPub: '', compilerKey: '', compilerPub: '' };
+    for (const role of ['watcher', 'compiler'] as const) {
+      const pair = generateSigningKeyPair();
+      const key = join(this.dir, `${role}.key`), pub = join(this.dir, `${role}.pub`);
+      writeFileSync(key, pair.privatePem, { mode: 0o600 });
+      writeFileSync(pub, pair.publicPem);
+      out[`${role}Key`] = key;
+      out[`${role}Pub`] = pub;
+    }
+    return out;
+  }
+
+  /** Waits until the pipeline has applied everything up to the API's resourceVersion `afterRv` (or `timeoutMs` passes). */
+  async waitSynced(afterRv: string, timeoutMs = 60_000): Promise<SyncVerdict> {
+    const reader = new FactsReader(this.nc!, DEMO_PREFIX);
+    const deadline = Date.now() + timeoutMs;
+    let targetSeq: number | undefined;
+    let verdict: SyncVerdict | undefined;
+    for (;;) {
+      const facts = await reader.read().catch(() => undefined);
+      if (facts) {
+        targetSeq ??= facts.events.lastSeq;
+        verdict = judgeSync(facts, { targetSeq, afterRv });
+        if (verdict.synced && verdict.nodes.length >= this.scenario.nodes.length) return verdict;
+      }
+      if (Date.now() > deadline) throw new Error(`not synced after ${timeoutMs / 1000} s: ${verdict?.waitingFor.join('; ') ?? 'no status yet'}\n${this.logTails()}`);
+      await sleep(50);
+    }
+  }
+
+  /** The last lines of every service's log, for a failure message. */
+  logTails(): string {
+    return this.services.map((s) => `--- ${s.name}\n${s.logTail(8)}`).join('\n');
+  }
+
+  /** Stops and removes everything it started; safe to call twice. */
+  async stop(): Promise<void> {
+    await Promise.all(this.services.splice(0).map((s) => s.stop().catch(() => undefined)));
+    await this.nc?.close().catch(() => undefined);
+    await this.cluster?.destroy().catch((err: unknown) => this.log.warn({ err }, 'removing the network namespaces failed'));
+    await this.standin?.close().catch(() => undefined);
+    await this.nats?.stop().catch(() => undefined);
+    this.nc = this.cluster = this.standin = this.nats = undefined;
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,54 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync, spawn } from 'node:child_process';
+import { KNP, knp } from '@knp/sim';
+
+/**
+ * `knp demo`, the README's first command, as a user runs it: to completion with every measured matrix equal
+ * to explain's, and removing everything it started, also when interrupted with Ctrl-C.
+ */
+const Demo = suite('knp demo');
+
+const namespaces = (): string[] => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('knpt')).map((l) => l.split(' ')[0]!);
+const ourProcesses = (): string => {
+  try {
+    return execFileSync('pgrep', ['-af', 'packages/cli/dist/src/bin.js (watcher|compiler|applier)'], { encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+};
+
+Demo('runs to completion: the matrices measured on real packets equal knp explain\'s, and nothing is left behind', async () => {
+  const before = namespaces();
+  const r = await knp(['demo'], { PATH: process.env.PATH ?? '' });
+  assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  for (const step of ['== 1/7', '== 2/7', '== 3/7', '== 4/7', '== 5/7', '== 6/7', '== 7/7']) assert.match(r.stdout, step);
+  assert.match(r.stdout, "every measured matrix equals knp explain's");
+  assert.is((r.stdout.match(/measured = explain/g) ?? []).length, 2);
+  assert.match(r.stdout, /API write -> rule set in the kernel: node-1 \d+ ms/);
+  assert.match(r.stdout, /node-1\s+\d+\s+\d+\s+0\s+\S+ ago\s+in sync/);
+  assert.not.match(r.stdout + r.stderr, /^\s+at .*:\d+:\d+\)?$/m, 'no stack trace');
+  assert.equal(namespaces(), before);
+  assert.is(ourProcesses(), '');
+});
+
+Demo('Ctrl-C removes every namespace and process it started', async () => {
+  const before = namespaces();
+  const child = spawn(KNP, ['demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no step 3 in 60 s:\n${out}`)), 60_000);
+    child.stdout.on('data', () => out.includes('== 3/7') && (clearTimeout(timer), resolve()));
+  });
+  assert.ok(namespaces().length > before.length, 'the demo had made its namespaces');
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('exit', (c) => resolve(c));
+    child.kill('SIGINT');
+  });
+  assert.is(code, 130);
+  assert.equal(namespaces(), before);
+  assert.is(ourProcesses(), '');
+});
+
+Demo.run();
