@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry for both README commands; each does its own set-up on a fresh Debian machine:
-#   scripts/dev.sh demo   compile and explain examples/ (the live demo replaces this later)
+#   scripts/dev.sh demo   the live demo: the whole pipeline on a simulated two-node cluster (bin/knp demo)
 #   scripts/dev.sh test   the whole test suite (unit, NATS, real kernel in network namespaces)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,10 +49,8 @@ setup() {
 case "${1:-}" in
   demo)
     setup
-    echo "== node-1's rule set (IR) for examples/" && bin/knp compile --manifests examples --node node-1 | head -40 && echo "..."
-    echo && bin/knp explain --manifests examples --from frontend/web-1 --to backend/api-2 --port 9000/TCP
-    echo && bin/knp explain --manifests examples --from frontend/web-1 --to database/postgres-0 --port 5432/TCP
-    echo && bin/knp explain --manifests examples --all-pairs --port 9000/TCP
+    shift
+    exec bin/knp demo "$@"
     ;;
   test)
     need_root
