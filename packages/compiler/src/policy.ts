@@ -217,10 +217,11 @@ function parsePort(value: unknown, at: string, who: string, problems: Rejection[
     }
     return { kind: 'number', protocol: proto };
   }
-  if (typeof port === 'string' && !/^\d{1,5}$/.test(port)) {
-    // spec: a named port is an IANA_SVC_NAME: 1-15 of a-z0-9 and '-', with a letter, no '--', not at the ends
+  if (typeof port === 'string') {
+    // spec: port is an int-or-string; the string form is a name, an IANA_SVC_NAME (1-15 of a-z0-9 and '-',
+    // with a letter, no '--', not at the ends): "80" or "0080" as a string is refused, as the API server does
     if (!isPortName(port)) {
-      problems.push({ object: who, field: `${at}.port`, reason: `${preview(port)} is not a valid port name` });
+      problems.push({ object: who, field: `${at}.port`, reason: /^\d+$/.test(port) ? `${preview(port)} is a string: a port number must be a number, a string must be a name` : `${preview(port)} is not a valid port name` });
       return undefined;
     }
     if (endPort !== undefined && endPort !== null) {
@@ -229,7 +230,7 @@ function parsePort(value: unknown, at: string, who: string, problems: Rejection[
     }
     return { kind: 'named', protocol: proto, name: port };
   }
-  const number = typeof port === 'string' ? Number(port) : port;
+  const number = port;
   if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > 65535) {
     problems.push({ object: who, field: `${at}.port`, reason: `${preview(port)} is not a port number 1-65535` });
     return undefined;

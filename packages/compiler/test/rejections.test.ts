@@ -16,6 +16,9 @@ const base = () => [
 const bad: Array<[string, unknown, string, RegExp]> = [
   ['a CIDR that is not one', { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0/8' } }] }] }, 'spec.ingress[0].from[0].ipBlock.cidr', /is not a CIDR/],
   ['an except outside its cidr', { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/24', except: ['10.1.0.0/24'] } }] }] }, 'spec.ingress[0].from[0].ipBlock.except[0]', /not strictly inside/],
+  ['a port number given as a string', { ingress: [{ ports: [{ port: '80' }] }] }, 'spec.ingress[0].ports[0].port', /a port number must be a number/],
+  ['a zero-padded port number given as a string', { ingress: [{ ports: [{ port: '0080' }] }] }, 'spec.ingress[0].ports[0].port', /a port number must be a number/],
+  ['a CIDR whose prefix length has a leading zero', { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/08' } }] }] }, 'spec.ingress[0].from[0].ipBlock.cidr', /not a CIDR/],
   ['a port out of range', { ingress: [{ ports: [{ port: 70000 }] }] }, 'spec.ingress[0].ports[0].port', /1-65535/],
   ['endPort below port', { ingress: [{ ports: [{ port: 90, endPort: 80 }] }] }, 'spec.ingress[0].ports[0].endPort', /less than port 90/],
   ['an unknown protocol', { egress: [{ ports: [{ protocol: 'ICMP', port: 1 }] }], policyTypes: ['Egress'] }, 'spec.egress[0].ports[0].protocol', /not TCP, UDP or SCTP/],

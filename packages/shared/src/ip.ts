@@ -54,10 +54,13 @@ export function normalizeIp(text: string): string | undefined {
   return ip && formatIp(ip);
 }
 
-/** Parses `addr/bits`; host bits are cleared (the API server accepts them and means the network). */
+/**
+ * Parses `addr/bits`; host bits are cleared (the API server accepts them and means the network). A prefix
+ * length with a leading zero (`/08`) is refused, as the API server's strict CIDR validation does.
+ */
 export function parseCidr(text: string): Cidr | undefined {
   const [address = '', bits = '', extra] = text.split('/');
-  if (extra !== undefined || !/^\d{1,3}$/.test(bits)) return undefined;
+  if (extra !== undefined || !/^(0|[1-9]\d{0,2})$/.test(bits)) return undefined;
   const ip = parseIp(address);
   const prefix = Number(bits);
   if (!ip || prefix > BITS[ip.family]) return undefined;

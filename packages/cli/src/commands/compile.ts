@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { formatRejection } from '@knp/shared';
-import { allRejections, compileAll, compileNode } from '@knp/compiler';
+import { isValidPrefix } from '@knp/shared';
+import { compileAll, compileNode } from '@knp/compiler';
 import { renderers } from '@knp/node-applier';
 import { clusterFromManifests } from '../cluster-from-manifests.js';
 import type { Command } from '../command.js';
@@ -19,7 +19,7 @@ Policies the API server would reject are reported on stderr (object and field); 
 export const compileCommand: Command = {
   name: 'compile',
   usage: USAGE,
-  async run(argv, io) {
+  async run(argv, io, env) {
     const { values } = parseArgs({
       args: [...argv],
       options: {
@@ -35,10 +35,10 @@ export const compileCommand: Command = {
     if (!values.node === !values['all-nodes']) throw new UsageError('give exactly one of --node NAME or --all-nodes');
     const format = values.format!;
     if (format !== 'ir' && !renderers[format]) throw new UsageError(`--format ${format}: expected ir or one of ${Object.keys(renderers).join('|')}`);
+    if (!isValidPrefix(values.prefix!)) throw new UsageError(`--prefix ${JSON.stringify(values.prefix)}: 1-8 of a-z0-9, starting with a letter`);
     if (values['all-nodes'] && format !== 'ir') throw new UsageError('--all-nodes prints JSON: use --format ir');
 
-    const state = clusterFromManifests(values.manifests, io);
-    for (const r of allRejections(state)) io.err(`rejected: ${formatRejection(r)}\n`);
+    const state = clusterFromManifests(values.manifests, io, env);
     if (values['all-nodes']) {
       io.out(`${JSON.stringify(compileAll(state), null, 2)}\n`);
       return 0;

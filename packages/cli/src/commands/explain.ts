@@ -6,6 +6,7 @@ import type { Command } from '../command.js';
 import { UsageError, type CommandIo, type Env } from '../io.js';
 import { liveState, operatorConnection, parseSeqFlag, type Moment } from '../live-state.js';
 import { parseTimeFlag } from '../time-flag.js';
+import { safeText } from '../safe-text.js';
 
 const USAGE = `usage: knp explain (--from NS/POD --to NS/POD | --all-pairs) --port PORT/PROTOCOL [--json]
                    [--manifests PATH... | --at-seq S | --at TIME]
@@ -58,7 +59,7 @@ export const explainCommand: Command = {
 
     const moment: Moment =
       values['at-seq'] !== undefined ? { kind: 'seq', seq: parseSeqFlag(values['at-seq']) } : values.at !== undefined ? { kind: 'time', timeMs: parseTimeFlag('--at', values.at, Date.now()) } : { kind: 'now' };
-    const state = live ? await streamState(moment, io, env) : clusterFromManifests(values.manifests!, io);
+    const state = live ? await streamState(moment, io, env) : clusterFromManifests(values.manifests!, io, env);
     // one code path from here: offline and live both compile every node and judge from the rule sets
     const ruleSets = compileAll(state);
     if (values['all-pairs']) {
@@ -85,23 +86,25 @@ async function streamState(moment: Moment, io: CommandIo, env: Env): Promise<Clu
   }
 }
 
-function formatSide(label: string, pod: string, side: SideVerdict & { node: string }): string {
-  if (!side.isolated) return `  ${label} of ${pod} (node ${side.node}): allowed, not isolated (no policy selects it for ${label})\n`;
-  const by = side.policies.join(', ');
-  if (!side.allowed) return `  ${label} of ${pod} (node ${side.node}): denied, isolated by ${by}; no rule matches\n`;
-  const rules = side.allowedBy.map((o) => `${o.policy} ${label}[${o.rule}]`).join(', ');
-  return `  ${label} of ${pod} (node ${side.node}): allowed by ${rules} (isolated by ${by})\n`;
+function formatSide(label: string, podName: string, side: SideVerdict & { node: string }): string {
+  const pod = safeText(podName), node = safeText(side.node);
+  if (!side.isolated) return `  ${label} of ${pod} (node ${node}): allowed, not isolated (no policy selects it for ${label})\n`;
+  const by = safeText(side.policies.join(', '));
+  if (!side.allowed) return `  ${label} of ${pod} (node ${node}): denied, isolated by ${by}; no rule matches\n`;
+  const rules = safeText(side.allowedBy.map((o) => `${o.policy} ${label}[${o.rule}]`).join(', '));
+  return `  ${label} of ${pod} (node ${node}): allowed by ${rules} (isolated by ${by})\n`;
 }
 
 export function formatExplanation(e: Explanation): string {
   return (
-    `${e.from} (${e.sourceIp}) -> ${e.to} (${e.destinationIp}) ${e.port}/${e.protocol}: ${e.allowed ? 'ALLOWED' : 'DENIED'}\n` +
+    `${safeText(e.from)} (${e.sourceIp}) -> ${safeText(e.to)} (${e.destinationIp}) ${e.port}/${e.protocol}: ${e.allowed ? 'ALLOWED' : 'DENIED'}\n` +
     formatSide('egress', e.from, e.egress) +
     formatSide('ingress', e.to, e.ingress)
   );
 }
 
-function formatMatrix(pods: readonly string[], allowed: readonly (readonly boolean[])[], what: string): string {
+function formatMatrix(names: readonly string[], allowed: readonly (readonly boolean[])[], what: string): string {
+  const pods = names.map(safeText);
   const width = Math.max(4, ...pods.map((p) => p.length));
   const header = `${'from \\ to'.padEnd(width)} ${pods.map((p) => p.padStart(width)).join(' ')}\n`;
   const rows = pods.map((p, i) => `${p.padEnd(width)} ${allowed[i]!.map((a) => (a ? '.' : 'X').padStart(width)).join(' ')}\n`);
