@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { shortHash, type RuleSet } from '@knp/shared';
 import { admitRuleSet } from './admit.js';
 
@@ -49,9 +50,12 @@ export function stateToStore(ruleSet: RuleSet, readBack: ReadBack | undefined): 
 
 /** Writes the state atomically: a temp file in the same directory, fsync, rename over the old one, fsync the directory. */
 export function writeState(path: string, state: StoredState): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
+  const dir = dirname(path);
+  ensurePrivateDir(dir);
+  // an unpredictable name, created only if absent and never through a link: a planted file or symlink in
+  // the directory cannot make us write elsewhere
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     writeSync(fd, JSON.stringify({ schema: STATE_SCHEMA, ...state }));
     fsyncSync(fd);
@@ -62,10 +66,18 @@ export function writeState(path: string, state: StoredState): void {
   }
   closeSync(fd);
   renameSync(tmp, path);
-  const dir = openSync(dirname(path), 'r');
+  const dirFd = openSync(dir, 'r');
   try {
-    fsyncSync(dir);
+    fsyncSync(dirFd);
   } finally {
-    closeSync(dir);
+    closeSync(dirFd);
   }
+}
+
+/** The state directory: created 0700 when missing; an existing one must be a real directory (not a link), and is narrowed to 0700. */
+function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(dir);
+  if (!stat.isDirectory()) throw new Error(`state directory ${dir} is not a directory (a link?)`);
+  if ((stat.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
