@@ -31,6 +31,7 @@ setup() {
   command -v iptables-restore >/dev/null || missing+=(iptables)
   command -v ipset >/dev/null || missing+=(ipset)
   command -v ip >/dev/null || missing+=(iproute2)
+  command -v npm >/dev/null || missing+=(npm)   # fetches Node 24 and pnpm; Debian's npm brings a Node of its own
   if [ ${#missing[@]} -gt 0 ]; then
     need_root
     echo "dev.sh: installing ${missing[*]}" >&2

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REJECTIONS_KEY, createLogger, loadConfig, names, type CompilerStatus, type RuleSet } from '@knp/shared';
-import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@knp/shared/nats';
+import { DEFAULT_STREAM_SETTINGS, ensureStreams, kvKeys } from '@knp/shared/nats';
 import { runCompiler } from '@knp/compiler/service';
 import { connect, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
@@ -39,17 +39,10 @@ function startCompiler(ctx: Ctx): ChildProcess {
   return child;
 }
 
-/**
- * The compilers' status records. The keys are read from the bucket stream's subjects, not with
- * `kv.keys('compiler.*')`: on nats-server 2.9 that listing sometimes missed a restarted instance's key for
- * the whole wait while the stream held it (2 runs in 20, before and after the service's restructuring).
- */
+/** The compilers' status records (keys read with `kvKeys`, as `knp status` reads them). */
 async function statuses(jsm: JetStreamManager, kv: KV): Promise<CompilerStatus[]> {
-  const bucket = names(PREFIX).statusBucket, subjectPrefix = `$KV.${bucket}.`;
-  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${subjectPrefix}compiler.*` });
   const out: CompilerStatus[] = [];
-  for (const subject of Object.keys(info.state.subjects ?? {}).sort()) {
-    const key = subject.slice(subjectPrefix.length);
+  for (const key of await kvKeys(jsm, names(PREFIX).statusBucket, 'compiler.*')) {
     if (key === REJECTIONS_KEY) continue;
     const s = (await kv.get(key))?.json<CompilerStatus>();
     if (s) out.push(s);
@@ -131,7 +124,7 @@ Process('knp replay refuses what it cannot do with exit code 2', async (ctx) => 
     ['no --node', ['replay'], {}, /--node is required/],
     ['a sequence past the stream', ['replay', '--node', 'node-a', '--to-seq', '999999'], {}, /past the stream's last sequence/],
     ['a bad sequence', ['replay', '--node', 'node-a', '--to-seq', '-3'], {}, /--to-seq/],
-    ['an unknown format', ['replay', '--node', 'node-a', '--format', 'pf'], {}, /--format pf/],
+    ['an unknown format', ['replay', '--node', 'node-a', '--format', 'pf'], {}, /--format "pf"/],
   ];
   for (const [what, args, extra, stderr] of cases) {
     const out = await run(ctx, args, extra);

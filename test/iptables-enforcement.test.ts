@@ -68,10 +68,10 @@ Enforcement('a fresh node loaded with the printed formats (ipset restore, iptabl
   const netns = fx.netnsOf('node-1');
   assert.is(await fx.appliers.get('node-1')!.reconcile(), 'in-sync');
   await fx.backend('node-1').remove();
-  await inNetns(netns, ['ipset', 'restore'], renderers.ipset!(rs, PREFIX));
-  await inNetns(netns, ['iptables-restore', '--noflush'], renderers.iptables!(rs, PREFIX));
+  await inNetns(netns, ['ipset', 'restore'], renderers.get('ipset')!(rs, PREFIX));
+  await inNetns(netns, ['iptables-restore', '--noflush'], renderers.get('iptables')!(rs, PREFIX));
   await fx.expectMatrix((f, t) => t !== 'x/a' || f === 'x/b', 80, 'TCP');
-  await inNetns(netns, ['ipset', 'restore'], renderers.ipset!(rs, PREFIX));
+  await inNetns(netns, ['ipset', 'restore'], renderers.get('ipset')!(rs, PREFIX));
   assert.is(await fx.appliers.get('node-1')!.reconcile(), 'in-sync', 'the printed formats load exactly what the applier loads');
 });
 

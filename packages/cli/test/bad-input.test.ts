@@ -94,4 +94,12 @@ Bad('--prefix that could reach rule text is refused', () => {
   assert.match(r.stderr, /--prefix "x;y": 1-8 of a-z0-9/);
 });
 
+Bad('a --format that names an Object property is refused, not looked up', () => {
+  for (const format of ['toString', '__proto__', 'constructor', 'hasOwnProperty']) {
+    const r = run(['compile', '--manifests', join(root, 'examples'), '--node', 'node-1', '--format', format]);
+    assert.is(r.status, 2, `${format}: ${r.stdout.slice(0, 80)}`);
+    assert.match(r.stderr, /expected ir or one of nft\|ipset\|iptables\|ip6tables/);
+  }
+});
+
 Bad.run();

@@ -3,7 +3,7 @@ export type { Backend, LoadMode, LoadReport } from './backend.js';
 export { Applier, ApplyError, DEFAULT_RETRY, type ApplyOutcome, type ApplierOptions, type ApplierStatus, type ReconcileOutcome, type RetryPolicy } from './applier.js';
 
 export { RenderError, type RenderOptions } from './render/common/text.js';
-export { renderers } from './render/index.js';
+export { renderers, parseFormat, KERNEL_FORMATS, type KernelFormat } from './render/index.js';
 export { renderNft, renderNftDelta, printNft } from './render/nft/print.js';
 export { planNft, type NftPlan, type NftSetPlan, type NftChainPlan } from './render/nft/plan.js';
 export { nftComment } from './render/nft/text.js';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { isValidPrefix } from '@knp/shared';
 import { compileAll, compileNode } from '@knp/compiler';
-import { renderers } from '@knp/node-applier';
+import { KERNEL_FORMATS, parseFormat, renderers } from '@knp/node-applier';
 import { clusterFromManifests } from '../cluster-from-manifests.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../io.js';
@@ -33,8 +33,8 @@ export const compileCommand: Command = {
     });
     if (!values.manifests?.length) throw new UsageError('--manifests is required');
     if (!values.node === !values['all-nodes']) throw new UsageError('give exactly one of --node NAME or --all-nodes');
-    const format = values.format!;
-    if (format !== 'ir' && !renderers[format]) throw new UsageError(`--format ${format}: expected ir or one of ${Object.keys(renderers).join('|')}`);
+    const format = parseFormat(values.format!);
+    if (format === undefined) throw new UsageError(`--format ${JSON.stringify(values.format)}: expected ir or one of ${KERNEL_FORMATS.join('|')}`);
     if (!isValidPrefix(values.prefix!)) throw new UsageError(`--prefix ${JSON.stringify(values.prefix)}: 1-8 of a-z0-9, starting with a letter`);
     if (values['all-nodes'] && format !== 'ir') throw new UsageError('--all-nodes prints JSON: use --format ir');
 
@@ -44,7 +44,7 @@ export const compileCommand: Command = {
       return 0;
     }
     const { ruleSet } = compileNode(state, values.node!);
-    io.out(format === 'ir' ? `${JSON.stringify(ruleSet, null, 2)}\n` : renderers[format]!(ruleSet, values.prefix!));
+    io.out(format === 'ir' ? `${JSON.stringify(ruleSet, null, 2)}\n` : renderers.get(format)!(ruleSet, values.prefix!));
     return 0;
   },
 };

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { APPLIER_KEY_PREFIX, STATUS_SCHEMA, applierStatusKey, names, type ApplierRecord } from '@knp/shared';
 import { HistoryRecorder, isEmptyDiff, type HistoryEntry, type RuleSetDiff } from '@knp/compiler';
 import { foldStream, seqAtTime } from '@knp/compiler/service';
+import { kvKeys } from '@knp/shared/nats';
 import type { NatsConnection } from 'nats';
 import type { Command } from '../command.js';
 import { UsageError } from '../io.js';
@@ -81,12 +82,7 @@ async function appliedAt(nc: NatsConnection, prefix: string, atMs: number): Prom
   } catch {
     return out;
   }
-  const keys: string[] = [];
-  try {
-    for await (const k of await kv.keys(`${APPLIER_KEY_PREFIX}>`)) keys.push(k);
-  } catch {
-    return out;
-  }
+  const keys = await kvKeys(await nc.jetstreamManager(), names(prefix).statusBucket, `${APPLIER_KEY_PREFIX}>`);
   for (const key of keys) {
     for await (const entry of await kv.history({ key })) {
       if (entry.operation !== 'PUT' || entry.created.getTime() > atMs) continue;

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger, loadConfig, loadTogether, type Logger, type RuleSet } from '@knp/shared';
 import { replayNode } from '@knp/compiler/service';
-import { Applier, ApplyError, createBackend, loadKernelSettings, renderers, type KernelSettings } from '@knp/node-applier';
+import { Applier, ApplyError, createBackend, loadKernelSettings, KERNEL_FORMATS, parseFormat, renderers, type KernelSettings } from '@knp/node-applier';
 import { connect } from 'nats';
 import type { Command } from '../command.js';
 import { UsageError } from '../io.js';
@@ -38,8 +38,8 @@ export const replayCommand: Command = {
     if (!values.node) throw new UsageError('--node is required');
     const toSeqText = values['to-seq'];
     if (toSeqText !== undefined && !/^[1-9]\d{0,15}$/.test(toSeqText)) throw new UsageError(`--to-seq ${JSON.stringify(toSeqText)}: expected a stream sequence (1, 2, ...)`);
-    const format = values.format!;
-    if (format !== 'ir' && !renderers[format]) throw new UsageError(`--format ${format}: expected ir or one of ${Object.keys(renderers).join('|')}`);
+    const format = parseFormat(values.format!);
+    if (format === undefined) throw new UsageError(`--format ${JSON.stringify(values.format)}: expected ir or one of ${KERNEL_FORMATS.join('|')}`);
     // the kernel settings matter only to --apply; read together, one run lists every problem
     const [config, kernel] = loadTogether(() => loadConfig(env), () => (values.apply ? loadKernelSettings(env) : undefined));
     const log = createLogger('replay', config.logLevel === 'info' ? 'warn' : config.logLevel, 2); // stdout carries the rule set
@@ -58,7 +58,7 @@ export const replayCommand: Command = {
           return 1;
         }
       }
-      io.out(format === 'ir' ? `${JSON.stringify(ruleSet, null, 2)}\n` : renderers[format]!(ruleSet, config.prefix));
+      io.out(format === 'ir' ? `${JSON.stringify(ruleSet, null, 2)}\n` : renderers.get(format)!(ruleSet, config.prefix));
       return 0;
     } finally {
       await nc.close();

@@ -2,7 +2,7 @@ import {
   APPLIER_KEY_PREFIX, COMPILER_KEY_PREFIX, REJECTIONS_KEY, STATUS_SCHEMA, WATCHER_STATUS_KEY, names,
   type ApplierRecord, type CompilerStatus, type RejectionsRecord, type RuleSetVersion, type WatcherStatus,
 } from '@knp/shared';
-import { isNotFound, largeMessageKind, readLarge } from '@knp/shared/nats';
+import { isNotFound, kvKeys, largeMessageKind, readLarge } from '@knp/shared/nats';
 import type { JetStreamManager, KV, NatsConnection } from 'nats';
 import type { ClusterFacts, DesiredRuleSet } from './records.js';
 
@@ -27,7 +27,7 @@ export class FactsReader {
     const events = { epoch: info?.created, lastSeq: info?.state.last_seq ?? 0 };
     const kv = await this.statusBucket();
     const records = new Map<string, unknown>();
-    const keys = await this.keys(kv);
+    const keys = await kvKeys(jsm, this.n.statusBucket);
     const get = async (key: string): Promise<void> => {
       const entry = await kv!.get(key);
       if (entry && entry.operation === 'PUT' && entry.value.length > 0) records.set(key, entry.json());
@@ -58,18 +58,6 @@ export class FactsReader {
   private async statusBucket(): Promise<KV> {
     this.kv ??= await this.nc.jetstream().views.kv(this.n.statusBucket, { bindOnly: true });
     return this.kv;
-  }
-
-  /** The bucket's keys; none while no service has created the bucket (binding does not check that it exists). */
-  private async keys(kv: KV): Promise<string[]> {
-    const out: string[] = [];
-    try {
-      for await (const key of await kv.keys()) out.push(key);
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      throw err;
-    }
-    return out.sort();
   }
 
   private async readDesired(jsm: JetStreamManager): Promise<DesiredRuleSet[]> {

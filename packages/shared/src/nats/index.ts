@@ -4,4 +4,5 @@ export * from './errors.js';
 export * from './large.js';
 export * from './streams.js';
 export * from './status-writer.js';
+export * from './kv-keys.js';
 export * from './connect.js';
