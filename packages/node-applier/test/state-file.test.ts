@@ -32,7 +32,7 @@ State('links planted at every predictable temp name never redirect the write', (
   const victim = join(dir, 'victim');
   writeFileSync(victim, 'precious');
   const path = join(dir, 'state.json');
-  for (const name of [`${path}.tmp-${process.pid}`, `${path}.tmp`, `.state.json.tmp`]) symlinkSync(victim, name);
+  for (const name of [`${path}.tmp-${process.pid}`, `${path}.tmp`, join(dir, '.state.json.tmp')]) symlinkSync(victim, name);
   writeState(path, { ruleSet });
   assert.is(readFileSync(victim, 'utf8'), 'precious');
   assert.ok(readState(path, 'node-1').kind === 'found');
