@@ -7,7 +7,7 @@ import { compileAll, emptyState, eventsFromObjects, evolveAll } from '@knp/compi
 import { names } from '@knp/shared';
 import { connect, type NatsConnection } from 'nats';
 import type { StatusReport } from '@knp/cli';
-import { NatsCluster, NetnsCluster, Service, knp, startStandin, syncApi, waitSynced, type K8sObject, type Standin } from '@knp/sim';
+import { NatsCluster, NetnsCluster, Service, knp, knpStatus, startStandin, syncApi, waitSynced, type K8sObject, type Standin } from '@knp/sim';
 import { waitFor } from '@knp/testing';
 import { NODES, modelObjects, policy, scenarios } from '@knp/testing/conformance';
 import { fixturePods } from './scenario-pods.js';
@@ -110,18 +110,9 @@ async function storedIds(ctx: Ctx): Promise<Map<string, number>> {
   });
 }
 
-async function status(ctx: Ctx): Promise<StatusReport> {
-  const run = await knp(['status', '--json'], ctx.env);
-  if (run.code !== 0) throw new Error(`knp status exited ${run.code}: ${run.stderr}`);
-  return JSON.parse(run.stdout) as StatusReport;
-}
+const status = (ctx: Ctx): Promise<StatusReport> => knpStatus<StatusReport>(ctx.env);
 
-async function reaches(ctx: Ctx, from: string, to: string): Promise<boolean> {
-  const [first] = await ctx.cluster.probePairs([{ from, to, port: 80, protocol: 'TCP' }], 400);
-  if (first!.allowed) return true;
-  const [again] = await ctx.cluster.probePairs([{ from, to, port: 80, protocol: 'TCP' }], 1_500);
-  return again!.allowed;
-}
+const reaches = (ctx: Ctx, from: string, to: string): Promise<boolean> => ctx.cluster.reaches(from, to);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './nats-server.js';
+import { freePort, serverReady } from './nats-server.js';
 
 /**
  * A three-server JetStream cluster on loopback, each server with its own config file, client port, route
@@ -72,19 +72,7 @@ export class NatsCluster {
     if (this.running(index)) throw new Error(`${this.nameOf(index)} is already running`);
     const child = spawn('nats-server', ['-c', this.configs[index]!], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.children[index] = child;
-    let log = '';
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer): void => {
-        log += chunk.toString();
-        if (log.includes('Server is ready')) {
-          child.stderr!.off('data', onData);
-          child.stderr!.resume();
-          resolve();
-        }
-      };
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`${this.nameOf(index)} exited with ${code}:\n${log}`)));
-    });
+    await serverReady(child, this.nameOf(index));
   }
 
   /** kill -9: no shutdown, no goodbye to the other members. */
