@@ -46,7 +46,11 @@ export class Applier {
    */
   private applied: { ruleSet: RuleSet; fingerprint: string | undefined | null; deferred?: boolean } | undefined;
   private status_: ApplierStatus = { kernelWrites: 0, repairs: 0 };
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Tasks not started yet; one runs at a time (`busy`). */
+  private readonly waiting: { readonly urgent: boolean; readonly start: () => Promise<void> }[] = [];
+  private busy = false;
+  /** The drift check queued or running, if any: the timer never stacks a second one behind it. */
+  private pendingReconcile: Promise<ReconcileOutcome> | undefined;
   private readonly retry: RetryPolicy;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -64,15 +68,40 @@ export class Applier {
     return this.serialise(() => this.applyNow(ruleSet));
   }
 
-  /** Compares the kernel with what was last applied and loads it again when they differ (or it is gone). */
+  /**
+   * Compares the kernel with what was last applied and loads it again when they differ (or it is gone).
+   * At most one drift check is queued or running: a call meanwhile gets that one's outcome.
+   */
   reconcile(): Promise<ReconcileOutcome> {
-    return this.serialise(() => this.reconcileNow());
+    if (this.pendingReconcile) return this.pendingReconcile;
+    const check = this.serialise(() => this.reconcileNow(), false).finally(() => {
+      if (this.pendingReconcile === check) this.pendingReconcile = undefined;
+    });
+    this.pendingReconcile = check;
+    return check;
   }
 
-  private serialise<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
-    return run;
+  /**
+   * Runs `task` when nothing else runs. An urgent task (a rule set to apply) starts before every waiting
+   * background one (a drift check, a read-back), so a new rule set never waits behind a listing.
+   */
+  private serialise<T>(task: () => Promise<T>, urgent = true): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ urgent, start: () => Promise.resolve().then(task).then(resolve, reject) });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.busy) return;
+    const urgent = this.waiting.findIndex((t) => t.urgent);
+    const [next] = this.waiting.splice(urgent === -1 ? 0 : urgent, 1);
+    if (!next) return;
+    this.busy = true;
+    void next.start().finally(() => {
+      this.busy = false;
+      this.pump();
+    });
   }
 
   private async applyNow(ruleSet: RuleSet): Promise<ApplyOutcome> {
@@ -110,7 +139,7 @@ export class Applier {
    * load instead of inside it; a reconcile that finds it still pending takes it then.
    */
   private scheduleReadBack(): void {
-    void this.serialise(() => this.readBack()).catch((err: unknown) => {
+    void this.serialise(() => this.readBack(), false).catch((err: unknown) => {
       this.options.log.warn({ err }, 'reading the applied rules back failed; the next reconcile reloads them');
     });
   }

@@ -146,6 +146,34 @@ Reconcile('a delta is not read back; the next reconcile loads the whole rule set
   assert.is(await applier.reconcile(), 'in-sync');
 });
 
+Reconcile('drift checks never stack up, and a rule set that arrives goes before a waiting one', async () => {
+  const { backend } = fakeBackend();
+  const order: string[] = [];
+  let release: () => void = () => undefined;
+  const slowLoad = new Promise<void>((resolve) => (release = resolve));
+  const traced: Backend = {
+    ...backend,
+    load: async (next, prev) => {
+      order.push(`load ${next.version.seq}`);
+      if (next.version.seq === 2) await slowLoad;
+      return backend.load(next, prev);
+    },
+    observe: async () => (order.push('observe'), backend.observe()),
+  };
+  const applier = newApplier(traced);
+  await applier.apply(v(1));
+  await applier.reconcile(); // the read-back of seq 1: the reference later checks compare with
+  order.splice(0);
+  const loading = applier.apply(v(2, true));
+  const checks = Array.from({ length: 5 }, () => applier.reconcile());
+  const arriving = applier.apply(v(3));
+  release();
+  await Promise.all([loading, arriving, ...checks]);
+  assert.is(new Set(checks).size, 1, 'five timer ticks, one drift check');
+  assert.equal(order.filter((o) => o.startsWith('load')).slice(0, 2), ['load 2', 'load 3'], `the arriving rule set loads before the check runs: ${order.join(', ')}`);
+  assert.ok(order.indexOf('load 3') < order.indexOf('observe') || !order.includes('observe'), order.join(', '));
+});
+
 const Fingerprint = suite('fingerprintNftListing');
 
 Fingerprint('ignores handles, metainfo and the listing order of set elements', () => {

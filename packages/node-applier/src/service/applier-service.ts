@@ -7,6 +7,7 @@ import { Applier, ApplyError, type ApplyOutcome } from '../applier.js';
 import type { Backend } from '../backend.js';
 import { KernelMemory } from '../kernel/kernel-memory.js';
 import { createBackend } from '../kernel/select.js';
+import { otherKind, removeOtherBackend } from '../kernel/switch-backend.js';
 import { admitRuleSet } from './admit.js';
 import { applierRecord, reportInForce, reportProblem, type Reported } from './applier-record.js';
 import { judgeHandled, type Handled, type Problem, type Verdict } from './handling.js';
@@ -88,6 +89,8 @@ class ApplierService {
   private readonly status: StatusWriter<ApplierRecord>;
   private timers: NodeJS.Timeout[] = [];
   private running: Promise<void> = Promise.resolve();
+  /** The other backend's leftovers (KNP_BACKEND was switched): removed once our first rule set is in force. */
+  private otherBackend: 'pending' | 'removing' | 'done';
 
   constructor(
     private readonly config: Config,
@@ -105,6 +108,8 @@ class ApplierService {
     this.memory = new KernelMemory(backend, remembered, log, (hash, fingerprint) => this.onReadBack({ hash, fingerprint }));
     this.applier = new Applier(this.memory, { log });
     this.status = new StatusWriter(applierStatusKey(this.settings.node), () => this.record(), log);
+    // an injected backend (tests) owns its kernel; only the configured one clears up after the other kind
+    this.otherBackend = opts.backend ? 'done' : 'pending';
   }
 
   /** Enforces the stored rule set, starts the timers, and leaves NATS to a loop that runs until `stop`. */
@@ -262,7 +267,26 @@ class ApplierService {
     if (outcome.kind === 'unchanged') this.log.info({ version: ruleSet.version, hash: ruleSet.contentHash, source }, 'rule set unchanged, version recorded');
     this.persist(ruleSet);
     void this.status.write();
+    void this.removeOtherBackend();
     this.opts.onApplied?.({ ruleSet, outcome, appliedAt, source });
+  }
+
+  /**
+   * Once a rule set of ours is in force, the other backend's objects go (a node switched from nftables to
+   * iptables or back): until then they are what keeps isolated pods isolated. A failure is retried after
+   * the next rule set in force.
+   */
+  private async removeOtherBackend(): Promise<void> {
+    if (this.otherBackend !== 'pending') return;
+    this.otherBackend = 'removing';
+    const options = { prefix: this.config.prefix, netns: this.settings.kernel.netns, log: this.log };
+    try {
+      if (await removeOtherBackend(this.memory.kind, options)) this.log.info({ removed: otherKind(this.memory.kind) }, "the other backend's rules removed");
+      this.otherBackend = 'done';
+    } catch (err) {
+      this.log.warn({ err, other: otherKind(this.memory.kind) }, "removing the other backend's rules failed; tried again after the next rule set");
+      this.otherBackend = 'pending';
+    }
   }
 
   /** Step 7: drift repair on a timer; a repair or its failure changes the record. */
