@@ -95,6 +95,11 @@ export class RulesStore {
     }
   }
 
+  /** Drops the cached last message of a node's subject (the subject was purged): the next publish reads it again. */
+  forget(node: string): void {
+    this.last.delete(node);
+  }
+
   /** The applier's checks on a published rule set; the events stream is read again only for a seq past the last seen. */
   private async check(node: string, h: MsgHdrs | undefined, body: Uint8Array): Promise<RuleSetCheck> {
     const header = (name: string): string | undefined => (h?.has(name) ? h.get(name) : undefined);
