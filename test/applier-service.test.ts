@@ -7,15 +7,15 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPrivateKey } from 'node:crypto';
 import {
-  applierStatusKey, createLogger, generateSigningKeyPair, loadConfig, loadTrustedKeys, makeRuleSet, names, ruleSetHeaders, signingKeyFrom,
+  applierStatusKey, createLogger, generateSigningKeyPair, loadConfig, loadTrustedKeys, makeRuleSet, names, signingKeyFrom,
   type ApplierRecord, type RuleSet, type SigningKey, type Trust,
 } from '@knp/shared';
-import { DEFAULT_STREAM_SETTINGS, ensureStreams, publishLarge } from '@knp/shared/nats';
+import { DEFAULT_STREAM_SETTINGS, ensureStreams, publishLarge, ruleSetMsgHeaders } from '@knp/shared/nats';
 import { renderNft, type Backend, type LoadReport } from '@knp/node-applier';
 import {
   DEFAULT_APPLIER_SETTINGS, durableName, ensureDurable, runApplierService, stateFilePath, type ApplierHandle, type ApplierSettings,
 } from '@knp/node-applier/service';
-import { connect, headers as natsHeaders, nanos, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { freePort, startNatsServer, type NatsServer } from '@knp/sim';
 import { waitFor } from '@knp/testing';
 
@@ -113,8 +113,7 @@ async function stopAll(env: Env): Promise<void> {
 /** Publishes a rule set; `withoutId` stores it even when the same version is on the stream already (no dedup). */
 async function publish(ctx: Ctx, env: Env, rs: RuleSet, opts: { node?: string; maxPayload?: number; raw?: string; withoutId?: boolean; signer?: SigningKey } = {}): Promise<number> {
   const data = Buffer.from(opts.raw ?? JSON.stringify(rs), 'utf8');
-  const headers = natsHeaders();
-  for (const [k, v] of ruleSetHeaders(opts.signer, rs)) headers.set(k, v);
+  const headers = ruleSetMsgHeaders(opts.signer, rs);
   const ack = await publishLarge(ctx.nc.jetstream(), names(env.prefix).rulesSubject(opts.node ?? rs.node), data, {
     maxPayload: opts.maxPayload ?? 1024 * 1024,
     headers,

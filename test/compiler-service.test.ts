@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  KEY_ID_HEADER, REJECTIONS_KEY, SIGNATURE_HEADER, STATEMENT_HEADER, checkRuleSet, compilerStatusKey, createLogger, generateSigningKeyPair, loadConfig,
-  loadTrustedKeys, makeRuleSet, names, ruleSetHeaders, signingKeyFrom, type ClusterEvent, type CompilerStatus, type RejectionsRecord, type RuleSet, type SigningSettings,
+  REJECTIONS_KEY, checkRuleSet, compilerStatusKey, createLogger, generateSigningKeyPair, loadConfig,
+  loadTrustedKeys, makeRuleSet, names, signingKeyFrom, type ClusterEvent, type CompilerStatus, type RejectionsRecord, type RuleSet, type SigningSettings,
 } from '@knp/shared';
-import { ensureStreams, DEFAULT_STREAM_SETTINGS } from '@knp/shared/nats';
+import { ensureStreams, DEFAULT_STREAM_SETTINGS, receivedRuleSet, ruleSetMsgHeaders } from '@knp/shared/nats';
 import { runCompiler, type CompilerHandle, type CompilerOptions } from '@knp/compiler/service';
-import { connect, headers as natsHeaders, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
 import { waitFor } from '@knp/testing';
 import { NODES, contentOf, expectedContents, history, lastPublished, publishEvents, readRulesHistory } from '@knp/testing/history';
@@ -190,9 +190,7 @@ async function judgeNewest(ctx: Ctx, prefix: string, node: string, keys: Signing
   const m = await ctx.jsm.streams.getMessage(n.rulesStream, { last_by_subj: n.rulesSubject(node) }).catch(() => undefined);
   if (!m) return 'none';
   const info = await ctx.jsm.streams.info(n.eventsStream);
-  const h = (k: string): string | undefined => (m.header?.has(k) ? m.header.get(k) : undefined);
-  const check = checkRuleSet({ statement: h(STATEMENT_HEADER), signature: { keyId: h(KEY_ID_HEADER), signature: h(SIGNATURE_HEADER) }, body: m.data },
-    keys.compilers, node, { epoch: info.created, lastSeq: info.state.last_seq }, undefined);
+  const check = checkRuleSet(receivedRuleSet(m.header, m.data), keys.compilers, node, { epoch: info.created, lastSeq: info.state.last_seq }, undefined);
   return check.kind === 'refuse' ? check.reason : check.kind;
 }
 
@@ -207,9 +205,7 @@ Service('an invalid newest rule set on a node\'s subject (forged seq 2^53-1, epo
   // forgeries by hand, each the newest on its subject; on main each froze its node for good ("behind")
   const n = names(prefix);
   const forge = async (node: string, rs: RuleSet, sign: boolean): Promise<void> => {
-    const headers = natsHeaders();
-    for (const [k, v] of ruleSetHeaders(sign ? keys.signer : undefined, rs)) headers.set(k, v);
-    await ctx.nc.jetstream().publish(n.rulesSubject(node), Buffer.from(JSON.stringify(rs)), { headers });
+    await ctx.nc.jetstream().publish(n.rulesSubject(node), Buffer.from(JSON.stringify(rs)), { headers: ruleSetMsgHeaders(sign ? keys.signer : undefined, rs) });
   };
   const empty = (node: string, epoch: string, seq: number): RuleSet => makeRuleSet({ node, pods: [], rules: [], sets: [] }, { epoch, seq });
   const epoch = first.status().epoch;

@@ -1,9 +1,6 @@
-import {
-  KEY_ID_HEADER, SIGNATURE_HEADER, STATEMENT_HEADER, checkRuleSet, names, ruleSetHeaders,
-  type Logger, type RuleSet, type RuleSetCheck, type SigningKey, type Trust,
-} from '@knp/shared';
-import { isNotFound, isWrongLastSequence, publishLarge, readLarge } from '@knp/shared/nats';
-import { headers as natsHeaders, type JetStreamClient, type JetStreamManager, type MsgHdrs } from 'nats';
+import { checkRuleSet, names, type Logger, type RuleSet, type RuleSetCheck, type SigningKey, type Trust } from '@knp/shared';
+import { isNotFound, isWrongLastSequence, publishLarge, readLarge, receivedRuleSet, ruleSetMsgHeaders } from '@knp/shared/nats';
+import type { JetStreamClient, JetStreamManager, MsgHdrs } from 'nats';
 import { decidePublish, ruleSetMessageId, type PublishDecision } from './publish-decision.js';
 
 /** The last message on a node's rules subject: its subject sequence (0 when none) and the rule set, if readable. */
@@ -71,8 +68,7 @@ export class RulesStore {
   async publish(ruleSet: RuleSet): Promise<PublishOutcome> {
     const subject = this.n.rulesSubject(ruleSet.node);
     const data = Buffer.from(JSON.stringify(ruleSet), 'utf8');
-    const headers = natsHeaders();
-    for (const [k, v] of ruleSetHeaders(this.trusted.signer, ruleSet)) headers.set(k, v);
+    const headers = ruleSetMsgHeaders(this.trusted.signer, ruleSet);
     for (let attempt = 0; ; attempt += 1) {
       const last = this.last.get(ruleSet.node) ?? (await this.read(ruleSet.node));
       const decision = decidePublish(ruleSet, last.ruleSet);
@@ -102,8 +98,7 @@ export class RulesStore {
 
   /** The applier's checks on a published rule set; the events stream is read again only for a seq past the last seen. */
   private async check(node: string, h: MsgHdrs | undefined, body: Uint8Array): Promise<RuleSetCheck> {
-    const header = (name: string): string | undefined => (h?.has(name) ? h.get(name) : undefined);
-    const received = { statement: header(STATEMENT_HEADER), signature: { keyId: header(KEY_ID_HEADER), signature: header(SIGNATURE_HEADER) }, body };
+    const received = receivedRuleSet(h, body);
     const run = (): RuleSetCheck => checkRuleSet(received, this.trusted.trust, node, { epoch: this.trusted.epoch, lastSeq: this.eventsLastSeq }, undefined);
     const first = run();
     if (first.kind !== 'refuse' || first.reason !== 'future-seq') return first;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type ConsumerMessages, type JsMsg, type MsgHdrs, type NatsConnection } from 'nats';
-import { KEY_ID_HEADER, SIGNATURE_HEADER, STATEMENT_HEADER, applierStatusKey, names, type ApplierRecord, type Config, type Logger, type RuleSet } from '@knp/shared';
-import { ChunkError, StatusWriter, ensureStreams, readLarge } from '@knp/shared/nats';
+import { applierStatusKey, names, type ApplierRecord, type Config, type Logger, type RuleSet } from '@knp/shared';
+import { ChunkError, StatusWriter, ensureStreams, readLarge, receivedRuleSet } from '@knp/shared/nats';
 import { Applier, ApplyError, type ApplyOutcome } from '../applier.js';
 import type { Backend } from '../backend.js';
 import { KernelMemory } from '../kernel/kernel-memory.js';
@@ -241,9 +241,7 @@ class ApplierService {
     const events = await readEventsPosition(jsm, names(this.config.prefix).eventsStream);
     // no events stream: nothing can be checked yet; not the message's fault, so try it again a few times
     if (!events) return { kind: 'unreadable', err: new Error('the events stream does not exist'), chunkError: true, redeliveries: 0 };
-    const header = (name: string): string | undefined => (headers?.has(name) ? headers.get(name) : undefined);
-    const received = { statement: header(STATEMENT_HEADER), signature: { keyId: header(KEY_ID_HEADER), signature: header(SIGNATURE_HEADER) }, body: payload };
-    const check = checkRuleSet(received, this.settings.trust, this.settings.node, events, this.applier.status.applied?.version);
+    const check = checkRuleSet(receivedRuleSet(headers, payload), this.settings.trust, this.settings.node, events, this.applier.status.applied?.version);
     switch (check.kind) {
       case 'refuse':
         return { kind: 'refused', reason: check.reason, detail: check.detail, ...(check.version ? { version: check.version } : {}) };
