@@ -237,4 +237,20 @@ Service('a purged rules subject is published again at the next evaluation', asyn
   assert.is(await judgeNewest(ctx, prefix, NODES[1], keys), 'accept', 'the purged node has its rules again');
 });
 
+Service('a subject purged and republished under the same version and expected sequence is not dropped as a duplicate', async (ctx) => {
+  const { prefix } = await setup(ctx);
+  const keys = signing(ctx);
+  await publishEvents(ctx.nc, prefix, history({ seed: 9, churn: 4 }));
+  // a backlog: every node's first publish is at the last seq, expecting an empty subject (subject seq 0)
+  const first = await start(ctx, prefix, { settings: { signing: keys } });
+  await first.caughtUp();
+  await first.stop();
+  const n = names(prefix);
+  await ctx.jsm.streams.purge(n.rulesStream, { filter: n.rulesSubject(NODES[0]) });
+  // the same backlog again, within the duplicate window: same version, same expected subject seq 0
+  const second = await start(ctx, prefix, { settings: { signing: keys } });
+  await second.caughtUp();
+  assert.is(await judgeNewest(ctx, prefix, NODES[0], keys), 'accept', 'the purged node has its rules again');
+});
+
 Service.run();

@@ -68,7 +68,8 @@ export class RulesStore {
   async publish(ruleSet: RuleSet): Promise<PublishOutcome> {
     const subject = this.n.rulesSubject(ruleSet.node);
     const data = Buffer.from(JSON.stringify(ruleSet), 'utf8');
-    const headers = ruleSetMsgHeaders(this.trusted.signer, ruleSet);
+    // a duplicate ack whose original is gone from the subject (purged by hand) stored nothing: publish without the id
+    let withoutId = false;
     for (let attempt = 0; ; attempt += 1) {
       const last = this.last.get(ruleSet.node) ?? (await this.read(ruleSet.node));
       const decision = decidePublish(ruleSet, last.ruleSet);
@@ -76,10 +77,15 @@ export class RulesStore {
       try {
         const ack = await publishLarge(this.js, subject, data, {
           maxPayload: this.maxPayload,
-          msgID: ruleSetMessageId(ruleSet, last.subjectSeq),
-          headers,
+          ...(withoutId ? {} : { msgID: ruleSetMessageId(ruleSet, last.subjectSeq) }),
+          // fresh headers each attempt: the client writes the msg id into the headers object it is given
+          headers: ruleSetMsgHeaders(this.trusted.signer, ruleSet),
           expect: { lastSubjectSequence: last.subjectSeq },
         });
+        if (ack.duplicate && !withoutId && (await this.read(ruleSet.node)).subjectSeq !== ack.seq) {
+          withoutId = true;
+          continue;
+        }
         // a duplicate ack: another replica stored this very version (same id) first; it is the same content
         this.last.set(ruleSet.node, { subjectSeq: ack.seq, ruleSet });
         return { decision, ruleSet, duplicate: ack.duplicate };
