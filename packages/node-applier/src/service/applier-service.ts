@@ -239,7 +239,8 @@ class ApplierService {
   private async admitAndApply(payload: Uint8Array, headers: MsgHdrs | undefined, source: string): Promise<Handled> {
     const jsm = await this.state.nc!.jetstreamManager();
     const events = await readEventsPosition(jsm, names(this.config.prefix).eventsStream);
-    // no events stream: nothing can be checked yet; not the message's fault, so try it again a few times
+    // no events stream: no epoch or seq to check against; not the message's fault, so it is retried (every
+    // retry delay) until the stream exists again, never applied unchecked
     if (!events) return { kind: 'unreadable', err: new Error('the events stream does not exist'), chunkError: true, redeliveries: 0 };
     const check = checkRuleSet(receivedRuleSet(headers, payload), this.settings.trust, this.settings.node, events, this.applier.status.applied?.version);
     switch (check.kind) {
