@@ -5,9 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { applierStatusKey, createLogger, loadConfig, makeRuleSet, names, type ApplierRecord, type RuleSet } from '@knp/shared';
-import { DEFAULT_STREAM_SETTINGS, ensureStreams, publishLarge } from '@knp/shared/nats';
-import type { Backend, LoadReport } from '@knp/node-applier';
+import { createPrivateKey } from 'node:crypto';
+import {
+  applierStatusKey, createLogger, generateSigningKeyPair, loadConfig, loadTrustedKeys, makeRuleSet, names, signingKeyFrom,
+  type ApplierRecord, type RuleSet, type SigningKey, type Trust,
+} from '@knp/shared';
+import { DEFAULT_STREAM_SETTINGS, ensureStreams, publishLarge, ruleSetMsgHeaders } from '@knp/shared/nats';
+import { renderNft, type Backend, type LoadReport } from '@knp/node-applier';
 import {
   DEFAULT_APPLIER_SETTINGS, durableName, ensureDurable, runApplierService, stateFilePath, type ApplierHandle, type ApplierSettings,
 } from '@knp/node-applier/service';
@@ -33,6 +37,7 @@ class FakeKernel implements Backend {
     return release;
   }
   async load(next: RuleSet, prev: RuleSet | undefined): Promise<LoadReport> {
+    renderNft(next, { prefix: 'knp' }); // the real renderer: a rule set it cannot print never reaches the "kernel"
     this.loads.push({ seq: next.version.seq, epoch: next.version.epoch, mode: prev ? 'delta' : 'full' });
     await this.gate;
     this.table = next;
@@ -70,6 +75,10 @@ Service.after(async (ctx) => {
 });
 
 const NODE = 'node-1.example';
+/** The events stream's epoch of the running scenario: rule sets of any other epoch are refused. */
+let EPOCH = '';
+/** Events published by `scenario`: rule set seqs up to this are ones the events stream has reached. */
+const EVENTS = 20;
 /** A rule set for `node` whose content is determined by `content` (same content, same hash). */
 const ruleSet = (seq: number, content: string, opts: { node?: string; epoch?: string } = {}): RuleSet =>
   makeRuleSet({
@@ -77,14 +86,15 @@ const ruleSet = (seq: number, content: string, opts: { node?: string; epoch?: st
     pods: [{ uid: `uid-${content}`, pod: `ns/${content}`, ips: ['10.0.0.1'], ingress: { isolated: true, policies: ['ns/p'], rules: [] }, egress: { isolated: false, policies: [], rules: [] } }],
     rules: [],
     sets: [],
-  }, { epoch: opts.epoch ?? 'e1', seq });
+  }, { epoch: opts.epoch ?? EPOCH, seq });
 
 type Env = { prefix: string; stateDir: string; settings: ApplierSettings; handles: ApplierHandle[] };
 
 async function scenario(ctx: Ctx): Promise<Env> {
   ctx.n += 1;
   const prefix = `a${ctx.n}`;
-  await ensureStreams(ctx.nc, prefix, DEFAULT_STREAM_SETTINGS);
+  EPOCH = (await ensureStreams(ctx.nc, prefix, DEFAULT_STREAM_SETTINGS)).epoch;
+  for (let i = 0; i < EVENTS; i++) await ctx.nc.jetstream().publish(`${names(prefix).eventsSubjects.slice(0, -1)}e`, new Uint8Array(0));
   const stateDir = join(ctx.dir, `state-${ctx.n}`);
   return { prefix, stateDir, settings: { ...DEFAULT_APPLIER_SETTINGS, node: NODE, stateDir, heartbeatMs: 200, reconcileMs: 0, retryDelayMs: 100 }, handles: ctx.handles };
 }
@@ -101,10 +111,12 @@ async function stopAll(env: Env): Promise<void> {
 }
 
 /** Publishes a rule set; `withoutId` stores it even when the same version is on the stream already (no dedup). */
-async function publish(ctx: Ctx, env: Env, rs: RuleSet, opts: { node?: string; maxPayload?: number; raw?: string; withoutId?: boolean } = {}): Promise<number> {
+async function publish(ctx: Ctx, env: Env, rs: RuleSet, opts: { node?: string; maxPayload?: number; raw?: string; withoutId?: boolean; signer?: SigningKey } = {}): Promise<number> {
   const data = Buffer.from(opts.raw ?? JSON.stringify(rs), 'utf8');
+  const headers = ruleSetMsgHeaders(opts.signer, rs);
   const ack = await publishLarge(ctx.nc.jetstream(), names(env.prefix).rulesSubject(opts.node ?? rs.node), data, {
     maxPayload: opts.maxPayload ?? 1024 * 1024,
+    headers,
     ...(opts.withoutId ? {} : { msgID: `${rs.node}:${rs.version.epoch}:${rs.version.seq}:${opts.raw ? 'raw' : ''}` }),
   });
   assert.not.ok(ack.duplicate, 'the stream stored the message');
@@ -141,15 +153,20 @@ Service('applies the newest rule set, then follows: older versions are acked wit
   await publish(ctx, env, ruleSet(9, 'd'));
   await waitFor('seq 9 applied', () => handle.record().version?.seq === 9);
   assert.equal(kernel.loads.map((l) => [l.seq, l.mode]), [[7, 'full'], [9, 'delta']]);
-  await publish(ctx, env, ruleSet(3, 'e', { epoch: 'e2' })); // a newer epoch (recreated events stream) applies whatever its seq
-  await waitFor('epoch e2 applied', () => handle.record().version?.epoch === 'e2');
+  // a recreated events stream is a newer epoch: its rule sets apply whatever their seq
+  const e1 = EPOCH;
+  await ctx.jsm.streams.delete(names(env.prefix).eventsStream);
+  const e2 = (await ensureStreams(ctx.nc, env.prefix, DEFAULT_STREAM_SETTINGS)).epoch;
+  for (let i = 0; i < 3; i++) await ctx.nc.jetstream().publish(`${names(env.prefix).eventsSubjects.slice(0, -1)}e`, new Uint8Array(0));
+  await publish(ctx, env, ruleSet(3, 'e', { epoch: e2 }));
+  await waitFor('the new epoch applied', () => handle.record().version?.epoch === e2);
   await drained(ctx, env);
-  assert.equal(kernel.loads.map((l) => `${l.epoch}/${l.seq}`), ['e1/7', 'e1/9', 'e2/3']);
+  assert.equal(kernel.loads.map((l) => `${l.epoch}/${l.seq}`), [`${e1}/7`, `${e1}/9`, `${e2}/3`]);
   const record = await waitFor('status record', async () => {
     const r = await statusRecord(ctx, env);
-    return r?.version?.epoch === 'e2' ? r : undefined;
+    return r?.version?.epoch === e2 ? r : undefined;
   });
-  assert.is(record.hash, ruleSet(3, 'e', { epoch: 'e2' }).contentHash);
+  assert.is(record.hash, ruleSet(3, 'e', { epoch: e2 }).contentHash);
   assert.is(record.kernelWrites, 3);
   assert.ok(record.appliedAt && record.heartbeatAt);
   await stopAll(env);
@@ -186,7 +203,7 @@ Service('refuses a rule set for another node or of an unknown schema, keeps its 
   await waitFor('seq 2 applied', () => handle.record().version?.seq === 2);
   await publish(ctx, env, ruleSet(3, 'x', { node: 'node-2' }), { node: NODE });
   await waitFor('wrong node reported', () => handle.record().error?.kind === 'refused');
-  assert.match(handle.record().error!.message, /addressed to node "node-2"/);
+  assert.match(handle.record().error!.message, /^wrong-node: statement names node "node-2"/);
   await publish(ctx, env, ruleSet(4, 'y'), { raw: JSON.stringify({ ...ruleSet(4, 'y'), schema: 99 }) });
   await waitFor('unknown schema reported', () => /schema version 99/.test(handle.record().error?.message ?? ''));
   await drained(ctx, env);
@@ -194,6 +211,65 @@ Service('refuses a rule set for another node or of an unknown schema, keeps its 
   assert.is(kernel.table?.version.seq, 2);
   await publish(ctx, env, ruleSet(5, 'z'));
   await waitFor('a good rule set clears the error', () => handle.record().version?.seq === 5 && handle.record().error === undefined);
+  await stopAll(env);
+});
+
+/** A compiler key pair: its signer, and the Trust of an applier given its public key file. */
+function compilerKey(ctx: Ctx, name: string): { signer: SigningKey; trust: Trust } {
+  const pair = generateSigningKeyPair();
+  const file = join(ctx.dir, `${name}.pub`);
+  writeFileSync(file, pair.publicPem);
+  return { signer: signingKeyFrom(createPrivateKey(pair.privatePem)), trust: { mode: 'signed', keys: loadTrustedKeys([file]) } };
+}
+
+Service('refuses forged rule sets (unsigned, wrong key, wrong hash, future seq, foreign epoch), acks them, keeps its rules; the next valid one applies', async (ctx) => {
+  const env = await scenario(ctx);
+  const { signer, trust } = compilerKey(ctx, 'compiler');
+  const { signer: intruder } = compilerKey(ctx, 'intruder');
+  env.settings = { ...env.settings, trust };
+  const kernel = new FakeKernel();
+  const handle = await start(ctx, env, kernel);
+  assert.is(handle.record().trust, 'signed');
+  await publish(ctx, env, ruleSet(2, 'a'), { signer });
+  await waitFor('seq 2 applied', () => handle.record().version?.seq === 2);
+  const good = ruleSet(3, 'b');
+  await publish(ctx, env, good); // by hand, no signature: every jump gone on main
+  await publish(ctx, env, ruleSet(4, 'c'), { signer: intruder });
+  await publish(ctx, env, ruleSet(5, 'd'), { signer, raw: JSON.stringify({ ...ruleSet(5, 'd'), pods: [] }) }); // content swapped under a genuine statement
+  await publish(ctx, env, ruleSet(Number.MAX_SAFE_INTEGER, 'e'), { signer }); // would freeze the node once stored
+  const last = await publish(ctx, env, ruleSet(6, 'f', { epoch: 'zzzz' }), { signer }); // likewise, compared as text
+  await drained(ctx, env, last);
+  assert.equal(kernel.loads.map((l) => l.seq), [2], 'no forged rule set reached the kernel');
+  const refused = await waitFor('the refusals are in the status record', async () => {
+    const r = await statusRecord(ctx, env);
+    return r?.refused?.total === 5 ? r.refused : undefined;
+  });
+  assert.equal({ ...refused.byReason }, { 'foreign-epoch': 1, 'future-seq': 1, 'hash-mismatch': 1, unsigned: 1, 'untrusted-key': 1 });
+  assert.match(refused.last.source, /stream seq \d+/);
+  assert.match(readText(stateFilePath(env.stateDir, env.prefix, NODE)), new RegExp(ruleSet(2, 'a').contentHash), 'only accepted rule sets are stored');
+  await publish(ctx, env, ruleSet(7, 'g'), { signer });
+  await waitFor('the next valid version applies', () => handle.record().version?.seq === 7);
+  assert.equal(kernel.loads.map((l) => l.seq), [2, 7]);
+  await stopAll(env);
+});
+
+Service('a rule set the renderer cannot print is refused once and acked; the rules in force stay and the next valid one applies', async (ctx) => {
+  const env = await scenario(ctx);
+  const kernel = new FakeKernel();
+  const handle = await start(ctx, env, kernel);
+  await publish(ctx, env, ruleSet(2, 'a'));
+  await waitFor('seq 2 applied', () => handle.record().version?.seq === 2);
+  const base = ruleSet(3, 'b');
+  // a pod naming a rule the rule set does not hold: the renderer throws RenderError
+  const broken = makeRuleSet({ node: NODE, rules: [], sets: [], pods: [{ ...base.pods[0]!, ingress: { isolated: true, policies: ['ns/p'], rules: ['missing'] } }] }, base.version);
+  const seq = await publish(ctx, env, broken);
+  await drained(ctx, env, seq);
+  await waitFor('reported', () => handle.record().error?.kind === 'refused');
+  assert.match(handle.record().error!.message, /^unrenderable: /, handle.record().error!.message);
+  assert.is(handle.record().refused?.byReason.unrenderable, 1, 'refused once, not retried');
+  assert.is(kernel.table?.version.seq, 2, 'the last good rules stay in force');
+  await publish(ctx, env, ruleSet(4, 'c'));
+  await waitFor('the next valid version applies', () => handle.record().version?.seq === 4 && handle.record().error === undefined);
   await stopAll(env);
 });
 
@@ -205,12 +281,12 @@ Service('reassembles a chunked rule set', async (ctx) => {
     pods: [],
     rules: [],
     sets: [{ kind: 'pods', id: 'big', selector: 'sel', ips: Array.from({ length: 4000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.1`) }],
-  }, { epoch: 'e1', seq: 11 });
+  }, { epoch: EPOCH, seq: 11 });
   await publish(ctx, env, big, { maxPayload: 24 * 1024 }); // ~70 KiB: parts plus a manifest
   const handle = await start(ctx, env, kernel);
   await handle.following();
   assert.is(kernel.table?.contentHash, big.contentHash);
-  await publish(ctx, env, { ...big, version: { epoch: 'e1', seq: 12 } }, { maxPayload: 24 * 1024 });
+  await publish(ctx, env, { ...big, version: { epoch: EPOCH, seq: 12 } }, { maxPayload: 24 * 1024 });
   await waitFor('chunked seq 12 followed', () => handle.record().version?.seq === 12);
   assert.is(kernel.loads.length, 1, 'same content under a newer version: no kernel write');
   await stopAll(env);

@@ -1,10 +1,14 @@
+import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { REJECTIONS_KEY, compilerStatusKey, createLogger, loadConfig, names, type ClusterEvent, type CompilerStatus, type RejectionsRecord, type RuleSet } from '@knp/shared';
-import { ensureStreams, DEFAULT_STREAM_SETTINGS } from '@knp/shared/nats';
+import {
+  REJECTIONS_KEY, checkRuleSet, compilerStatusKey, createLogger, generateSigningKeyPair, loadConfig,
+  loadTrustedKeys, makeRuleSet, names, signingKeyFrom, type ClusterEvent, type CompilerStatus, type RejectionsRecord, type RuleSet, type SigningSettings,
+} from '@knp/shared';
+import { ensureStreams, DEFAULT_STREAM_SETTINGS, receivedRuleSet, ruleSetMsgHeaders } from '@knp/shared/nats';
 import { runCompiler, type CompilerHandle, type CompilerOptions } from '@knp/compiler/service';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
@@ -169,6 +173,84 @@ Service('a recreated stream: the running compiler starts over on the new epoch, 
       assert.is(held.get(node)!.version.epoch, epoch, `${node}: a version of the new epoch`);
     }
   }
+});
+
+/** A compiler key pair written to the test directory: the signing settings of a compiler that signs with it and trusts it. */
+function signing(ctx: Ctx): SigningSettings {
+  const pair = generateSigningKeyPair();
+  const file = join(ctx.dir, `compiler-${ctx.n}.pub`);
+  writeFileSync(file, pair.publicPem);
+  const trust = { mode: 'signed', keys: loadTrustedKeys([file]) } as const;
+  return { signer: signingKeyFrom(createPrivateKey(pair.privatePem)), watchers: { mode: 'unsigned' }, compilers: trust };
+}
+
+/** The newest message on a node's rules subject, as an applier of that node trusting `keys` judges it now. */
+async function judgeNewest(ctx: Ctx, prefix: string, node: string, keys: SigningSettings): Promise<string> {
+  const n = names(prefix);
+  const m = await ctx.jsm.streams.getMessage(n.rulesStream, { last_by_subj: n.rulesSubject(node) }).catch(() => undefined);
+  if (!m) return 'none';
+  const info = await ctx.jsm.streams.info(n.eventsStream);
+  const check = checkRuleSet(receivedRuleSet(m.header, m.data), keys.compilers, node, { epoch: info.created, lastSeq: info.state.last_seq }, undefined);
+  return check.kind === 'refuse' ? check.reason : check.kind;
+}
+
+Service('an invalid newest rule set on a node\'s subject (forged seq 2^53-1, epoch "zzzz", unsigned) is published over, not deferred to', async (ctx) => {
+  const { prefix } = await setup(ctx);
+  const keys = signing(ctx);
+  const first = await start(ctx, prefix, { settings: { signing: keys } });
+  await publishEvents(ctx.nc, prefix, history({ seed: 4, churn: 5 }));
+  await first.caughtUp();
+  for (const node of NODES) assert.is(await judgeNewest(ctx, prefix, node, keys), 'accept', `${node}: the compiler signs what it publishes`);
+  await first.stop();
+  // forgeries by hand, each the newest on its subject; on main each froze its node for good ("behind")
+  const n = names(prefix);
+  const forge = async (node: string, rs: RuleSet, sign: boolean): Promise<void> => {
+    await ctx.nc.jetstream().publish(n.rulesSubject(node), Buffer.from(JSON.stringify(rs)), { headers: ruleSetMsgHeaders(sign ? keys.signer : undefined, rs) });
+  };
+  const empty = (node: string, epoch: string, seq: number): RuleSet => makeRuleSet({ node, pods: [], rules: [], sets: [] }, { epoch, seq });
+  const epoch = first.status().epoch;
+  await forge(NODES[0], empty(NODES[0], epoch, Number.MAX_SAFE_INTEGER), true);
+  await forge(NODES[1], empty(NODES[1], 'zzzz', 5), true);
+  await forge(NODES[2], empty(NODES[2], epoch, 1_000_000), false);
+  assert.equal(await Promise.all(NODES.map((node) => judgeNewest(ctx, prefix, node, keys))), ['future-seq', 'foreign-epoch', 'unsigned']);
+  const second = await start(ctx, prefix, { settings: { signing: keys } });
+  await second.caughtUp();
+  for (const node of NODES) assert.is(await judgeNewest(ctx, prefix, node, keys), 'accept', `${node}: a valid version was published over the forgery`);
+});
+
+Service('a purged rules subject is published again at the next evaluation', async (ctx) => {
+  const { prefix } = await setup(ctx);
+  const keys = signing(ctx);
+  const h = await start(ctx, prefix, { settings: { signing: keys } });
+  const events = history({ seed: 8, churn: 6 });
+  await publishEvents(ctx.nc, prefix, events);
+  await h.caughtUp();
+  const n = names(prefix);
+  await ctx.jsm.streams.purge(n.rulesStream, { filter: n.rulesSubject(NODES[1]) });
+  assert.is(await judgeNewest(ctx, prefix, NODES[1], keys), 'none');
+  // an event that changes no node's rules (an empty namespace no policy selects): only the purge calls for a publish
+  const quiet = { ...events[0]!, uid: 'ns-quiet', name: 'quiet', resourceVersion: '9999', object: { metadata: { name: 'quiet', uid: 'ns-quiet', labels: { team: 'none' } } } } as ClusterEvent;
+  const before = h.status().published;
+  await publishEvents(ctx.nc, prefix, [quiet]);
+  await h.caughtUp();
+  assert.is(h.status().published, before + 1, 'one publish: the purged node');
+  assert.is(await judgeNewest(ctx, prefix, NODES[1], keys), 'accept', 'the purged node has its rules again');
+});
+
+Service('a subject purged and republished under the same version and expected sequence is not dropped as a duplicate', async (ctx) => {
+  const { prefix } = await setup(ctx);
+  const keys = signing(ctx);
+  await publishEvents(ctx.nc, prefix, history({ seed: 9, churn: 4 }));
+  // a backlog: every node's first publish is at the last seq, expecting an empty subject (subject seq 0)
+  const first = await start(ctx, prefix, { settings: { signing: keys } });
+  await first.caughtUp();
+  await first.stop();
+  const n = names(prefix);
+  await ctx.jsm.streams.purge(n.rulesStream, { filter: n.rulesSubject(NODES[0]) });
+  // the same backlog again, within the duplicate window: same version, same expected subject seq 0
+  const second = await start(ctx, prefix, { settings: { signing: keys } });
+  await second.caughtUp();
+  assert.is(await judgeNewest(ctx, prefix, NODES[0], keys), 'accept', 'the purged node has its rules again');
 });
 
 Service.run();

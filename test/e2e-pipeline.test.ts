@@ -1,10 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileAll, emptyState, eventsFromObjects, evolveAll } from '@knp/compiler';
-import { applierStatusKey, names, type ApplierRecord } from '@knp/shared';
+import { applierStatusKey, generateSigningKeyPair, makeRuleSet, names, signingKeyFrom, type ApplierRecord, type RuleSet, type SigningKey } from '@knp/shared';
+import { ruleSetMsgHeaders } from '@knp/shared/nats';
 import { connect } from 'nats';
 import type { StatusReport } from '@knp/cli';
 import { startStandin, type K8sObject, type Standin } from '@knp/sim';
@@ -41,6 +43,8 @@ type Ctx = {
   watcher: Service;
   compiler: Service;
   appliers: Map<string, Service>;
+  /** The compilers' private key (a test that forges rule sets signs with it where the forgery is not the signature). */
+  compilerKey: SigningKey;
 };
 const E2E = suite<Ctx>(`the pipeline end to end on real kernels (${BACKEND})`);
 
@@ -51,10 +55,15 @@ E2E.before(async (ctx) => {
   const kubeconfig = join(ctx.dir, 'kubeconfig');
   ctx.standin.writeKubeconfig(kubeconfig);
   ctx.cluster = await NetnsCluster.create({ nodes: [...NODES], pods: fixturePods(selected) });
-  ctx.env = { KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: PREFIX, KNP_LOG_LEVEL: 'info', KNP_HEARTBEAT_S: '1' };
+  // rule sets are signed by the compiler and checked by the appliers and by knp status / knp wait
+  const pair = generateSigningKeyPair();
+  writeFileSync(join(ctx.dir, 'compiler.key'), pair.privatePem, { mode: 0o600 });
+  writeFileSync(join(ctx.dir, 'compiler.pub'), pair.publicPem);
+  ctx.compilerKey = signingKeyFrom(createPrivateKey(pair.privatePem));
+  ctx.env = { KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: PREFIX, KNP_LOG_LEVEL: 'info', KNP_HEARTBEAT_S: '1', KNP_TRUSTED_COMPILER_KEYS: join(ctx.dir, 'compiler.pub') };
   const logs = join(ctx.dir, 'logs');
   ctx.watcher = new Service('watcher', ['watcher'], { ...ctx.env, KUBECONFIG: kubeconfig }, logs);
-  ctx.compiler = new Service('compiler', ['compiler'], ctx.env, logs);
+  ctx.compiler = new Service('compiler', ['compiler'], { ...ctx.env, KNP_SIGNING_KEY: join(ctx.dir, 'compiler.key') }, logs);
   ctx.appliers = new Map(NODES.map((node) => [node, new Service(`applier-${node}`, ['applier'], {
     ...ctx.env, KNP_NODE_NAME: node, KNP_NETNS: ctx.cluster.netnsOf(node), KNP_STATE_DIR: join(ctx.dir, 'state'), KNP_BACKEND: BACKEND, KNP_RECONCILE_S: '5',
   }, logs)]));
@@ -143,6 +152,49 @@ E2E('restarting an applier writes nothing to the kernel', async (ctx) => {
   await waitSynced(ctx.env, ctx.standin.resourceVersion());
   assert.equal(await Promise.all(NODES.map((n) => tableHandle(ctx, n))), before, 'the tables were not replaced');
   assert.not.ok(await reaches(ctx, 'y/a', 'x/a'), 'still enforcing');
+});
+
+E2E('forged rule sets on a node\'s subject are refused, enforcement holds, and every later valid change is enforced', async (ctx) => {
+  await waitSynced(ctx.env, apply(ctx, [denyIngressTo('x', 'a')]));
+  assert.not.ok(await reaches(ctx, 'y/a', 'x/a'), 'denied before the forgeries');
+  const node = fixturePods(selected).find((p) => p.name === 'x/a')!.node;
+  const before = (await applierRecord(ctx, node))!;
+  const nc = await connect({ servers: ctx.nats.url });
+  try {
+    const n = names(PREFIX);
+    const info = await (await nc.jetstreamManager()).streams.info(n.eventsStream);
+    const epoch = info.created, seq = info.state.last_seq;
+    const open = (s: number, e = epoch): RuleSet => makeRuleSet({ node, pods: [], rules: [], sets: [] }, { epoch: e, seq: s }); // every jump gone
+    const intruder = signingKeyFrom(createPrivateKey(generateSigningKeyPair().privatePem));
+    const newest = await (await nc.jetstreamManager()).streams.getMessage(n.rulesStream, { last_by_subj: n.rulesSubject(node) });
+    const genuine = JSON.parse(Buffer.from(newest.data).toString('utf8')) as RuleSet;
+    const forgeries: Array<[RuleSet, SigningKey | undefined, string?]> = [
+      [open(seq), undefined], // published by hand, unsigned
+      [open(seq), intruder], // signed by a key nobody trusts
+      [genuine, ctx.compilerKey, JSON.stringify({ ...genuine, pods: [], rules: [], sets: [] })], // the genuine statement over emptied content
+      [open(Number.MAX_SAFE_INTEGER), ctx.compilerKey], // a seq the events stream has not reached
+      [open(seq, 'zzzz'), ctx.compilerKey], // a foreign epoch
+    ];
+    for (const [rs, key, body] of forgeries)
+      await nc.jetstream().publish(n.rulesSubject(node), Buffer.from(body ?? JSON.stringify(rs)), { headers: ruleSetMsgHeaders(key, rs) });
+  } finally {
+    await nc.close();
+  }
+  const after = await waitFor('the applier refused all five', async () => {
+    const rec = await applierRecord(ctx, node);
+    return rec && (rec.refused?.total ?? 0) >= (before.refused?.total ?? 0) + 5 ? rec : undefined;
+  }, 20_000);
+  assert.equal(Object.keys(after.refused!.byReason).sort(), ['foreign-epoch', 'future-seq', 'hash-mismatch', 'unsigned', 'untrusted-key']);
+  assert.is(after.hash, before.hash, 'the rules in force did not change');
+  assert.not.ok(await reaches(ctx, 'y/a', 'x/a'), 'still denied after the forgeries');
+  const report = await status(ctx);
+  assert.match(report.nodes.find((r) => r.node === node)!.error ?? '', /refused: foreign-epoch/, 'knp status names the invalid newest rule set');
+  // the next valid changes: the compiler publishes over the forgeries, the applier applies them
+  await waitSynced(ctx.env, apply(ctx, []));
+  assert.ok(await reaches(ctx, 'y/a', 'x/a'), 'the deletion after the forgeries is enforced');
+  await waitSynced(ctx.env, apply(ctx, [denyIngressTo('x', 'a')]));
+  assert.not.ok(await reaches(ctx, 'y/a', 'x/a'), 'and so is the next deny');
+  await waitSynced(ctx.env, apply(ctx, []));
 });
 
 /** The applier's raw record (instance, kernelWrites), read from the status bucket; `knp status` shows the judged view. */

@@ -79,10 +79,20 @@ Status('reports desired vs applied, lag, heartbeat age and errors per node', () 
   assert.is(byNode.get('node-3')!.heartbeatAgeMs, undefined);
   assert.is(report.rejections.count, 1);
   const text = renderStatus(report);
-  assert.match(text, /node-1\s+9\s+7\s+2\s+0\.5s ago\s+behind\s+apply-failed: nft rejected line 3/);
+  assert.match(text, /node-1\s+9\s+7\s+2\s+0\.5s ago\s+behind\s+0\s+apply-failed: nft rejected line 3/);
   assert.match(text, /node-2\s+10\s+10\s+0\s+60\.0s ago\s+stale/);
   assert.match(text, /node-3\s+4\s+-\s+\?\s+no applier/);
   assert.match(text, /NetworkPolicy a\/b spec.ingress\[0\]: bad/);
+});
+Status('refusals per node, and warnings where rule sets go unverified', () => {
+  const refused = { total: 3, byReason: { unsigned: 3 }, last: { reason: 'unsigned', detail: 'no signature', source: 'stream seq 9', at: ago(5) } };
+  const report = statusReport(facts({ verified: false, appliers: [applier('node-1', 9, 'h1', { trust: 'unsigned', refused }), applier('node-2', 10, 'h2', { trust: 'signed' })] }));
+  const text = renderStatus(report);
+  assert.match(text, /^warning: rule sets not verified: KNP_TRUSTED_COMPILER_KEYS is not set for this command$/m);
+  assert.match(text, /^warning: applier\(s\) applying unsigned rule sets \(no KNP_TRUSTED_COMPILER_KEYS\): node-1$/m);
+  assert.match(text, /NODE\s+DESIRED\s+APPLIED\s+LAG\s+HEARTBEAT\s+STATE\s+REFUSED\s+ERROR/);
+  assert.match(text, /node-1\s+9\s+9\s+0\s+0\.5s ago\s+in sync\s+3/);
+  assert.equal(statusReport(facts({ verified: true, appliers: [applier('node-1', 9, 'h1', { trust: 'signed' })] })).warnings, []);
 });
 Status('a hostile node name is printed quoted', () => {
   const text = renderStatus(statusReport(facts({ desired: [{ node: 'evil\u001b[2J', version: { epoch: EPOCH, seq: 1 }, hash: 'h' }], appliers: [] })));

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeRuleSet } from '@knp/shared';
-import { admitRuleSet } from '../src/service/admit.js';
+import { admitRuleSet } from '@knp/shared';
 
 const Admit = suite('admitRuleSet: what the applier accepts from its subject');
 const good = makeRuleSet({ node: 'node-1', pods: [], rules: [], sets: [] }, { epoch: 'e', seq: 3 });

@@ -101,10 +101,37 @@ export function makeRuleSet(content: RuleSetContent, version: RuleSetVersion): R
   return { schema: RULESET_SCHEMA, version, contentHash: contentHash(content), ...content };
 }
 
-/** Orders versions: a different epoch (a recreated stream) is compared by epoch text, then sequence. */
+/**
+ * An epoch (the events stream's `created` time, RFC 3339 with up to 9 fraction digits) as nanoseconds since
+ * 1970, or undefined when it is not such a time. Epochs are compared as instants: as text, "zzzz" would
+ * outrank every real epoch and a forged rule set carrying it would freeze a node.
+ */
+export function epochInstant(epoch: string): bigint | undefined {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(epoch);
+  if (!m) return undefined;
+  const ms = Date.parse(`${m[1]}${m[3]}`);
+  if (!Number.isFinite(ms)) return undefined;
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
+/**
+ * Orders versions: a different epoch (a recreated stream) by its instant, then sequence. An epoch that is
+ * not a time sorts below every real one, so it can never hold a real version back.
+ */
 export function compareVersions(a: RuleSetVersion, b: RuleSetVersion): number {
-  if (a.epoch !== b.epoch) return a.epoch < b.epoch ? -1 : 1;
+  if (a.epoch !== b.epoch) {
+    const ta = epochInstant(a.epoch), tb = epochInstant(b.epoch);
+    if (ta !== undefined && tb !== undefined && ta !== tb) return ta < tb ? -1 : 1;
+    if ((ta === undefined) !== (tb === undefined)) return ta === undefined ? -1 : 1;
+    if (ta === undefined) return a.epoch < b.epoch ? -1 : 1;
+  }
   return a.seq - b.seq;
+}
+
+/** Whether two epochs name the same instant (the same events stream). */
+export function sameEpoch(a: string, b: string): boolean {
+  const ta = epochInstant(a);
+  return ta !== undefined && ta === epochInstant(b);
 }
 
 /** Parses a rule set from JSON text, refusing unknown schema versions. */

@@ -2,13 +2,14 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '@knp/shared';
 import { connect, type NatsConnection } from 'nats';
 import type { Command } from '../command.js';
-import { FactsReader } from '../ops/facts.js';
+import { FactsReader, rulesTrustFromEnv } from '../ops/facts.js';
 import { renderStatus, statusReport } from '../ops/status-report.js';
 
 const USAGE = `usage: knp status [--json]
 
 The watcher, the compiler replicas and every node: desired vs applied rule set version, lag, heartbeat age,
-rejected policies, last error. Environment: KNP_NATS_URL, KNP_PREFIX. Exit 2 when NATS is unreachable.`;
+rejected policies, rule sets refused, last error. Environment: KNP_NATS_URL, KNP_PREFIX, KNP_TRUSTED_COMPILER_KEYS
+(the newest rule set of a node counts only if it verifies; unset: a warning). Exit 2 when NATS is unreachable.`;
 
 /** `knp status`: prints the table (or JSON) once; 0, or 2 for bad flags, configuration or NATS unreachable. */
 export const statusCommand: Command = {
@@ -17,6 +18,7 @@ export const statusCommand: Command = {
   async run(argv, io, env) {
     const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean' } }, strict: true, allowPositionals: false });
     const config = loadConfig(env);
+    const trust = rulesTrustFromEnv(env);
     let nc: NatsConnection;
     try {
       nc = await connect({ servers: [...config.natsUrls], name: 'knp-status', timeout: 5_000 });
@@ -25,7 +27,7 @@ export const statusCommand: Command = {
       return 2;
     }
     try {
-      const report = statusReport(await new FactsReader(nc, config.prefix).read());
+      const report = statusReport(await new FactsReader(nc, config.prefix, trust).read());
       io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
       return 0;
     } catch (err) {

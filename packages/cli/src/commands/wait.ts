@@ -4,7 +4,7 @@ import { loadConfig } from '@knp/shared';
 import { connect, type NatsConnection } from 'nats';
 import type { Command } from '../command.js';
 import { UsageError } from '../io.js';
-import { FactsReader } from '../ops/facts.js';
+import { FactsReader, rulesTrustFromEnv } from '../ops/facts.js';
 import { judgeSync, type SyncVerdict } from '../ops/judge.js';
 
 const USAGE = `usage: knp wait --synced [--after-rv RV] [--timeout S]
@@ -13,7 +13,7 @@ Waits until the pipeline has caught up: with --after-rv, the watcher has seen re
 published everything it saw; a compiler has evaluated every event in the stream at the moment of the call
 (and every event the watcher published); every applier with a fresh heartbeat enforces its node's newest
 rule set. Prints the status it judged as JSON. Exit 0 synced, 1 timeout (default 60 s), 2 error.
-Environment: KNP_NATS_URL, KNP_PREFIX.`;
+Environment: KNP_NATS_URL, KNP_PREFIX, KNP_TRUSTED_COMPILER_KEYS (a rule set counts only if it verifies).`;
 
 const POLL_MS = 50;
 
@@ -35,6 +35,7 @@ export const waitCommand: Command = {
   async run(argv, io, env) {
     const parsed = parse(argv);
     const config = loadConfig(env);
+    const trust = rulesTrustFromEnv(env);
     const deadline = Date.now() + parsed.timeoutMs;
     let nc: NatsConnection;
     try {
@@ -45,7 +46,7 @@ export const waitCommand: Command = {
     }
     const started = Date.now();
     try {
-      const reader = new FactsReader(nc, config.prefix);
+      const reader = new FactsReader(nc, config.prefix, trust);
       let targetSeq: number | undefined;
       let verdict: SyncVerdict | undefined;
       let lastError: string | undefined;

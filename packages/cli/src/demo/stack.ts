@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { generateSigningKeyPair, type Logger } from '@knp/shared';
 import { NetnsCluster, Service, startNatsServer, startStandin, type NatsServer, type Standin } from '@knp/sim';
 import { connect, type NatsConnection } from 'nats';
-import { FactsReader } from '../ops/facts.js';
+import { FactsReader, rulesTrustFromEnv } from '../ops/facts.js';
 import { judgeSync, type SyncVerdict } from '../ops/judge.js';
 import type { DemoScenario } from './scenario.js';
 
@@ -72,7 +72,7 @@ export class DemoStack {
 
   /** Waits until the pipeline has applied everything up to the API's resourceVersion `afterRv` (or `timeoutMs` passes). */
   async waitSynced(afterRv: string, timeoutMs = 60_000): Promise<SyncVerdict> {
-    const reader = new FactsReader(this.nc!, DEMO_PREFIX);
+    const reader = new FactsReader(this.nc!, DEMO_PREFIX, rulesTrustFromEnv(this.env));
     const deadline = Date.now() + timeoutMs;
     let targetSeq: number | undefined;
     let verdict: SyncVerdict | undefined;

@@ -1,10 +1,18 @@
 import {
-  APPLIER_KEY_PREFIX, COMPILER_KEY_PREFIX, REJECTIONS_KEY, STATUS_SCHEMA, WATCHER_STATUS_KEY, names,
-  type ApplierRecord, type CompilerStatus, type RejectionsRecord, type RuleSetVersion, type WatcherStatus,
+  APPLIER_KEY_PREFIX, COMPILER_KEY_PREFIX, REJECTIONS_KEY, STATUS_SCHEMA, WATCHER_STATUS_KEY,
+  ConfigError, checkRuleSet, names, readSigningSettings, type ApplierRecord, type CompilerStatus, type RejectionsRecord, type Trust, type WatcherStatus,
 } from '@knp/shared';
-import { isNotFound, kvKeys, largeMessageKind, readLarge } from '@knp/shared/nats';
+import { isNotFound, kvKeys, largeMessageKind, readLarge, receivedRuleSet } from '@knp/shared/nats';
 import type { JetStreamManager, KV, NatsConnection } from 'nats';
 import type { ClusterFacts, DesiredRuleSet } from './records.js';
+
+/** KNP_TRUSTED_COMPILER_KEYS for an operator command: whose rule sets count as desired. Throws ConfigError (exit 2). */
+export function rulesTrustFromEnv(env: Readonly<Record<string, string | undefined>>): Trust {
+  const problems: string[] = [];
+  const trust = readSigningSettings({ KNP_TRUSTED_COMPILER_KEYS: env.KNP_TRUSTED_COMPILER_KEYS }, problems).compilers;
+  if (problems.length > 0) throw new ConfigError(problems);
+  return trust;
+}
 
 /**
  * Reads everything `knp wait` and `knp status` judge, in the order that makes a "synced" verdict safe: the
@@ -17,7 +25,8 @@ export class FactsReader {
   private readonly desiredCache = new Map<string, { seq: number; desired: DesiredRuleSet }>();
   private kv: KV | undefined;
 
-  constructor(private readonly nc: NatsConnection, private readonly prefix: string) {
+  /** `trust`: whose rule sets count as desired; a newest rule set that fails the applier's checks is reported as an error. */
+  constructor(private readonly nc: NatsConnection, private readonly prefix: string, private readonly trust: Trust = { mode: 'unsigned' }) {
     this.n = names(prefix);
   }
 
@@ -33,7 +42,7 @@ export class FactsReader {
       if (entry && entry.operation === 'PUT' && entry.value.length > 0) records.set(key, entry.json());
     };
     await Promise.all(keys.filter((k) => !k.startsWith(APPLIER_KEY_PREFIX)).map(get));
-    const desired = await this.readDesired(jsm);
+    const desired = await this.readDesired(jsm, events);
     await Promise.all(keys.filter((k) => k.startsWith(APPLIER_KEY_PREFIX)).map(get));
     const nowMs = Date.now();
     const compilers: CompilerStatus[] = [];
@@ -51,6 +60,7 @@ export class FactsReader {
       rejections: records.get(REJECTIONS_KEY) as RejectionsRecord | undefined,
       appliers,
       desired,
+      verified: this.trust.mode === 'signed',
     };
   }
 
@@ -60,14 +70,14 @@ export class FactsReader {
     return this.kv;
   }
 
-  private async readDesired(jsm: JetStreamManager): Promise<DesiredRuleSet[]> {
+  private async readDesired(jsm: JetStreamManager, events: { epoch: string | undefined; lastSeq: number }): Promise<DesiredRuleSet[]> {
     const stream = this.n.rulesStream;
     const info = await jsm.streams.info(stream, { subjects_filter: this.n.rulesSubjects }).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
     const subjects = Object.keys(info?.state.subjects ?? {}).filter((s) => this.n.nodeOfRulesSubject(s) !== undefined).sort();
-    return Promise.all(subjects.map((subject) => this.readOne(jsm, stream, subject)));
+    return Promise.all(subjects.map((subject) => this.readOne(jsm, stream, subject, events)));
   }
 
-  private async readOne(jsm: JetStreamManager, stream: string, subject: string): Promise<DesiredRuleSet> {
+  private async readOne(jsm: JetStreamManager, stream: string, subject: string, events: { epoch: string | undefined; lastSeq: number }): Promise<DesiredRuleSet> {
     const node = this.n.nodeOfRulesSubject(subject) ?? subject;
     const m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
     const cached = this.desiredCache.get(subject);
@@ -75,12 +85,16 @@ export class FactsReader {
     let desired: DesiredRuleSet;
     try {
       const data = largeMessageKind(m.header) === 'whole' ? m.data : await readLarge(jsm, stream, { subject: m.subject, data: m.data, headers: m.header });
-      const rs = JSON.parse(Buffer.from(data!).toString('utf8')) as { version?: RuleSetVersion; contentHash?: string };
-      desired = rs.version && rs.contentHash ? { node, version: rs.version, hash: rs.contentHash } : { node, error: `stream seq ${m.seq} is not a rule set` };
+      const check = checkRuleSet(receivedRuleSet(m.header, data!), this.trust, node, { epoch: events.epoch ?? '', lastSeq: events.lastSeq }, undefined);
+      desired = check.kind === 'refuse'
+        ? { node, error: `newest rule set (stream seq ${m.seq}) refused: ${check.reason}: ${check.detail}` }
+        : { node, version: check.ruleSet.version, hash: check.ruleSet.contentHash };
     } catch (err) {
       desired = { node, error: `newest rule set (stream seq ${m.seq}) unreadable: ${(err as Error).message}` };
     }
-    this.desiredCache.set(subject, { seq: m.seq, desired });
+    // a seq past the events stream's last may be reached later: judge it again then
+    if (!desired.error?.includes('future-seq')) this.desiredCache.set(subject, { seq: m.seq, desired });
     return desired;
   }
 }
+

@@ -19,4 +19,6 @@ export type ClusterFacts = {
   readonly rejections: RejectionsRecord | undefined;
   readonly appliers: readonly ApplierRecord[];
   readonly desired: readonly DesiredRuleSet[];
+  /** Whether the newest rule sets were checked against trusted compiler keys (KNP_TRUSTED_COMPILER_KEYS set). */
+  readonly verified?: boolean;
 };

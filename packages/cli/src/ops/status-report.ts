@@ -14,7 +14,13 @@ export type StatusReport = {
     readonly lagSeq: number; readonly nodes: number; readonly errors: number; readonly sameEpoch: boolean;
   }[];
   readonly rejections: { readonly count: number; readonly items: readonly string[] };
-  readonly nodes: readonly (NodeJudgement & { readonly backend?: string; readonly kernelWrites?: number; readonly repairs?: number })[];
+  readonly nodes: readonly (NodeJudgement & {
+    readonly backend?: string; readonly kernelWrites?: number; readonly repairs?: number;
+    /** Rule sets its applier refused since it started (forged, foreign, unrenderable, ...), and whether it checks signatures. */
+    readonly refused?: number; readonly trust?: 'signed' | 'unsigned';
+  })[];
+  /** Trust problems, one sentence each: rule sets applied or judged without checking who signed them. */
+  readonly warnings: readonly string[];
 };
 
 export function statusReport(facts: ClusterFacts): StatusReport {
@@ -40,9 +46,19 @@ export function statusReport(facts: ClusterFacts): StatusReport {
     },
     nodes: judgeNodes(facts).map((j) => {
       const a = appliers.get(j.node);
-      return a ? { ...j, backend: a.backend, kernelWrites: a.kernelWrites, repairs: a.repairs } : j;
+      return a ? { ...j, backend: a.backend, kernelWrites: a.kernelWrites, repairs: a.repairs, refused: a.refused?.total ?? 0, ...(a.trust ? { trust: a.trust } : {}) } : j;
     }),
+    warnings: trustWarnings(facts),
   };
+}
+
+/** Where signatures go unchecked: this command (no trusted keys given) and appliers that run unsigned. */
+export function trustWarnings(facts: ClusterFacts): string[] {
+  const out: string[] = [];
+  if (facts.verified === false) out.push('rule sets not verified: KNP_TRUSTED_COMPILER_KEYS is not set for this command');
+  const unsigned = facts.appliers.filter((a) => a.trust === 'unsigned').map((a) => safe(a.node)).sort();
+  if (unsigned.length > 0) out.push(`applier(s) applying unsigned rule sets (no KNP_TRUSTED_COMPILER_KEYS): ${unsigned.join(', ')}`);
+  return out;
 }
 
 const seconds = (ms: number | undefined): string => (ms === undefined || !Number.isFinite(ms) ? '-' : `${(Math.max(0, ms) / 1000).toFixed(1)}s`);
@@ -64,7 +80,8 @@ export function renderStatus(report: StatusReport): string {
   lines.push(`rejected policies: ${report.rejections.count}`);
   for (const r of report.rejections.items.slice(0, 20)) lines.push(`  ${r}`);
   if (report.rejections.items.length > 20) lines.push(`  ... ${report.rejections.items.length - 20} more (--json lists them)`);
-  const header = ['NODE', 'DESIRED', 'APPLIED', 'LAG', 'HEARTBEAT', 'STATE', 'ERROR'];
+  for (const w of report.warnings) lines.push(`warning: ${w}`);
+  const header = ['NODE', 'DESIRED', 'APPLIED', 'LAG', 'HEARTBEAT', 'STATE', 'REFUSED', 'ERROR'];
   const rows = report.nodes.map((n) => [
     safe(n.node),
     n.desired ? String(n.desired.version.seq) : '-',
@@ -72,6 +89,7 @@ export function renderStatus(report: StatusReport): string {
     n.lagSeq === undefined ? '?' : String(n.lagSeq),
     n.heartbeatAgeMs === undefined ? 'no applier' : `${seconds(n.heartbeatAgeMs)} ago`,
     n.heartbeatAgeMs === undefined ? '-' : !n.fresh ? 'stale' : n.inSync ? 'in sync' : 'behind',
+    n.refused === undefined ? '-' : String(n.refused),
     n.error ? safe(n.error).slice(0, 120) : '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -42,7 +42,7 @@ export class Compiler implements CompilerHandle {
     private readonly log: Logger,
   ) {
     const epoch = nats.streams.epoch;
-    this.s = initialState(newSession(epoch, this.rulesStore(), emptyState(epoch), 0, performance.now()), performance.now());
+    this.s = initialState(newSession(epoch, this.rulesStore(epoch), emptyState(epoch), 0, performance.now()), performance.now());
     this.statusWriter = new StatusWriter(compilerStatusKey(instance), () => this.status(), log, nats.statusBucket);
     this.stallMs = stallThresholdMs(settings.heartbeatMs);
   }
@@ -127,7 +127,7 @@ export class Compiler implements CompilerHandle {
     this.s.epoch = (await streamEpoch(jsm, streams.eventsStream)) ?? (await ensureStreams(nc, prefix, this.settings.streams)).epoch;
     if (this.s.phase === 'restarting') this.s.phase = 'running';
     const epoch = this.s.epoch;
-    const rules = this.rulesStore();
+    const rules = this.rulesStore(epoch);
     const t0 = performance.now();
     const snapshot = this.opts.ignoreSnapshots ? undefined : await snapshots.loadNewest(epoch);
     const snapshotMs = Math.round(performance.now() - t0);
@@ -252,7 +252,9 @@ export class Compiler implements CompilerHandle {
   }
 
   /** A pass's own view of the rules stream (its cache is the pass's); the max payload is read anew, as it may change on reconnect. */
-  private rulesStore(): RulesStore {
-    return new RulesStore(this.nats.js, this.nats.jsm, this.nats.prefix, this.nats.nc.info?.max_payload ?? 1024 * 1024, this.log);
+  private rulesStore(epoch: string): RulesStore {
+    const { signer, compilers: trust } = this.settings.signing;
+    const { js, jsm, prefix, nc } = this.nats;
+    return new RulesStore(js, jsm, prefix, nc.info?.max_payload ?? 1024 * 1024, this.log, { epoch, signer, trust });
   }
 }

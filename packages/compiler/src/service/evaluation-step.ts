@@ -5,7 +5,7 @@ import { affectedNodes } from '../affected.js';
 import { allRejections, nodesOf } from '../compile-node.js';
 import type { ClusterState } from '../state.js';
 import type { CompilerState } from './compiler-state.js';
-import { describeEvaluation, evaluationScope, nodesToCompile, type Evaluation } from './evaluation.js';
+import { describeEvaluation, evaluationScope, nodesToCompile, purgedNodes, type Evaluation } from './evaluation.js';
 import { publishNodes } from './publisher.js';
 import { rejectionsRecord } from './rejections.js';
 import { takeEvaluationInput } from './session.js';
@@ -21,7 +21,13 @@ export async function evaluatePass(c: CompilerState, statusBucket: KV, log: Logg
   const { at, coveredSeq, arrivals, backlog } = takeEvaluationInput(s);
   const t0 = performance.now();
   const scope = evaluationScope(s.caughtUp, arrivals.length);
-  const published = scope === 'backlog' ? await s.rules.publishedNodes() : [];
+  // one stream info per evaluation: a purged subject is noticed at the next one (the held copy would skip it)
+  const published = await s.rules.publishedNodes();
+  for (const node of purgedNodes(s.view.keys(), published)) {
+    s.view.delete(node);
+    s.rules.forget(node);
+    s.dirty.add(node);
+  }
   const nodes = nodesToCompile(scope, {
     known: () => nodesOf(at), held: s.view.keys(), dirty: s.dirty, published,
     affected: () => affectedNodes(s.evaluatedState, at, arrivals[0]!.event),

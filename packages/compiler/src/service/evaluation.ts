@@ -59,6 +59,15 @@ export function nodesToCompile(scope: EvaluationScope, from: NodeSources): strin
   }
 }
 
+/**
+ * Nodes this replica holds a rule set for whose subject is gone from the rules stream (purged by hand or by
+ * a limit): their holding is void, so they are compiled and published again instead of skipped as unchanged.
+ */
+export function purgedNodes(held: Iterable<string>, published: Iterable<string>): string[] {
+  const present = new Set(published);
+  return [...held].filter((node) => !present.has(node)).sort();
+}
+
 const union = (...lists: Iterable<string>[]): string[] => [...new Set(lists.flatMap((list) => [...list]))].sort();
 
 /** What the evaluation record says. */

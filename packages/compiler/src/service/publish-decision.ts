@@ -15,7 +15,11 @@ export function decidePublish(mine: RuleSet, published: RuleSet | undefined): Pu
   return compareVersions(published.version, mine.version) >= 0 ? 'behind' : 'publish';
 }
 
-/** The JetStream message id of a rule set: `<node>:<epoch>:<seq>`, one stored copy per version. */
-export function ruleSetMessageId(ruleSet: RuleSet): string {
-  return `${ruleSet.node}:${ruleSet.version.epoch}:${ruleSet.version.seq}`;
+/**
+ * The JetStream message id of a rule set: `<node>:<epoch>:<seq>:<expected subject seq>`, one stored copy per
+ * version over a given subject state. The subject sequence keeps a republish after the subject was purged
+ * (or a valid version published over a forged one) from being dropped as a duplicate of the first publish.
+ */
+export function ruleSetMessageId(ruleSet: RuleSet, expectedSubjectSeq: number): string {
+  return `${ruleSet.node}:${ruleSet.version.epoch}:${ruleSet.version.seq}:${expectedSubjectSeq}`;
 }

@@ -1,10 +1,13 @@
-import { names, parseRuleSet, type Logger, type RuleSet } from '@knp/shared';
-import { isNotFound, isWrongLastSequence, publishLarge, readLarge } from '@knp/shared/nats';
-import type { JetStreamClient, JetStreamManager } from 'nats';
+import { checkRuleSet, names, type Logger, type RuleSet, type RuleSetCheck, type SigningKey, type Trust } from '@knp/shared';
+import { isNotFound, isWrongLastSequence, publishLarge, readLarge, receivedRuleSet, ruleSetMsgHeaders } from '@knp/shared/nats';
+import type { JetStreamClient, JetStreamManager, MsgHdrs } from 'nats';
 import { decidePublish, ruleSetMessageId, type PublishDecision } from './publish-decision.js';
 
 /** The last message on a node's rules subject: its subject sequence (0 when none) and the rule set, if readable. */
 export type LastPublished = { readonly subjectSeq: number; readonly ruleSet: RuleSet | undefined };
+
+/** What a replica signs with and trusts, and the events epoch its pass folds. */
+export type RulesTrust = { readonly epoch: string; readonly signer: SigningKey | undefined; readonly trust: Trust };
 
 /** `duplicate`: another replica stored this very version (same message id) first. */
 export type PublishOutcome = { readonly decision: PublishDecision; readonly ruleSet: RuleSet | undefined; readonly duplicate?: boolean };
@@ -19,6 +22,8 @@ export type PublishOutcome = { readonly decision: PublishDecision; readonly rule
 export class RulesStore {
   private readonly last = new Map<string, LastPublished>();
   private readonly n;
+  /** The events stream's last sequence as last read: a published seq past it is a forgery. */
+  private eventsLastSeq = 0;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -26,11 +31,16 @@ export class RulesStore {
     prefix: string,
     private readonly maxPayload: number,
     private readonly log: Logger,
+    private readonly trusted: RulesTrust,
   ) {
     this.n = names(prefix);
   }
 
-  /** Reads (and caches) the last message of a node's subject. An unreadable one counts as "some older version". */
+  /**
+   * Reads (and caches) the last message of a node's subject. An unreadable one, or one that fails the
+   * applier's checks (unsigned, untrusted, bad hash, foreign epoch, future seq), counts as "some older
+   * version": a valid version is published over it instead of deferring to it.
+   */
   async read(node: string): Promise<LastPublished> {
     const subject = this.n.rulesSubject(node);
     let found: LastPublished;
@@ -39,7 +49,9 @@ export class RulesStore {
       let ruleSet: RuleSet | undefined;
       try {
         const data = await readLarge(this.jsm, this.n.rulesStream, { subject: m.subject, data: m.data, headers: m.header });
-        ruleSet = data === undefined ? undefined : parseRuleSet(Buffer.from(data).toString('utf8'));
+        const check = data === undefined ? undefined : await this.check(node, m.header, data);
+        if (check?.kind === 'refuse') this.log.warn({ node, seq: m.seq, reason: check.reason, detail: check.detail }, 'published rule set invalid, publishing over it');
+        ruleSet = check?.kind === 'accept' ? check.ruleSet : undefined;
       } catch (err) {
         this.log.warn({ err, node, seq: m.seq }, 'published rule set unreadable, publishing over it');
       }
@@ -56,6 +68,8 @@ export class RulesStore {
   async publish(ruleSet: RuleSet): Promise<PublishOutcome> {
     const subject = this.n.rulesSubject(ruleSet.node);
     const data = Buffer.from(JSON.stringify(ruleSet), 'utf8');
+    // a duplicate ack whose original is gone from the subject (purged by hand) stored nothing: publish without the id
+    let withoutId = false;
     for (let attempt = 0; ; attempt += 1) {
       const last = this.last.get(ruleSet.node) ?? (await this.read(ruleSet.node));
       const decision = decidePublish(ruleSet, last.ruleSet);
@@ -63,9 +77,15 @@ export class RulesStore {
       try {
         const ack = await publishLarge(this.js, subject, data, {
           maxPayload: this.maxPayload,
-          msgID: ruleSetMessageId(ruleSet),
+          ...(withoutId ? {} : { msgID: ruleSetMessageId(ruleSet, last.subjectSeq) }),
+          // fresh headers each attempt: the client writes the msg id into the headers object it is given
+          headers: ruleSetMsgHeaders(this.trusted.signer, ruleSet),
           expect: { lastSubjectSequence: last.subjectSeq },
         });
+        if (ack.duplicate && !withoutId && (await this.read(ruleSet.node)).subjectSeq !== ack.seq) {
+          withoutId = true;
+          continue;
+        }
         // a duplicate ack: another replica stored this very version (same id) first; it is the same content
         this.last.set(ruleSet.node, { subjectSeq: ack.seq, ruleSet });
         return { decision, ruleSet, duplicate: ack.duplicate };
@@ -75,6 +95,21 @@ export class RulesStore {
         this.last.delete(ruleSet.node);
       }
     }
+  }
+
+  /** Drops the cached last message of a node's subject (the subject was purged): the next publish reads it again. */
+  forget(node: string): void {
+    this.last.delete(node);
+  }
+
+  /** The applier's checks on a published rule set; the events stream is read again only for a seq past the last seen. */
+  private async check(node: string, h: MsgHdrs | undefined, body: Uint8Array): Promise<RuleSetCheck> {
+    const received = receivedRuleSet(h, body);
+    const run = (): RuleSetCheck => checkRuleSet(received, this.trusted.trust, node, { epoch: this.trusted.epoch, lastSeq: this.eventsLastSeq }, undefined);
+    const first = run();
+    if (first.kind !== 'refuse' || first.reason !== 'future-seq') return first;
+    this.eventsLastSeq = (await this.jsm.streams.info(this.n.eventsStream)).state.last_seq;
+    return run();
   }
 
   /** Nodes that have a rules subject (so a node whose last pod left while no compiler ran still gets its empty rule set). */

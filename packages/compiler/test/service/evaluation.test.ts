@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { describeEvaluation, evaluationScope, nodesToCompile, type EvaluationFacts, type EvaluationScope, type NodeSources } from '../../src/service/evaluation.js';
+import { describeEvaluation, evaluationScope, nodesToCompile, purgedNodes, type EvaluationFacts, type EvaluationScope, type NodeSources } from '../../src/service/evaluation.js';
 
 const Scope = suite('evaluationScope: which nodes an evaluation compiles');
 const scopes: Array<[what: string, caughtUp: boolean, events: number, expected: EvaluationScope]> = [
@@ -44,3 +44,12 @@ Describe('a backlog: the events folded, and no latencies (they arrived before th
   assert.equal(backlog.latenciesMs, []);
 });
 Describe.run();
+
+const Purged = suite('purgedNodes: held nodes whose rules subject is gone');
+const purgedCases: Array<[name: string, held: string[], published: string[], expected: string[]]> = [
+  ['every held node still has its subject: nothing to republish', ['a', 'b'], ['a', 'b', 'c'], []],
+  ['a subject purged by hand: that node is published again', ['a', 'b'], ['a'], ['b']],
+  ['an empty stream: every held node', ['b', 'a'], [], ['a', 'b']],
+];
+for (const [name, held, published, expected] of purgedCases) Purged(name, () => assert.equal(purgedNodes(held, published), expected));
+Purged.run();

@@ -20,7 +20,7 @@ const cases: Array<[what: string, mine: RuleSet, published: RuleSet | undefined,
 for (const [what, mine, published, expected] of cases) Decide(what, () => assert.is(decidePublish(mine, published), expected));
 
 Decide('the message id names node, epoch and sequence, so one version is stored once', () => {
-  assert.is(ruleSetMessageId(rs(1, '2026-01-01T00:00:00Z', 42)), 'n1:2026-01-01T00:00:00Z:42');
+  assert.is(ruleSetMessageId(rs(1, '2026-01-01T00:00:00Z', 42), 7), 'n1:2026-01-01T00:00:00Z:42:7');
 });
 
 Decide.run();

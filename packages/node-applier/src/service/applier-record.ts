@@ -18,7 +18,7 @@ export function reportProblem(reported: Reported, problem: Problem, at: string):
 }
 
 /** The facts of the applier process the record carries next to `Reported`. */
-export type ApplierFacts = Pick<ApplierRecord, 'node' | 'instance' | 'backend' | 'startedAt' | 'heartbeatMs' | 'kernelWrites' | 'repairs'>;
+export type ApplierFacts = Pick<ApplierRecord, 'node' | 'instance' | 'backend' | 'startedAt' | 'heartbeatMs' | 'kernelWrites' | 'repairs' | 'trust' | 'refused'>;
 
 /** The status record as of `now` (pure: the shell passes the clock). */
 export function applierRecord(reported: Reported, facts: ApplierFacts, now: string): ApplierRecord {
@@ -34,5 +34,7 @@ export function applierRecord(reported: Reported, facts: ApplierFacts, now: stri
     ...(reported.error ? { error: reported.error } : {}),
     kernelWrites: facts.kernelWrites,
     repairs: facts.repairs,
+    ...(facts.trust ? { trust: facts.trust } : {}),
+    ...(facts.refused ? { refused: facts.refused } : {}),
   };
 }

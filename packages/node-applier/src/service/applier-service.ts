@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { connect, type ConsumerMessages, type JsMsg, type MsgHdrs, type NatsConnection } from 'nats';
 import { applierStatusKey, names, type ApplierRecord, type Config, type Logger, type RuleSet } from '@knp/shared';
-import { ChunkError, StatusWriter, ensureStreams, readLarge } from '@knp/shared/nats';
+import { ChunkError, StatusWriter, ensureStreams, readLarge, receivedRuleSet } from '@knp/shared/nats';
 import { Applier, ApplyError, type ApplyOutcome } from '../applier.js';
 import type { Backend } from '../backend.js';
 import { KernelMemory } from '../kernel/kernel-memory.js';
 import { createBackend } from '../kernel/select.js';
 import { otherKind, removeOtherBackend } from '../kernel/switch-backend.js';
-import { admitRuleSet } from './admit.js';
 import { applierRecord, reportInForce, reportProblem, type Reported } from './applier-record.js';
 import { judgeHandled, type Handled, type Problem, type Verdict } from './handling.js';
-import { durableName, ensureDurable, readNewest } from './rules-source.js';
+import { checkRuleSet } from '@knp/shared';
+import { NO_REFUSALS, countRefusal, refusalsRecord, type Refusals } from './refusals.js';
+import { durableName, ensureDurable, readEventsPosition, readNewest } from './rules-source.js';
+import { RenderError } from '../render/common/text.js';
 import type { ApplierSettings } from './settings.js';
 import { readState, stateFilePath, stateToStore, writeState, type ReadBack, type StoredState } from './state-file.js';
 
@@ -56,6 +58,8 @@ export async function runApplierService(config: Config, logger: Logger, opts: Ap
 type ApplierState = {
   /** What the status record says: the rule set in force and the last problem. */
   reported: Reported;
+  /** Rule sets refused since start (acked, never applied or stored). */
+  refusals: Refusals;
   /** The rule set the state file holds, and the kernel listing read back after the last full load. */
   stored: RuleSet | undefined;
   readBack: ReadBack | undefined;
@@ -100,7 +104,7 @@ class ApplierService {
     private readonly storedAtStart: StoredState | undefined,
   ) {
     this.settings = opts.settings;
-    this.state = { reported: {}, stored: storedAtStart?.ruleSet, readBack: undefined, nc: opts.nc, messages: undefined, stopping: false };
+    this.state = { reported: {}, refusals: NO_REFUSALS, stored: storedAtStart?.ruleSet, readBack: undefined, nc: opts.nc, messages: undefined, stopping: false };
     this.following = new Promise((resolve) => (this.markFollowing = resolve));
     // a restart that finds the kernel listing what the state file says was loaded writes nothing (KernelMemory)
     const remembered = storedAtStart?.fingerprint ? { contentHash: storedAtStart.ruleSet.contentHash, fingerprint: storedAtStart.fingerprint } : undefined;
@@ -114,6 +118,8 @@ class ApplierService {
 
   /** Enforces the stored rule set, starts the timers, and leaves NATS to a loop that runs until `stop`. */
   async start(): Promise<void> {
+    if (this.settings.trust.mode === 'unsigned')
+      this.log.warn('KNP_TRUSTED_COMPILER_KEYS is not set: rule sets are applied without checking who signed them');
     await this.enforceStored();
     if (this.settings.reconcileMs > 0) this.timers.push(setInterval(() => this.reconcile(), this.settings.reconcileMs));
     this.timers.push(setInterval(() => void this.status.write(), this.settings.heartbeatMs));
@@ -122,7 +128,7 @@ class ApplierService {
 
   record(): ApplierRecord {
     const { node, heartbeatMs } = this.settings;
-    const facts = { node, instance: this.instance, backend: this.memory.kind, startedAt: this.startedAt, heartbeatMs, kernelWrites: this.memory.kernelWrites, repairs: this.applier.status.repairs };
+    const facts = { node, instance: this.instance, backend: this.memory.kind, startedAt: this.startedAt, heartbeatMs, kernelWrites: this.memory.kernelWrites, repairs: this.applier.status.repairs, trust: this.settings.trust.mode, refused: refusalsRecord(this.state.refusals) };
     return applierRecord(this.state.reported, facts, new Date().toISOString());
   }
 
@@ -198,7 +204,7 @@ class ApplierService {
     const newest = await readNewest(jsm, streams.rulesStream, subject);
     if (newest) {
       const source = `newest (stream seq ${newest.seq})`;
-      this.act(await this.admitAndApply(newest.payload, source), source);
+      this.act(await this.admitAndApply(newest.payload, newest.headers, source), source);
     }
     // step 5: consume
     const messages = await (await js.consumers.get(streams.rulesStream, durable)).consume({ max_messages: 16 });
@@ -231,12 +237,25 @@ class ApplierService {
     } catch (err) {
       return { kind: 'unreadable', err: err as Error, chunkError: err instanceof ChunkError, redeliveries: m.info.redeliveryCount };
     }
-    return payload === undefined ? { kind: 'empty' } : this.admitAndApply(payload, source);
+    return payload === undefined ? { kind: 'empty' } : this.admitAndApply(payload, m.headers, source);
   }
 
-  private async admitAndApply(payload: Uint8Array, source: string): Promise<Handled> {
-    const admission = admitRuleSet(payload, this.settings.node);
-    return admission.kind === 'refuse' ? { kind: 'refused', reason: admission.reason, ...(admission.version ? { version: admission.version } : {}) } : this.apply(admission.ruleSet, source);
+  /** Checks a rule set against the trusted keys and the events stream (`checkRuleSet`), then applies it. */
+  private async admitAndApply(payload: Uint8Array, headers: MsgHdrs | undefined, source: string): Promise<Handled> {
+    const jsm = await this.state.nc!.jetstreamManager();
+    const events = await readEventsPosition(jsm, names(this.config.prefix).eventsStream);
+    // no events stream: no epoch or seq to check against; not the message's fault, so it is retried (every
+    // retry delay) until the stream exists again, never applied unchecked
+    if (!events) return { kind: 'unreadable', err: new Error('the events stream does not exist'), chunkError: true, redeliveries: 0 };
+    const check = checkRuleSet(receivedRuleSet(headers, payload), this.settings.trust, this.settings.node, events, this.applier.status.applied?.version);
+    switch (check.kind) {
+      case 'refuse':
+        return { kind: 'refused', reason: check.reason, detail: check.detail, ...(check.version ? { version: check.version } : {}) };
+      case 'stale':
+        return { kind: 'done', ruleSet: check.ruleSet, outcome: { kind: 'stale', applied: check.applied } };
+      case 'accept':
+        return this.apply(check.ruleSet, source);
+    }
   }
 
   /** Step 6: one admitted rule set through the Applier core (its retries included). */
@@ -244,6 +263,8 @@ class ApplierService {
     try {
       return { kind: 'done', ruleSet, outcome: await this.applier.apply(ruleSet) };
     } catch (err) {
+      // the renderer would refuse it again: refuse it once, keep the rules in force, wait for the next version
+      if (err instanceof ApplyError && err.cause instanceof RenderError) return { kind: 'refused', reason: 'unrenderable', detail: err.cause.message, version: ruleSet.version };
       if (!(err instanceof ApplyError)) this.log.error({ err, version: ruleSet.version, source }, 'rule set apply failed unexpectedly');
       return { kind: 'failed', err: err as Error, version: ruleSet.version };
     }
@@ -253,12 +274,21 @@ class ApplierService {
   private act(handled: Handled, source: string): Verdict {
     const verdict = judgeHandled(handled, this.settings.retryDelayMs);
     if (handled.kind === 'unreadable') this.log.warn({ err: handled.err, source, final: verdict.settle.kind === 'ack' }, 'rule set unreadable');
-    if (handled.kind === 'refused') this.log.warn({ reason: handled.reason, version: handled.version, source }, 'rule set refused, current rules kept');
+    if (handled.kind === 'refused') this.countRefusal(handled, source);
     if (handled.kind === 'done' && handled.outcome.kind === 'stale')
       this.log.debug({ version: handled.ruleSet.version, applied: handled.outcome.applied, source }, 'rule set not newer than the one in force');
     if (verdict.problem) this.report(verdict.problem);
     if (verdict.inForce && handled.kind === 'done') this.recordInForce(handled.ruleSet, handled.outcome, source);
     return verdict;
+  }
+
+  /** Counts a refusal for the record; a burst of them is logged once, with how many went unlogged before. */
+  private countRefusal(refused: Extract<Handled, { kind: 'refused' }>, source: string): void {
+    const subject = names(this.config.prefix).rulesSubject(this.settings.node);
+    const counted = countRefusal(this.state.refusals, { reason: refused.reason, detail: refused.detail, source }, Date.now(), new Date().toISOString());
+    this.state.refusals = counted.refusals;
+    if (counted.log)
+      this.log.warn({ reason: refused.reason, detail: refused.detail, version: refused.version, subject, source, refusedSinceLastLog: counted.unlogged, total: counted.refusals.total }, 'rule set refused, current rules kept');
   }
 
   private recordInForce(ruleSet: RuleSet, outcome: ApplyOutcome, source: string): void {

@@ -1,5 +1,6 @@
 import { assertNever, type ApplierErrorKind, type RuleSet, type RuleSetVersion } from '@knp/shared';
 import type { ApplyOutcome } from '../applier.js';
+import type { ApplierRefusalReason } from './refusals.js';
 
 /**
  * A chunked rule set whose part cannot be read may be a transient read error: it is delivered again this
@@ -13,8 +14,8 @@ export type Handled =
   | { readonly kind: 'unreadable'; readonly err: Error; readonly chunkError: boolean; readonly redeliveries: number }
   /** The message carried nothing to apply (a chunk part, never delivered by the exact-subject filter). */
   | { readonly kind: 'empty' }
-  /** Not for this node, an unknown schema or not a rule set (`admitRuleSet`). */
-  | { readonly kind: 'refused'; readonly reason: string; readonly version?: RuleSetVersion }
+  /** Failed a check (`checkRuleSet`: unsigned, forged, not for this node, ...) or could not be rendered. */
+  | { readonly kind: 'refused'; readonly reason: ApplierRefusalReason; readonly detail: string; readonly version?: RuleSetVersion }
   /** The Applier core gave up after its retries; the previous rules stay in force. */
   | { readonly kind: 'failed'; readonly err: Error; readonly version: RuleSetVersion }
   /** The Applier core took it: applied, unchanged (same content) or stale (not newer than the rules in force). */
@@ -50,7 +51,7 @@ export function judgeHandled(handled: Handled, retryDelayMs: number): Verdict {
     case 'empty':
       return { settle: ACK, inForce: false };
     case 'refused':
-      return { settle: ACK, inForce: false, problem: { kind: 'refused', message: handled.reason, ...(handled.version ? { version: handled.version } : {}) } };
+      return { settle: ACK, inForce: false, problem: { kind: 'refused', message: `${handled.reason}: ${handled.detail}`, ...(handled.version ? { version: handled.version } : {}) } };
     case 'failed':
       return { settle: retry, inForce: false, problem: { kind: 'apply-failed', message: handled.err.message, version: handled.version } };
     case 'done':

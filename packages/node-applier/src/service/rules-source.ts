@@ -1,6 +1,6 @@
 import { shortHash } from '@knp/shared';
 import { isNotFound, readLarge } from '@knp/shared/nats';
-import { AckPolicy, DeliverPolicy, nanos, type JetStreamManager } from 'nats';
+import { AckPolicy, DeliverPolicy, nanos, type JetStreamManager, type MsgHdrs } from 'nats';
 
 /** The applier's durable consumer name: prefix + a hash of the node (durable names cannot hold a node name's dots). */
 export const durableName = (prefix: string, node: string): string => `${prefix}_applier_${shortHash(node, 16)}`;
@@ -37,7 +37,7 @@ export async function ensureDurable(jsm: JetStreamManager, stream: string, name:
 }
 
 /** The newest rule set payload on `subject` (reassembled when chunked), or undefined when none was published. */
-export async function readNewest(jsm: JetStreamManager, stream: string, subject: string): Promise<{ seq: number; payload: Uint8Array } | undefined> {
+export async function readNewest(jsm: JetStreamManager, stream: string, subject: string): Promise<{ seq: number; payload: Uint8Array; headers: MsgHdrs | undefined } | undefined> {
   let m;
   try {
     m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
@@ -46,5 +46,16 @@ export async function readNewest(jsm: JetStreamManager, stream: string, subject:
     throw err;
   }
   const payload = await readLarge(jsm, stream, { subject: m.subject, data: m.data, headers: m.header });
-  return payload === undefined ? undefined : { seq: m.seq, payload };
+  return payload === undefined ? undefined : { seq: m.seq, payload, headers: m.header };
+}
+
+/** The events stream's epoch and last sequence: what a rule set's version must agree with (`checkRuleSet`). */
+export async function readEventsPosition(jsm: JetStreamManager, stream: string): Promise<{ epoch: string; lastSeq: number } | undefined> {
+  try {
+    const info = await jsm.streams.info(stream);
+    return { epoch: info.created, lastSeq: info.state.last_seq };
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }

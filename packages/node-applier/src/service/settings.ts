@@ -1,4 +1,4 @@
-import { ConfigError, intVariables, textVariable } from '@knp/shared';
+import { ConfigError, intVariables, readSigningSettings, textVariable, type Trust } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '@knp/shared/nats';
 import { DEFAULT_KERNEL_SETTINGS, readKernelSettings, type KernelSettings } from '../kernel/select.js';
 
@@ -17,6 +17,8 @@ export type ApplierSettings = {
   readonly reconcileMs: number;
   /** Delay before a rule set that failed to apply is delivered again. */
   readonly retryDelayMs: number;
+  /** KNP_TRUSTED_COMPILER_KEYS: whose rule sets are applied; `unsigned` (unset) applies them unverified, with a warning. */
+  readonly trust: Trust;
 };
 
 export const DEFAULT_APPLIER_SETTINGS: Omit<ApplierSettings, 'node'> = {
@@ -26,11 +28,12 @@ export const DEFAULT_APPLIER_SETTINGS: Omit<ApplierSettings, 'node'> = {
   heartbeatMs: 10_000,
   reconcileMs: 30_000,
   retryDelayMs: 5_000,
+  trust: { mode: 'unsigned' },
 };
 
 /**
  * Reads KNP_NODE_NAME (required), KNP_BACKEND, KNP_NETNS, KNP_STATE_DIR, KNP_HEARTBEAT_S, KNP_RECONCILE_S
- * (0 = off) and KNP_STREAM_REPLICAS; every problem is listed with variable, value and expectation.
+ * (0 = off), KNP_STREAM_REPLICAS and KNP_TRUSTED_COMPILER_KEYS; every problem is listed with variable, value and expectation.
  */
 export function loadApplierSettings(env: Readonly<Record<string, string | undefined>>): ApplierSettings {
   const problems: string[] = [];
@@ -46,6 +49,7 @@ export function loadApplierSettings(env: Readonly<Record<string, string | undefi
   const heartbeatS = int('KNP_HEARTBEAT_S', d.heartbeatMs / 1000, 1, 3_600);
   const reconcileS = int('KNP_RECONCILE_S', d.reconcileMs / 1000, 0, 86_400);
   const replicas = int('KNP_STREAM_REPLICAS', d.streams.replicas, 1, 5);
+  const trust = readSigningSettings(env, problems).compilers;
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...d,
@@ -55,5 +59,6 @@ export function loadApplierSettings(env: Readonly<Record<string, string | undefi
     streams: { ...d.streams, replicas },
     heartbeatMs: heartbeatS * 1000,
     reconcileMs: reconcileS * 1000,
+    trust,
   };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { shortHash, type RuleSet } from '@knp/shared';
-import { admitRuleSet } from './admit.js';
+import { admitRuleSet } from '@knp/shared';
 
 /**
  * What survives a restart: the last rule set applied and, once read back, the kernel listing digest taken

@@ -6,3 +6,4 @@ export * from './streams.js';
 export * from './status-writer.js';
 export * from './kv-keys.js';
 export * from './connect.js';
+export * from './rule-set-message.js';

@@ -109,4 +109,12 @@ export type ApplierRecord = {
   readonly kernelWrites: number;
   /** Drift repairs by the reconcile timer. */
   readonly repairs: number;
+  /** `unsigned`: no compiler key is trusted (KNP_TRUSTED_COMPILER_KEYS unset), rule sets are applied unverified. */
+  readonly trust?: 'signed' | 'unsigned';
+  /** Rule sets refused since the applier started (acked, never applied): counts by reason and the last one. */
+  readonly refused?: {
+    readonly total: number;
+    readonly byReason: Readonly<Record<string, number>>;
+    readonly last: { readonly reason: string; readonly detail: string; readonly source: string; readonly at: string };
+  };
 };

@@ -1,4 +1,5 @@
-import { RULESET_SCHEMA, SchemaError, checkSchema, type RuleSet } from '@knp/shared';
+import type { RuleSet } from '../ruleset.js';
+import { RULESET_SCHEMA, SchemaError, checkSchema } from '../schema.js';
 
 /** What the applier does with a message from its rules subject (pure). */
 export type Admission =
