@@ -16,7 +16,7 @@ import { repoFile, repoPath, yamlDocuments } from './infra-files.js';
  * NET_RAW only, each knp service with its own NATS user and only its secrets, and secrets that load.
  */
 type Service = {
-  image?: string; command?: string[]; user?: string; restart?: string; network_mode?: string; pid?: string; ipc?: string; privileged?: boolean; read_only?: boolean;
+  image?: string; command?: string[]; user?: string; restart?: string; profiles?: string[]; network_mode?: string; pid?: string; ipc?: string; privileged?: boolean; read_only?: boolean;
   cap_add?: string[]; cap_drop?: string[]; ports?: unknown[]; volumes?: string[]; secrets?: string[]; env_file?: string[];
   environment?: Record<string, string>; depends_on?: Record<string, { condition: string }>;
 };
@@ -42,10 +42,11 @@ for (const file of ['infra/docker-compose.yml', 'infra/docker-compose.host-netwo
     assert.ok(ok, JSON.stringify(validateCompose.errors?.slice(0, 5)));
   });
 Files('the stack: NATS, the API stand-in, init once, the watcher, two compilers, one applier per example node', () => {
-  assert.equal(Object.keys(base.services).sort(), ['applier-node-1', 'applier-node-2', 'compiler-1', 'compiler-2', 'init', 'nats', 'standin', 'watcher']);
+  assert.equal(Object.keys(base.services).sort(), ['applier-node-1', 'applier-node-2', 'compiler-1', 'compiler-2', 'init', 'knp', 'nats', 'standin', 'watcher']);
   assert.equal(Object.fromEntries(knpServices.map(([name, s]) => [name, s.command?.[0]])), {
-    standin: 'standin', init: 'init', watcher: 'watcher', 'compiler-1': 'compiler', 'compiler-2': 'compiler', 'applier-node-1': 'applier', 'applier-node-2': 'applier',
+    standin: 'standin', init: 'init', watcher: 'watcher', 'compiler-1': 'compiler', 'compiler-2': 'compiler', 'applier-node-1': 'applier', 'applier-node-2': 'applier', knp: 'status',
   });
+  assert.equal(base.services.knp!.profiles, ['tools'], 'the operator service runs only when asked');
   const exampleNodes = [...new Set([...repoFile('examples/pods.yaml').matchAll(/nodeName: ([a-z0-9-]+)/g)].map((m) => m[1]))].sort();
   assert.equal(appliers.map(([, s]) => s.environment?.KNP_NODE_NAME).sort(), exampleNodes);
 });
@@ -69,7 +70,7 @@ Files('each knp service: its own NATS user, that role\'s password file, and only
     const env = s.environment ?? {};
     const role = env.KNP_NATS_USER ?? '';
     assert.ok(ROLES.includes(role), `${name}: KNP_NATS_USER ${role}`);
-    assert.is(role, s.command?.[0], `${name} connects as its own role`);
+    assert.is(role, s.command?.[0] === 'status' ? 'operator' : s.command?.[0], `${name} connects as its own role`);
     assert.is(env.KNP_NATS_URL, 'nats://nats:4222');
     const mounted = new Set(s.secrets ?? []);
     for (const [variable, value] of Object.entries(env).filter(([, v]) => v.startsWith('/run/secrets/')))
