@@ -14,7 +14,9 @@ type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespa
 
 function render(dir: string): Obj[] {
   const r = spawnSync('kubectl', ['kustomize', repoPath(dir)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`kubectl kustomize ${dir}: ${r.stderr || r.error?.message}`);
+  // kubectl (kustomize 5) comes with this machine's image; Debian's kubernetes-client (1.20) is too old for it
+  if (r.error) throw new Error(`kubectl kustomize ${dir}: kubectl with kustomize 5 is needed (${r.error.message})`);
+  if (r.status !== 0) throw new Error(`kubectl kustomize ${dir}: ${r.stderr}`);
   return yamlDocuments(r.stdout, dir) as Obj[];
 }
 const rendered = new Map([['infra/k8s/base', render('infra/k8s/base')], ['infra/k8s/overlays/example', render('infra/k8s/overlays/example')]]);
