@@ -79,7 +79,7 @@ File('the runtime: nftables, iptables and ipset; production tree; a non-root use
   assert.not.ok(final.some((i) => i.keyword === 'COPY' && /node_modules/.test(i.args) && !i.args.startsWith('--from=build')), 'node_modules come from the build stage only');
 });
 File('.dockerignore leaves out local builds and keeps everything the Dockerfile copies from the context', () => {
-  for (const local of ['node_modules', 'packages/cli/node_modules', 'packages/cli/dist', '.tools/node', '.git', 'packages/shared/tsconfig.tsbuildinfo'])
+  for (const local of ['node_modules', 'packages/cli/node_modules', 'packages/cli/dist', '.tools/node', '.git', 'packages/shared/tsconfig.tsbuildinfo', 'infra/dev/secrets/watcher.key'])
     assert.ok(ignored(local, dockerignore), `${local} is sent to the builder`);
   const sources = all.filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from=')).flatMap((i) => i.args.split(' ').slice(0, -1));
   assert.ok(sources.length >= 10);
