@@ -26,7 +26,8 @@ export function saveFacts(text: string): SaveFacts {
   };
 }
 
-export type VariantChoice = { readonly variant: IptablesVariant; readonly reason: string };
+/** `variant` undefined: neither suffixed client runs (iptables before 1.8), so the plain `iptables-*` tools. */
+export type VariantChoice = { readonly variant: IptablesVariant | undefined; readonly reason: string };
 
 /**
  * The variant to use. `nft`/`legacy` facts are undefined when that variant's save tool could not run (not
@@ -38,6 +39,7 @@ export function chooseIptablesVariant(mode: IptablesMode, nft: SaveFacts | undef
   if (mode !== 'auto') return { variant: mode, reason: `KNP_IPTABLES_MODE=${mode}` };
   if (nft?.kubeletHint) return { variant: 'nft', reason: 'kubelet\'s hint chain is in iptables-nft' };
   if (legacy?.kubeletHint) return { variant: 'legacy', reason: 'kubelet\'s hint chain is in iptables-legacy' };
+  if (nft === undefined && legacy === undefined) return { variant: undefined, reason: 'neither iptables-nft nor iptables-legacy runs here: the plain iptables tools' };
   if (legacy === undefined) return { variant: 'nft', reason: 'iptables-legacy cannot run here' };
   if (nft === undefined) return { variant: 'legacy', reason: 'iptables-nft cannot run here' };
   if (legacy.rules > nft.rules) return { variant: 'legacy', reason: `iptables-legacy holds more rules (${legacy.rules} vs ${nft.rules})` };

@@ -38,7 +38,7 @@ export function iptablesBackend(options: IptablesBackendOptions): Backend {
   let chosen: Promise<KernelTarget> | undefined;
   const targetOf = (): Promise<KernelTarget> =>
     (chosen ??= detectIptablesVariant(options.mode ?? 'auto', base).then((choice) => {
-      options.log?.info({ variant: choice.variant, reason: choice.reason }, 'iptables variant chosen');
+      options.log?.info({ variant: choice.variant ?? 'plain', reason: choice.reason }, 'iptables variant chosen');
       return { ...base, iptables: choice.variant };
     }));
   const { prefix } = options;
