@@ -32,11 +32,17 @@ setup() {
   command -v ipset >/dev/null || missing+=(ipset)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v npm >/dev/null || missing+=(npm)   # fetches Node 24 and pnpm; Debian's npm brings a Node of its own
-  if [ ${#missing[@]} -gt 0 ]; then
+  command -v openssl >/dev/null || missing+=(openssl)   # infra/dev/make-secrets.sh (tested in test/infra-compose)
+  # `docker-compose config -q` checks infra/docker-compose.yml (Debian's 1.29, no daemon needed); without
+  # its recommends, which would bring a whole Docker engine
+  local lean=()
+  command -v docker-compose >/dev/null || lean+=(docker-compose)
+  if [ $((${#missing[@]} + ${#lean[@]})) -gt 0 ]; then
     need_root
-    echo "dev.sh: installing ${missing[*]}" >&2
+    echo "dev.sh: installing ${missing[*]} ${lean[*]}" >&2
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    [ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    [ ${#lean[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null
   fi
   ensure_node
   # corepack's signature check fails here; pnpm 12.4.2 from npm is the reliable way (it runs on the Node above)

@@ -16,6 +16,7 @@ export const COMMANDS: readonly { readonly name: string; readonly summary: strin
   { name: 'wait', summary: 'wait until the pipeline is synced (--synced [--after-rv RV] [--timeout S]); exit 0, 1 timeout, 2 error', load: async () => (await import('./commands/wait.js')).waitCommand },
   { name: 'status', summary: 'the watcher, compilers and nodes: desired vs applied versions, lag, heartbeats, errors (--json)', load: async () => (await import('./commands/status.js')).statusCommand },
   { name: 'history', summary: 'each version of a node\'s rule set and what changed, or every node at a past time', load: async () => (await import('./commands/history.js')).historyCommand },
+  { name: 'standin', summary: 'serve manifests (default examples/) as a read-only Kubernetes API for list and watch, without a cluster', load: async () => (await import('./commands/standin.js')).standinCommand },
   { name: 'keygen', summary: 'make an Ed25519 key pair for signing events, rule sets and snapshots (--out DIR)', load: async () => (await import('./commands/keygen.js')).keygenCommand },
 ];
 

@@ -18,7 +18,9 @@ export { parseIptablesSave, parseIpsetSave, fingerprintIptables, type IptSaved, 
 export { runCommand, KernelCommandError, type KernelTarget, type RunResult } from './kernel/run.js';
 export { nftLoad, nftListTable, nftDeleteTable } from './kernel/nft.js';
 export { nftBackend, type NftBackendOptions } from './kernel/nft-backend.js';
-export { iptablesRestore, ipsetRestore, iptablesSave, ipsetSave, ipsetNames } from './kernel/ipt.js';
+export { iptablesRestore, ipsetRestore, iptablesSave, ipsetSave, ipsetNames, iptablesTool } from './kernel/ipt.js';
+export { chooseIptablesVariant, saveFacts, IPTABLES_MODES, type IptablesMode, type IptablesVariant, type SaveFacts, type VariantChoice } from './iptables-variant.js';
+export { detectIptablesVariant, readSaveFacts } from './kernel/detect-iptables.js';
 export { iptablesBackend, type IptablesBackendOptions } from './kernel/ipt-backend.js';
 export { backendOf, otherKind, removeOtherBackend, switchBackend, type BackendKind, type BackendOptions } from './kernel/switch-backend.js';
 export { createBackend, loadKernelSettings, readKernelSettings, DEFAULT_KERNEL_SETTINGS, type KernelSettings } from './kernel/select.js';

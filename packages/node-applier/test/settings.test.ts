@@ -6,16 +6,18 @@ import { loadApplierSettings } from '../src/service/settings.js';
 
 const Kernel = suite('loadKernelSettings (the applier and knp replay --apply)');
 Kernel('defaults to nftables in the current network namespace', () =>
-  assert.equal(loadKernelSettings({}), { backend: 'nftables', netns: undefined }));
+  assert.equal(loadKernelSettings({}), { backend: 'nftables', netns: undefined, iptablesMode: 'auto' }));
 Kernel('iptables in a named namespace', () =>
-  assert.equal(loadKernelSettings({ KNP_BACKEND: 'iptables', KNP_NETNS: 'knp-node-a' }), { backend: 'iptables', netns: 'knp-node-a' }));
+  assert.equal(loadKernelSettings({ KNP_BACKEND: 'iptables', KNP_NETNS: 'knp-node-a' }), { backend: 'iptables', netns: 'knp-node-a', iptablesMode: 'auto' }));
+Kernel('the iptables client named by the operator', () =>
+  assert.is(loadKernelSettings({ KNP_BACKEND: 'iptables', KNP_IPTABLES_MODE: 'legacy' }).iptablesMode, 'legacy'));
 Kernel('both bad values are listed with variable and value', () => {
   try {
-    loadKernelSettings({ KNP_BACKEND: 'ebpf', KNP_NETNS: 'a b' });
+    loadKernelSettings({ KNP_BACKEND: 'ebpf', KNP_NETNS: 'a b', KNP_IPTABLES_MODE: 'xtables' });
     assert.unreachable();
   } catch (err) {
     assert.instance(err, ConfigError);
-    assert.equal((err as ConfigError).problems, ['KNP_BACKEND: "ebpf" is not nftables|iptables', 'KNP_NETNS: "a b" is not a network namespace name']);
+    assert.equal((err as ConfigError).problems, ['KNP_BACKEND: "ebpf" is not nftables|iptables', 'KNP_NETNS: "a b" is not a network namespace name', 'KNP_IPTABLES_MODE: "xtables" is not auto|nft|legacy']);
   }
 });
 Kernel.run();
@@ -23,11 +25,11 @@ Kernel.run();
 const Applier = suite('loadApplierSettings');
 Applier('defaults: nftables, /var/lib/knp, 10 s heartbeat, 30 s reconcile', () => {
   const s = loadApplierSettings({ KNP_NODE_NAME: 'node-1.example' });
-  assert.equal([s.node, s.kernel, s.stateDir, s.heartbeatMs, s.reconcileMs, s.streams.replicas], ['node-1.example', { backend: 'nftables', netns: undefined }, '/var/lib/knp', 10_000, 30_000, 1]);
+  assert.equal([s.node, s.kernel, s.stateDir, s.heartbeatMs, s.reconcileMs, s.streams.replicas], ['node-1.example', { backend: 'nftables', netns: undefined, iptablesMode: 'auto' }, '/var/lib/knp', 10_000, 30_000, 1]);
 });
 Applier('the kernel, state directory and periods are the operator\'s', () => {
   const s = loadApplierSettings({ KNP_NODE_NAME: 'n1', KNP_BACKEND: 'iptables', KNP_NETNS: 'ns1', KNP_STATE_DIR: '/tmp/knp', KNP_HEARTBEAT_S: '2', KNP_RECONCILE_S: '0' });
-  assert.equal([s.kernel, s.stateDir, s.heartbeatMs, s.reconcileMs], [{ backend: 'iptables', netns: 'ns1' }, '/tmp/knp', 2_000, 0]);
+  assert.equal([s.kernel, s.stateDir, s.heartbeatMs, s.reconcileMs], [{ backend: 'iptables', netns: 'ns1', iptablesMode: 'auto' }, '/tmp/knp', 2_000, 0]);
 });
 const problemCases: Array<[what: string, env: Record<string, string>, expected: string[]]> = [
   ['a missing node name is required', {}, ['KNP_NODE_NAME: required by the applier (the node whose rules it enforces)']],

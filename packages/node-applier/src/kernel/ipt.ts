@@ -1,14 +1,17 @@
 import type { Family } from '@knp/shared';
 import { KernelCommandError, batchError, firstLine, runCommand, type KernelTarget, type RunResult } from './run.js';
 
-const RESTORE: Record<Family, string> = { 4: 'iptables-restore', 6: 'ip6tables-restore' };
-const SAVE: Record<Family, string> = { 4: 'iptables-save', 6: 'ip6tables-save' };
+/** `iptables-nft-restore`, `ip6tables-legacy-save`, ...: the tool of a family and the target's variant. */
+export function iptablesTool(family: Family, tool: 'save' | 'restore', target: KernelTarget): string {
+  return `${family === 4 ? 'iptables' : 'ip6tables'}${target.iptables ? `-${target.iptables}` : ''}-${tool}`;
+}
 
 /** One `iptables-restore --noflush` transaction (ip6tables for family 6); `test` only checks it (`--test`). */
 export async function iptablesRestore(family: Family, script: string, target: KernelTarget, opts: { test?: boolean } = {}): Promise<void> {
-  const result = await runCommand([RESTORE[family], '--noflush', ...(opts.test ? ['--test'] : [])], target, script);
+  const tool = iptablesTool(family, 'restore', target);
+  const result = await runCommand([tool, '--noflush', ...(opts.test ? ['--test'] : [])], target, script);
   // a parse error reads `Error occurred at line: N`, a failed commit `iptables-restore: line N failed`
-  if (result.code !== 0) throw refused(RESTORE[family], script, result, /(?:line (\d+) failed|at line: (\d+))/);
+  if (result.code !== 0) throw refused(tool, script, result, /(?:line (\d+) failed|at line: (\d+))/);
 }
 
 /** One `ipset restore` batch. ipset applies it line by line and stops at the first failing line. */
@@ -20,12 +23,13 @@ export async function ipsetRestore(script: string, target: KernelTarget): Promis
 
 /** `iptables-save -t filter` (or ip6tables-save); '' when the table does not exist or the tool is missing. */
 export async function iptablesSave(family: Family, target: KernelTarget): Promise<string> {
-  const result = await runCommand([SAVE[family], '-t', 'filter'], target).catch(() => undefined);
+  const tool = iptablesTool(family, 'save', target);
+  const result = await runCommand([tool, '-t', 'filter'], target).catch(() => undefined);
   if (!result) return '';
   if (result.code !== 0) {
     // a family the kernel has no filter table for holds nothing of ours
     if (/does not exist|Table does not exist|can't initialize/i.test(result.stderr)) return '';
-    throw new KernelCommandError(`${SAVE[family]} failed: ${firstLine(result.stderr)}`, result.stderr);
+    throw new KernelCommandError(`${tool} failed: ${firstLine(result.stderr)}`, result.stderr);
   }
   return result.stdout;
 }

@@ -1,7 +1,11 @@
+import type { IptablesVariant } from '../iptables-variant.js';
 import { spawn } from 'node:child_process';
 
-/** Where kernel commands run: the current network namespace, or a named one (KNP_NETNS, tests, demo). */
-export type KernelTarget = { readonly netns?: string | undefined; readonly timeoutMs?: number };
+/**
+ * Where kernel commands run: the current network namespace, or a named one (KNP_NETNS, tests, demo); and
+ * which iptables client programs it (`iptables-nft-*` or `iptables-legacy-*`; unset: the system's default).
+ */
+export type KernelTarget = { readonly netns?: string | undefined; readonly timeoutMs?: number; readonly iptables?: IptablesVariant | undefined };
 
 /**
  * A kernel tool (`nft`, `iptables-restore`, `ipset`, ...) could not run or refused a batch; `line` and

@@ -1,11 +1,12 @@
 import type { Logger, RuleSet } from '@knp/shared';
 import type { Backend, LoadReport } from '../backend.js';
+import type { IptablesMode } from '../iptables-variant.js';
 import { iptablesBackend } from './ipt-backend.js';
 import { nftBackend } from './nft-backend.js';
 import { KernelCommandError } from './run.js';
 
 export type BackendKind = Backend['kind'];
-export type BackendOptions = { readonly prefix: string; readonly netns?: string | undefined; readonly timeoutMs?: number; readonly log?: Logger };
+export type BackendOptions = { readonly prefix: string; readonly netns?: string | undefined; readonly timeoutMs?: number; readonly log?: Logger; readonly mode?: IptablesMode };
 
 /** The backend of a kind, in `netns` when named. */
 export function backendOf(kind: BackendKind, options: BackendOptions): Backend {
