@@ -71,11 +71,11 @@ async function switchTo(ctx: Ctx, backend: 'nftables' | 'iptables'): Promise<voi
   ctx.services[old] = next;
   next.start();
   const other = backend === 'nftables' ? 'iptables' : 'nftables';
-  await waitFor(`${NODE} on ${backend} alone`, async () => {
+  // the log line comes after the removal, so both are awaited
+  await waitFor(`${NODE} on ${backend} alone, said in its log`, async () => {
     const h = await holdings(ctx);
-    return h[backend] && !h[other] ? true : undefined;
+    return h[backend] && !h[other] && next.logLines().some((l) => l.msg === "the other backend's rules removed") ? true : undefined;
   }, 30_000);
-  assert.ok(next.logLines().some((l) => l.msg === "the other backend's rules removed"), next.logTail(10));
 }
 
 Switch('nftables -> iptables -> nftables under probes: never an open or a closed moment', async (ctx) => {
