@@ -1,4 +1,4 @@
-import { ConfigError, intVariables } from '@knp/shared';
+import { ConfigError, intVariables, readSigningSettings, type SigningSettings } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '@knp/shared/nats';
 
 /** The compiler's own settings (the shared ones come from `loadConfig`). */
@@ -13,6 +13,11 @@ export type CompilerSettings = {
   readonly heartbeatMs: number;
   /** While following, evaluate at least every this many events even if more are pending. */
   readonly maxBatchEvents: number;
+  /**
+   * KNP_SIGNING_KEY signs this replica's snapshots; KNP_TRUSTED_WATCHER_KEYS: only events signed by these
+   * keys are folded; KNP_TRUSTED_COMPILER_KEYS: only snapshots signed by these keys are loaded.
+   */
+  readonly signing: SigningSettings;
 };
 
 export const DEFAULT_COMPILER_SETTINGS: CompilerSettings = {
@@ -22,11 +27,13 @@ export const DEFAULT_COMPILER_SETTINGS: CompilerSettings = {
   snapshotsKept: 2,
   heartbeatMs: 10_000,
   maxBatchEvents: 10_000,
+  signing: { signer: undefined, watchers: { mode: 'unsigned' }, compilers: { mode: 'unsigned' } },
 };
 
 /**
  * Reads KNP_SNAPSHOT_EVENTS, KNP_SNAPSHOT_S (0 = off), KNP_HEARTBEAT_S, KNP_COMPILER_MAX_BATCH and
- * KNP_STREAM_REPLICAS; every problem is listed with variable, value and expectation.
+ * KNP_STREAM_REPLICAS, and the signing variables (readSigningSettings); every problem is listed with
+ * variable, value and expectation.
  */
 export function loadCompilerSettings(env: Readonly<Record<string, string | undefined>>): CompilerSettings {
   const problems: string[] = [];
@@ -37,6 +44,7 @@ export function loadCompilerSettings(env: Readonly<Record<string, string | undef
   const heartbeatS = int('KNP_HEARTBEAT_S', d.heartbeatMs / 1000, 1, 3_600);
   const maxBatchEvents = int('KNP_COMPILER_MAX_BATCH', d.maxBatchEvents, 1, 10_000_000);
   const replicas = int('KNP_STREAM_REPLICAS', d.streams.replicas, 1, 5);
+  const signing = readSigningSettings(env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...d,
@@ -45,5 +53,6 @@ export function loadCompilerSettings(env: Readonly<Record<string, string | undef
     snapshotEveryMs: snapshotS * 1000,
     heartbeatMs: heartbeatS * 1000,
     maxBatchEvents,
+    signing,
   };
 }
