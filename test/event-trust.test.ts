@@ -160,16 +160,18 @@ Trust('signing turned on for a stream of unsigned history: nothing is published 
   const { prefix, epoch } = await setup(ctx);
   const events = history({ seed: 5, churn: 30 });
   await publishEvents(ctx.nc, prefix, [...events, ...syncs(events, 'u')]);
-  const unsigned = await start(ctx, prefix, { signer: undefined, watchers: { mode: 'unsigned' }, compilers: { mode: 'unsigned' } });
+  // events unsigned, snapshots already signed by the compiler key: a replica requiring signed events must
+  // still not start from it, as it was folded from events nobody signed
+  const unsigned = await start(ctx, prefix, { signer: compilerKey.key, watchers: { mode: 'unsigned' }, compilers: { mode: 'unsigned' } });
   await unsigned.caughtUp();
-  await unsigned.snapshot(); // an unsigned snapshot: a signed replica must not start from it
+  await unsigned.snapshot();
   const before = contents(unsigned);
   assert.ok(before.size > 0);
   assert.equal(unsigned.status().signing?.events, 'unsigned');
 
   const h = await start(ctx, prefix);
   await h.caughtUp();
-  assert.is(h.status().startedFromSeq, 0, 'the unsigned snapshot was ignored');
+  assert.is(h.status().startedFromSeq, 0, 'the snapshot folded from unsigned events was ignored');
   assert.equal(h.status().signing?.waitingForSync, ['Namespace', 'Pod', 'NetworkPolicy']);
   assert.is(h.ruleSets().size, 0, 'nothing published from unsigned history');
   assert.is(h.status().input!.refusedByReason.unsigned, events.length + 3);
