@@ -174,6 +174,7 @@ Trust('signing turned on for a stream of unsigned history: nothing is published 
   assert.is(h.status().startedFromSeq, 0, 'the snapshot folded from unsigned events was ignored');
   assert.equal(h.status().signing?.waitingForSync, ['Namespace', 'Pod', 'NetworkPolicy']);
   assert.is(h.ruleSets().size, 0, 'nothing published from unsigned history');
+  assert.is(h.status().caughtUp, false, 'held by the gate: `knp wait --synced` does not count this replica');
   assert.is(h.status().input!.refusedByReason.unsigned, events.length + 3);
 
   // the watcher restarts with a key: what the stream holds unsigned it publishes again, signed, then syncs
@@ -182,6 +183,7 @@ Trust('signing turned on for a stream of unsigned history: nothing is published 
   await publish(ctx.nc, prefix, [...relisted, ...syncs(relisted, 's')], watcher, '@signed');
   await h.caughtUp();
   assert.equal(h.status().signing?.waitingForSync, []);
+  assert.is(h.status().caughtUp, true);
   assert.equal(contents(h), before, 'the signed republish gives the rules the unsigned history gave');
   sameContents(h, epoch, [...events, ...syncs(events, 'u')], 'signed');
 });

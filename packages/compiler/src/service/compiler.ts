@@ -63,7 +63,8 @@ export class Compiler implements CompilerHandle {
     const { epoch, session: s, counters } = this.s;
     return {
       schema: STATUS_SCHEMA, instance: this.instance, epoch, startedAt: this.startedAt, heartbeatAt: new Date().toISOString(),
-      lastSeq: s.consumedSeq, evaluatedSeq: s.evaluatedSeq, caughtUp: s.caughtUp, startedFromSeq: s.startedFromSeq,
+      // held by the publish gate, the replica has published nothing of what it folded: `knp wait` must not count it
+      lastSeq: s.consumedSeq, evaluatedSeq: s.evaluatedSeq, caughtUp: s.caughtUp && !s.gated, startedFromSeq: s.startedFromSeq,
       lastSnapshotSeq: s.lastSnapshotSeq, nodes: s.view.size, ...counters,
       signing: signingStatus(this.settings.signing, publishGate(this.s.signedEvents, s.evaluatedState)),
       input: this.s.input.report(),

@@ -67,7 +67,7 @@ export type CompilerStatus = {
   readonly lastSeq: number;
   /** Consumed sequence the last evaluation (compile + publish) covered. */
   readonly evaluatedSeq: number;
-  /** The backlog present at start has been folded and evaluated once. */
+  /** The backlog present at start has been folded and evaluated once, and the publish gate is open (signing.waitingForSync empty). */
   readonly caughtUp: boolean;
   /** Snapshot the replica started from (0: the start of the stream). */
   readonly startedFromSeq: number;
