@@ -105,6 +105,13 @@ Forged('a forged sync marker, unsigned or signed by an untrusted key, deletes no
     assert.equal(report.compilers[0]!.input!.recentRefused.map((r) => r.seq), [last - 1, last]);
     assert.match(report.text, new RegExp(`seq ${last} ${PREFIX.replace('.', '\\.')}\\.ev\\.sync\\.networkpolicy: untrusted-key`));
     assert.equal(report.nodes.map((n) => n.desired?.version.seq), before.nodes.map((n) => n.desired?.version.seq), 'no new rule set');
+    // knp replay verifies as the compiler does: the forgeries are refused there too, and it rebuilds what is in force
+    for (const n of report.nodes) {
+      const replay = await knp(['replay', '--node', n.node, '--from-start'], ctx.env);
+      assert.is(replay.code, 0, replay.stderr);
+      assert.match(replay.stderr, /, 2 events refused,/);
+      assert.is((JSON.parse(replay.stdout) as { contentHash: string }).contentHash, n.desired?.hash);
+    }
   } finally {
     await nc.close();
   }
