@@ -12,7 +12,7 @@ import { NetnsCluster } from '@knp/sim';
 import { matrixMismatches } from '@knp/sim';
 import { inNetns } from '@knp/sim';
 import { waitFor } from '@knp/testing';
-import { RestartableNats, Service, knp, syncApi, waitSynced } from '@knp/sim';
+import { RestartableNats, Service, knp, knpStatus, syncApi, waitSynced } from '@knp/sim';
 
 /**
  * The whole pipeline on real kernels: the API stand-in, a private nats-server, and `bin/knp watcher`,
@@ -82,19 +82,9 @@ E2E.after(async (ctx) => {
   else if (ctx.dir) rmSync(ctx.dir, { recursive: true, force: true });
 });
 
-async function status(ctx: Ctx): Promise<StatusReport> {
-  const run = await knp(['status', '--json'], ctx.env);
-  if (run.code !== 0) throw new Error(`knp status exited ${run.code}: ${run.stderr}`);
-  return JSON.parse(run.stdout) as StatusReport;
-}
+const status = (ctx: Ctx): Promise<StatusReport> => knpStatus<StatusReport>(ctx.env);
 
-/** Whether `from` reaches `to` on TCP 80 (a failed first probe is retried with a long timeout before "denied"). */
-async function reaches(ctx: Ctx, from: string, to: string): Promise<boolean> {
-  const [first] = await ctx.cluster.probePairs([{ from, to, port: 80, protocol: 'TCP' }], 400);
-  if (first!.allowed) return true;
-  const [again] = await ctx.cluster.probePairs([{ from, to, port: 80, protocol: 'TCP' }], 1_500);
-  return again!.allowed;
-}
+const reaches = (ctx: Ctx, from: string, to: string): Promise<boolean> => ctx.cluster.reaches(from, to);
 
 const denyIngressTo = (ns: string, podName: string, name = 'deny-a'): NetworkPolicy =>
   policy(ns, name, { podSelector: { matchLabels: { pod: podName } }, policyTypes: ['Ingress'], ingress: [] });

@@ -32,11 +32,13 @@ State('links planted at every predictable temp name never redirect the write', (
   const victim = join(dir, 'victim');
   writeFileSync(victim, 'precious');
   const path = join(dir, 'state.json');
-  for (const name of [`${path}.tmp-${process.pid}`, `${path}.tmp`, join(dir, '.state.json.tmp')]) symlinkSync(victim, name);
+  const planted = [`${path}.tmp-${process.pid}`, `${path}.tmp`, join(dir, '.state.json.tmp')];
+  for (const name of planted) symlinkSync(victim, name);
   writeState(path, { ruleSet });
   assert.is(readFileSync(victim, 'utf8'), 'precious');
   assert.ok(readState(path, 'node-1').kind === 'found');
-  assert.equal(readdirSync(dir).filter((f) => f.endsWith('.tmp') && !f.startsWith('state.json')), [], 'no temp file left behind');
+  const expected = ['state.json', 'victim', ...planted.map((p) => p.slice(dir.length + 1))].sort();
+  assert.equal(readdirSync(dir).sort(), expected, 'no temp file left behind');
 });
 
 State('a state directory that is a link is refused', () => {

@@ -12,7 +12,9 @@ export type Service<S> = {
 
 /**
  * The process shell every service shares: `--help`, configuration (exit 2 listing every problem), a logger,
- * start (exit 1 when it fails), then run until SIGINT/SIGTERM and stop cleanly (exit 0).
+ * start (exit 1 when it fails), then run until SIGINT/SIGTERM and stop cleanly (exit 0) within
+ * STOP_DEADLINE_MS. The caller exits the process when this resolves: a connection still retrying, or a
+ * start still waiting for NATS, must not keep it alive.
  */
 export async function serviceMain<S>(argv: readonly string[], service: Service<S>): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -35,18 +37,43 @@ export async function serviceMain<S>(argv: readonly string[], service: Service<S
     throw err;
   }
   const log = createLogger(service.name, config.logLevel);
-  let handle;
-  try {
-    handle = await service.start(config, settings, log);
-  } catch (err) {
-    log.fatal({ err }, `${service.name} failed to start`);
+  // listened for from the start: a signal while the service is still waiting for NATS ends the wait
+  const signalled = firstSignal();
+  const started = await Promise.race([
+    service.start(config, settings, log).then((handle) => ({ handle }), (err: unknown) => ({ err })),
+    signalled.then((signal) => ({ signal })),
+  ]);
+  if ('signal' in started) {
+    log.info({ signal: started.signal }, 'signal while starting; exiting');
+    return 0;
+  }
+  if ('err' in started) {
+    log.fatal({ err: started.err }, `${service.name} failed to start`);
     return 1;
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await signalled;
   log.info({ signal }, 'shutting down');
-  await handle.stop();
+  const stopped = await Promise.race([started.handle.stop().then(() => true), delay(STOP_DEADLINE_MS).then(() => false)]);
+  if (!stopped) log.warn({ deadlineMs: STOP_DEADLINE_MS }, 'did not stop in time; exiting anyway (the kernel keeps the last rules)');
   return 0;
 }
+
+/**
+ * How long a clean stop may take after SIGTERM before the process exits anyway: below the 10 s an operator
+ * (and Kubernetes' default grace period of 30 s) waits. A second signal ends the process at once.
+ */
+export const STOP_DEADLINE_MS = 7_000;
+
+function firstSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

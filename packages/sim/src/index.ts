@@ -8,3 +8,4 @@ export type { Probe, ProbeRequest, ProbeResponse } from './netns/agent.js';
 export * from './standin/standin.js';
 export * from './nats-server.js';
 export * from './processes.js';
+export * from './nats-cluster.js';

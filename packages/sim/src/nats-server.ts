@@ -24,8 +24,14 @@ export async function spawnNatsServer(port: number, storeDir: string, extraArgs:
   const child: ChildProcess = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  await serverReady(child, 'nats-server');
+  return child;
+}
+
+/** Resolves once the spawned `nats-server` logs that it is ready; rejects with its log if it exits first. */
+export function serverReady(child: ChildProcess, name: string): Promise<void> {
   let log = '';
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
       log += chunk.toString();
       if (log.includes('Server is ready')) {
@@ -35,10 +41,9 @@ export async function spawnNatsServer(port: number, storeDir: string, extraArgs:
       }
     };
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}:\n${log}`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${log}`)));
     child.once('error', reject);
   });
-  return child;
 }
 
 /** Starts a private server on a free port with a temp store; `stop()` removes both. */

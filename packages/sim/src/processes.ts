@@ -148,6 +148,13 @@ export function knp(argv: readonly string[], env: Record<string, string>): Promi
   });
 }
 
+/** `knp status --json`, parsed (the caller names the report's type; @knp/cli exports it). */
+export async function knpStatus<T>(env: Record<string, string>): Promise<T> {
+  const run = await knp(['status', '--json'], env);
+  if (run.code !== 0) throw new Error(`knp status exited ${run.code}: ${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
+}
+
 /** `knp wait --synced --after-rv RV`; throws with the judged status when it does not exit 0. */
 export async function waitSynced(env: Record<string, string>, afterRv: string, timeoutS = 30): Promise<Record<string, unknown>> {
   const run = await knp(['wait', '--synced', '--after-rv', afterRv, '--timeout', String(timeoutS)], env);

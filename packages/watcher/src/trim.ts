@@ -90,10 +90,9 @@ function podStatus(status: Loose): unknown {
   };
 }
 
+/** String values only. Object.fromEntries defines own properties, so a label key `__proto__` stays a label. */
 function stringRecord(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(obj(v) ?? {})) if (typeof val === 'string') out[k] = val;
-  return out;
+  return Object.fromEntries(Object.entries(obj(v) ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
 /** RFC 3339 in seconds, whether the client gave a Date (typed list) or a string (watch). */

@@ -80,7 +80,7 @@ class WatcherService {
 
   /** Step 1: NATS, the streams and the status bucket; a failure here fails the start. */
   static async connect(config: Config, log: Logger, opts: WatcherOptions): Promise<WatcherService> {
-    const nc = opts.nc ?? (await connect({ servers: [...config.natsUrls], name: 'knp-watcher', maxReconnectAttempts: -1 }));
+    const nc = opts.nc ?? (await connect({ servers: [...config.natsUrls], name: 'knp-watcher', maxReconnectAttempts: -1, waitOnFirstConnect: true }));
     const settings: StreamSettings = { ...DEFAULT_STREAM_SETTINGS, ...opts.streams };
     const streams = await ensureStreams(nc, config.prefix, settings);
     const kv = await nc.jetstream().views.kv(streams.statusBucket);

@@ -22,6 +22,15 @@ Trim('a typed list (Date timestamps, class instances) trims like a watch event',
   assert.is(contentKey(fromList), contentKey(trimObject('Pod', rawPod())!));
 });
 
+Trim('label keys named like Object members stay labels, and non-string values are dropped', () => {
+  const labels = JSON.parse('{"__proto__":"x","constructor":"y","toString":"z","n":1}') as unknown;
+  const t = trimObject('Namespace', { metadata: { uid: 'n1', name: 'ns', labels, resourceVersion: '1' } });
+  const kept = t?.metadata.labels ?? {};
+  assert.equal(Object.keys(kept).sort(), ['__proto__', 'constructor', 'toString']);
+  assert.is(Object.getOwnPropertyDescriptor(kept, '__proto__')?.value, 'x');
+  assert.is(JSON.parse(JSON.stringify(t)).metadata.labels.__proto__, 'x', 'survives the wire');
+});
+
 Trim('a namespace keeps identity and labels; a cluster-scoped object has no namespace', () => {
   assert.equal(trimObject('Namespace', { metadata: { uid: 'n1', name: 'prod', namespace: 'ignored', labels: { team: 'a' }, resourceVersion: '3' }, spec: { finalizers: ['kubernetes'] } }), {
     apiVersion: 'v1', kind: 'Namespace', metadata: { uid: 'n1', name: 'prod', labels: { team: 'a' }, resourceVersion: '3' },

@@ -20,7 +20,7 @@ export type CompilerNats = {
 
 /** The connect step: the connection (unless given), the streams, the status bucket and the snapshot store. */
 export async function connectCompiler(config: Config, settings: CompilerSettings, given: NatsConnection | undefined, log: Logger): Promise<CompilerNats> {
-  const nc = given ?? (await connect({ servers: [...config.natsUrls], name: 'knp-compiler', maxReconnectAttempts: -1 }));
+  const nc = given ?? (await connect({ servers: [...config.natsUrls], name: 'knp-compiler', maxReconnectAttempts: -1, waitOnFirstConnect: true }));
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
   const streams = await ensureStreams(nc, config.prefix, settings.streams);

@@ -83,6 +83,17 @@ export class NetnsCluster {
   }
 
   /** Probes the given pairs in parallel, each from a fresh source port. */
+  /**
+   * Whether `from` reaches `to` on TCP `port`; a failed first probe is retried with a long timeout before
+   * "denied", so a loaded machine never turns an allowed pair into a denied one.
+   */
+  async reaches(from: string, to: string, port = 80): Promise<boolean> {
+    const [first] = await this.probePairs([{ from, to, port, protocol: 'TCP' }], 400);
+    if (first!.allowed) return true;
+    const [again] = await this.probePairs([{ from, to, port, protocol: 'TCP' }], 1_500);
+    return again!.allowed;
+  }
+
   async probePairs(pairs: readonly { from: string; to: string; port: number; protocol: ProbeProtocol }[], timeoutMs: number): Promise<PairResult[]> {
     const bySource = new Map<string, { index: number; probe: Probe }[]>();
     pairs.forEach((pair, index) => {

@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, serverReady } from './nats-server.js';
+
+/**
+ * A three-server JetStream cluster on loopback, each server with its own config file, client port, route
+ * port and store, for tests that kill and restart servers one at a time (a quorum of two stays up). A
+ * restarted server keeps its port and store, so it rejoins as the same member.
+ */
+export class NatsCluster {
+  private readonly children: (ChildProcess | undefined)[];
+
+  private constructor(
+    readonly dir: string,
+    readonly clientPorts: readonly number[],
+    private readonly configs: readonly string[],
+  ) {
+    this.children = configs.map(() => undefined);
+  }
+
+  static async start(size = 3): Promise<NatsCluster> {
+    const dir = mkdtempSync(join(tmpdir(), 'knp-nats-cluster-'));
+    const clientPorts: number[] = [], routePorts: number[] = [];
+    for (let i = 0; i < size; i += 1) {
+      clientPorts.push(await freePort());
+      routePorts.push(await freePort());
+    }
+    const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(', ');
+    const configs = clientPorts.map((port, i) => {
+      const path = join(dir, `n${i + 1}.conf`);
+      mkdirSync(join(dir, `n${i + 1}`));
+      writeFileSync(path, [
+        `server_name: n${i + 1}`,
+        `listen: 127.0.0.1:${port}`,
+        `jetstream { store_dir: "${join(dir, `n${i + 1}`)}", max_memory_store: 256MB, max_file_store: 1GB }`,
+        `cluster { name: knp-test, listen: 127.0.0.1:${routePorts[i]}, routes: [ ${routes} ] }`,
+        '',
+      ].join('\n'));
+      return path;
+    });
+    const cluster = new NatsCluster(dir, clientPorts, configs);
+    process.once('exit', () => cluster.children.forEach((c) => c?.kill('SIGKILL')));
+    await Promise.all(configs.map((_, i) => cluster.startServer(i)));
+    return cluster;
+  }
+
+  /** Every server's client URL, comma-separated (what KNP_NATS_URL takes). */
+  get url(): string {
+    return this.clientPorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
+  }
+
+  /** `n1`, `n2`, ...: the server names JetStream reports as stream leaders and replicas. */
+  nameOf(index: number): string {
+    return `n${index + 1}`;
+  }
+
+  indexOf(name: string): number {
+    const i = Number(/^n(\d+)$/.exec(name)?.[1]) - 1;
+    if (!(i >= 0 && i < this.configs.length)) throw new Error(`no server named ${name}`);
+    return i;
+  }
+
+  running(index: number): boolean {
+    const c = this.children[index];
+    return c !== undefined && c.exitCode === null && c.signalCode === null;
+  }
+
+  /** Starts server `index` (again) and resolves once it accepts clients. */
+  async startServer(index: number): Promise<void> {
+    if (this.running(index)) throw new Error(`${this.nameOf(index)} is already running`);
+    const child = spawn('nats-server', ['-c', this.configs[index]!], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.children[index] = child;
+    await serverReady(child, this.nameOf(index));
+  }
+
+  /** kill -9: no shutdown, no goodbye to the other members. */
+  async kill(index: number): Promise<void> {
+    const child = this.children[index];
+    if (!child || !this.running(index)) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.children.map((_, i) => this.kill(i)));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
