@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { EVENT_SCHEMA, eventSignatureHeaders, loadSigningKey, names, type SyncEvent } from '@knp/shared';
 import { headers as natsHeaders, connect } from 'nats';
 import type { StatusReport } from '@knp/cli';
-import { NetnsCluster, RestartableNats, Service, knp, startStandin, syncApi, waitSynced, type Standin } from '@knp/sim';
+import { NetnsCluster, RestartableNats, Service, knp, knpStatus, startStandin, syncApi, waitSynced, type Standin } from '@knp/sim';
 import { waitFor } from '@knp/testing';
 import { scenarios, NODES, modelObjects, policy } from '@knp/testing/conformance';
 import { fixturePods } from './scenario-pods.js';
@@ -65,18 +65,12 @@ Forged.after(async (ctx) => {
   if (ctx.dir) rmSync(ctx.dir, { recursive: true, force: true });
 });
 
+/** `knp status --json`, with the text form people read next to it. */
 async function status(ctx: Ctx): Promise<StatusReport & { text: string }> {
-  const [json, text] = await Promise.all([knp(['status', '--json'], ctx.env), knp(['status'], ctx.env)]);
-  if (json.code !== 0) throw new Error(`knp status exited ${json.code}: ${json.stderr}`);
-  return { ...(JSON.parse(json.stdout) as StatusReport), text: text.stdout };
+  const [report, text] = await Promise.all([knpStatus<StatusReport>(ctx.env), knp(['status'], ctx.env)]);
+  return { ...report, text: text.stdout };
 }
-
-async function reaches(ctx: Ctx, from: string, to: string): Promise<boolean> {
-  const [first] = await ctx.cluster.probePairs([{ from, to, port: 80, protocol: 'TCP' }], 400);
-  if (first!.allowed) return true;
-  const [again] = await ctx.cluster.probePairs([{ from, to, port: 80, protocol: 'TCP' }], 1_500);
-  return again!.allowed;
-}
+const reaches = (ctx: Ctx, from: string, to: string): Promise<boolean> => ctx.cluster.reaches(from, to);
 
 Forged('a forged sync marker, unsigned or signed by an untrusted key, deletes no policy: enforcement stays', async (ctx) => {
   const deny = policy('x', 'deny-a', { podSelector: { matchLabels: { pod: 'a' } }, policyTypes: ['Ingress'], ingress: [] });
