@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { admitOrigin, guardMarks, judgeOrigin, publishGate } from '../src/input/origin-guard.js';
+import { admitOrigin, guardMarks, judgeOrigin, publishGate, resumeState } from '../src/input/origin-guard.js';
 import { emptyState, evolveAll, type ClusterState } from '../src/index.js';
 import type { FoldEvent } from '../src/fold-event.js';
 import { stateFromJson } from '../src/state-json.js';
@@ -48,6 +48,14 @@ Guard('publish gate: unsigned never waits; signed waits for a signed fold with a
   assert.equal(publishGate(true, partial), ['NetworkPolicy']);
   assert.equal(publishGate(true, evolveAll(partial, [sync('NetworkPolicy', 3, 2)])), ['NetworkPolicy'], 'a sync still missing chunks does not count');
   assert.equal(publishGate(true, evolveAll(partial, [sync('NetworkPolicy', 3)])), []);
+});
+
+Guard('a signed state resumed by a replica that does not require signatures is no longer signed', () => {
+  const signed = evolveAll(emptyState('e', true), [sync('Namespace', 1)]);
+  assert.is(resumeState(signed, true), signed);
+  assert.is(resumeState(signed, false).trust.signed, false);
+  assert.equal(resumeState(signed, false).trust.origins, signed.trust.origins, 'the guard is kept');
+  assert.is(resumeState(emptyState('e'), true).trust.signed, false, 'never made signed by resuming');
 });
 
 Guard.run();

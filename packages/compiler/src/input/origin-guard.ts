@@ -41,3 +41,12 @@ export function publishGate(signedMode: boolean, state: ClusterState): readonly 
   if (!state.trust.signed) return OBJECT_KINDS;
   return OBJECT_KINDS.filter((k) => state.trust.synced[k] !== true);
 }
+
+/**
+ * The state a pass resumes from a snapshot: `trust.signed` stays true only while signed events are required,
+ * so a state that ever folded without the requirement is never taken for a signed one later (signing turned
+ * off, then on again: the snapshots of the unsigned time are not resumed).
+ */
+export function resumeState(state: ClusterState, signedMode: boolean): ClusterState {
+  return state.trust.signed && !signedMode ? { ...state, trust: { ...state.trust, signed: false } } : state;
+}

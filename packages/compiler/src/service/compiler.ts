@@ -12,7 +12,7 @@ import { openEventSource, type Consumed } from './event-source.js';
 import { afterMessage, isIdleEvaluationDue } from './follow-decision.js';
 import { RulesStore } from './rules-store.js';
 import { InputLedger, admit } from './admission.js';
-import { publishGate } from '../input/origin-guard.js';
+import { publishGate, resumeState } from '../input/origin-guard.js';
 import { signingStatus, warnAboutSigning } from './signing-status.js';
 import { consume, newSession } from './session.js';
 import type { CompilerSettings } from './settings.js';
@@ -142,7 +142,8 @@ export class Compiler implements CompilerHandle {
     const { first_seq: firstSeq, last_seq: lastSeq } = (await jsm.streams.info(streams.eventsStream)).state;
     if (snapshot && snapshot.seq + 1 < firstSeq) this.log.warn({ snapshotSeq: snapshot.seq, firstSeq }, 'events after the snapshot were removed by a limit');
     if (!snapshot && firstSeq > 1) this.log.warn({ firstSeq }, 'no snapshot and the stream no longer starts at 1: state is partial');
-    const s = (this.s.session = newSession(epoch, rules, snapshot?.state ?? emptyState(epoch, this.s.signedEvents), lastSeq, performance.now()));
+    const start = snapshot ? resumeState(snapshot.state, this.s.signedEvents) : emptyState(epoch, this.s.signedEvents);
+    const s = (this.s.session = newSession(epoch, rules, start, lastSeq, performance.now()));
     this.log.info({ epoch, snapshotSeq: snapshot?.seq ?? 0, snapshotMs, lastSeq }, 'compiler starting');
     if (s.backlogEnd <= s.state.seq) await this.evaluate(); // nothing to replay
   }

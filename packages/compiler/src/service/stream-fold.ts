@@ -8,7 +8,7 @@ import { openEventSource } from './event-source.js';
 import { FOLD_CHUNK } from './session.js';
 import { SnapshotStore } from './snapshots.js';
 import { InputLedger, admit, type InputReport } from './admission.js';
-import { guardMarks } from '../input/origin-guard.js';
+import { guardMarks, resumeState } from '../input/origin-guard.js';
 
 /** The stream cannot answer the question asked (no events stream, a sequence past its end). */
 export class ReplayError extends InputError {
@@ -55,7 +55,8 @@ export async function foldStream(nc: NatsConnection, prefix: string, opts: FoldO
   if (!opts.fromStart && (await hasStream(jsm, `OBJ_${n.snapshotBucket}`))) {
     const trust = opts.signing?.compilers ?? { mode: 'unsigned' as const };
     const store = await SnapshotStore.open(js, prefix, 1, opts.log, { signer: undefined, trust, requireSignedFold: watchers.mode === 'signed' });
-    state = (await store.loadNewest(epoch, target))?.state ?? state;
+    const snapshot = await store.loadNewest(epoch, target);
+    if (snapshot) state = resumeState(snapshot.state, watchers.mode === 'signed');
   }
   const snapshotSeq = state.seq;
   const ledger = new InputLedger(opts.log);
