@@ -188,6 +188,35 @@ Trust('signing turned on for a stream of unsigned history: nothing is published 
   sameContents(h, epoch, [...events, ...syncs(events, 'u')], 'signed');
 });
 
+Trust('retiring a watcher key: after the new key republished everything, a replica trusting only the new key has the same rules', async (ctx) => {
+  const { prefix } = await setup(ctx);
+  const events = history({ seed: 9, churn: 30 });
+  await publish(ctx.nc, prefix, [...events, ...syncs(events, 'old')], new EventSigner(watcherKey.key, () => 4_000_000));
+  const newKey = keyPair();
+  const both: SigningSettings = { ...signing, watchers: { mode: 'signed', keys: new Map([...watcherKey.trusted, ...newKey.trusted]) } };
+  const h = await start(ctx, prefix, both);
+  await h.caughtUp();
+  const before = contents(h);
+  assert.ok(before.size > 0);
+  // the watcher restarts with the new key: every live object again, then syncs (the watcher test checks it does)
+  const relisted = foldLiveUidsEvents(events);
+  await publish(ctx.nc, prefix, [...relisted, ...syncs(relisted, 'new')], new EventSigner(newKey.key, () => 5_000_000), '@new');
+  await h.caughtUp();
+  assert.equal(contents(h), before, 'the republish changes no rule');
+  await h.snapshot();
+
+  const onlyNew: SigningSettings = { ...signing, watchers: { mode: 'signed', keys: newKey.trusted } };
+  const fromSnapshot = await start(ctx, prefix, onlyNew);
+  await fromSnapshot.caughtUp();
+  assert.ok(fromSnapshot.status().startedFromSeq > 0);
+  assert.equal([contents(fromSnapshot), fromSnapshot.status().input!.refused], [before, 0], 'from the snapshot: nothing of the old key read');
+  const fromStart = await start(ctx, prefix, { ...onlyNew, compilers: { mode: 'signed', keys: forgerKey.trusted } }); // no usable snapshot
+  await fromStart.caughtUp();
+  assert.is(fromStart.status().startedFromSeq, 0);
+  assert.equal(fromStart.status().input!.refusedByReason, { 'untrusted-key': events.length + 3 }, 'the old key\'s history is refused');
+  assert.equal(contents(fromStart), before, 'and the new key\'s republish carries the whole state');
+});
+
 /** The last event of every live object (what a relisting watcher publishes again). */
 function foldLiveUidsEvents(events: readonly ClusterEvent[]): ClusterEvent[] {
   const last = new Map<string, ClusterEvent>();
