@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { WATCHER_STATUS_KEY, createLogger, isUpToDate, loadConfig, names, type ClusterEvent, type ObjectEvent, type ObjectKind, type WatcherStatus } from '@knp/shared';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import {
+  WATCHER_STATUS_KEY, checkEventSignature, createLogger, generateSigningKeyPair, isUpToDate, loadConfig, names, signingKeyFrom, type ClusterEvent, type ObjectEvent,
+  type ObjectKind, type SigningKey, type Trust, type WatcherStatus,
+} from '@knp/shared';
 import { runWatcher, type WatcherHandle } from '@knp/watcher';
 import { connect, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import { startStandin, type Change, type K8sObject, type Standin, type StandinKind } from '@knp/sim';
@@ -56,9 +60,9 @@ async function scenario(ctx: Ctx): Promise<Scenario> {
   return { standin, prefix, stream: names(prefix).eventsStream, kv: undefined as unknown as KV, kubeconfig, watchers: [] };
 }
 
-async function startWatcher(ctx: Ctx, s: Scenario): Promise<WatcherHandle> {
+async function startWatcher(ctx: Ctx, s: Scenario, signer?: SigningKey): Promise<WatcherHandle> {
   const config = loadConfig({ KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: s.prefix });
-  const w = await runWatcher(config, log, { nc: ctx.nc, heartbeatMs: 100, restartMinMs: 20, restartMaxMs: 200, kubeconfigPath: s.kubeconfig });
+  const w = await runWatcher(config, log, { nc: ctx.nc, heartbeatMs: 100, restartMinMs: 20, restartMaxMs: 200, kubeconfigPath: s.kubeconfig, ...(signer ? { signer } : {}) });
   s.watchers.push(w);
   s.kv = await ctx.nc.jetstream().views.kv(names(s.prefix).statusBucket);
   return w;
@@ -170,6 +174,62 @@ Watcher('a watcher restart publishes no duplicates, and publishes what changed w
     const objects = after.filter((e): e is ObjectEvent => e.op !== 'sync').map((e) => `${e.op} ${e.name}`);
     assert.equal([...objects].sort(), ['added p4', 'modified p2'], 'only the two relevant changes');
     assert.ok(after.some((e) => e.op === 'sync' && e.kind === 'Pod' && e.uids.includes(p4.metadata.uid!)), 'a new pod sync names p4');
+  } finally {
+    await finish(s);
+  }
+});
+
+Watcher('signing turned on, or a new key: every live object is published again, signed, then sync markers; a signed restart publishes nothing', async (ctx) => {
+  const s = await scenario(ctx);
+  const newKey = (): { key: SigningKey; trust: Trust } => {
+    const p = generateSigningKeyPair();
+    return { key: signingKeyFrom(createPrivateKey(p.privatePem)), trust: { mode: 'signed', keys: new Map([[p.keyId, createPublicKey(p.publicPem)]]) } };
+  };
+  /** The stored messages after `seq`, each with what checking its signature against `trust` gives. */
+  const storedAfter = async (seq: number, trust: Trust) => {
+    const out: Array<{ event: ClusterEvent; origin?: { start: number; counter: number }; refused?: string }> = [];
+    const { state } = await ctx.jsm.streams.info(s.stream);
+    for (let q = seq + 1; q <= state.last_seq; q++) {
+      const m = await ctx.jsm.streams.getMessage(s.stream, { seq: q });
+      const checked = checkEventSignature(trust, m.header, m.data);
+      out.push({ event: JSON.parse(Buffer.from(m.data).toString('utf8')) as ClusterEvent, ...('refusal' in checked ? { refused: checked.refusal.reason } : { origin: checked.origin! }) });
+    }
+    return out;
+  };
+  try {
+    const { standin } = s;
+    standin.create('Namespace', ns('prod'));
+    for (const name of ['p1', 'p2']) standin.create('Pod', pod('prod', name, { app: name }));
+    standin.create('NetworkPolicy', policy('prod', 'deny', 'p1'));
+    const unsigned = await startWatcher(ctx, s);
+    await caughtUp(s, unsigned);
+    await unsigned.stop();
+    const before = (await ctx.jsm.streams.info(s.stream)).state.last_seq;
+
+    const first = newKey();
+    const signed = await startWatcher(ctx, s, first.key);
+    assert.equal((await caughtUp(s, signed)).signing?.keyId, first.key.keyId);
+    await signed.stop();
+    const republished = await storedAfter(before, first.trust);
+    assert.equal(republished.filter((m) => m.refused), [], 'every message signed and verifying');
+    assert.equal(republished.filter((m) => m.event.op !== 'sync').map((m) => (m.event as ObjectEvent).name).sort(), ['deny', 'p1', 'p2', 'prod']);
+    assert.equal(republished.filter((m) => m.event.op === 'sync').map((m) => m.event.kind).sort(), ['Namespace', 'NetworkPolicy', 'Pod']);
+    const counters = republished.map((m) => m.origin!.counter);
+    assert.equal(counters, counters.map((_, i) => i + 1), 'one instance, counting up in stream order');
+
+    const afterSigned = (await ctx.jsm.streams.info(s.stream)).state.last_seq;
+    const again = await startWatcher(ctx, s, first.key);
+    assert.is((await caughtUp(s, again)).published, 0, 'a signed restart: everything is already published under this key');
+    await again.stop();
+    assert.is((await ctx.jsm.streams.info(s.stream)).state.last_seq, afterSigned);
+
+    const second = newKey();
+    const rotated = await startWatcher(ctx, s, second.key);
+    await caughtUp(s, rotated);
+    const underNewKey = await storedAfter(afterSigned, second.trust);
+    assert.equal(underNewKey.filter((m) => m.refused), []);
+    assert.equal(underNewKey.filter((m) => m.event.op !== 'sync').length, 4, 'a new key publishes every live object again');
+    assert.ok(underNewKey[0]!.origin!.start > republished[0]!.origin!.start, 'a later instance');
   } finally {
     await finish(s);
   }

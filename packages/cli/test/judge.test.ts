@@ -99,4 +99,30 @@ Status('a hostile node name is printed quoted', () => {
   assert.not.ok(text.includes('\u001b'));
   assert.match(text, /"evil\\u001b\[2J"/);
 });
+Status('signing: a warning line when unsigned; refusals and malformed events with their sequences', () => {
+  const unsigned = renderStatus(statusReport(facts({
+    compilers: [{ ...base.compilers[0]!, signing: { events: 'unsigned', snapshots: 'unsigned', signsSnapshots: false, waitingForSync: [] } }],
+  })));
+  assert.match(unsigned, /WARNING: events are published unsigned/);
+  assert.match(unsigned, /WARNING: events unsigned \(KNP_TRUSTED_WATCHER_KEYS unset\)/);
+  const signed = renderStatus(statusReport(facts({
+    watcher: { ...base.watcher!, signing: { keyId: '0123456789abcdef', start: 1 } },
+    compilers: [{
+      ...base.compilers[0]!,
+      signing: { events: 'signed', snapshots: 'signed', signsSnapshots: true, keyId: 'fedcba9876543210', waitingForSync: ['NetworkPolicy'] },
+      input: {
+        refused: 3, refusedByReason: { unsigned: 2, replayed: 1 },
+        recentRefused: [{ seq: 41, subject: 'knp.ev.sync.networkpolicy', reason: 'unsigned', detail: 'no signature, and signing is required' }],
+        rejected: 1, recentRejected: [{ seq: 42, object: 'Pod a/\u001bx', field: 'uid', reason: 'not a uid', skipped: true }],
+      },
+    }],
+  })));
+  assert.not.match(signed, /WARNING/);
+  assert.match(signed, /signs events with key 0123456789abcdef/);
+  assert.match(signed, /folds only signed events, loads only signed snapshots/);
+  assert.match(signed, /publishing held until a signed full sync of NetworkPolicy/);
+  assert.match(signed, /refused events: 3 \(unsigned 2, replayed 1\)/);
+  assert.match(signed, /seq 41 knp\.ev\.sync\.networkpolicy: unsigned: no signature/);
+  assert.match(signed, /malformed events: 1\n\s+seq 42 "Pod a\/\\u001bx" uid: not a uid \(skipped\)/);
+});
 Status.run();

@@ -199,7 +199,7 @@ line('publish (256 acks in flight)', `${secs(publishMs)} (${rate(STREAM_EVENTS, 
 
 t = now();
 {
-  const source = await openEventSource(nc.jetstream(), await nc.jetstreamManager(), 'bench', 0, log);
+  const source = await openEventSource(nc.jetstream(), await nc.jetstreamManager(), 'bench', 0, log, { mode: 'unsigned' });
   let n = 0;
   for await (const c of source) {
     n += 1;

@@ -24,6 +24,7 @@ export function evolveAll(state: ClusterState, events: readonly FoldEvent[]): Cl
 
 function apply(draft: Draft<ClusterState>, event: FoldEvent): void {
   if (event.seq !== undefined) draft.seq = event.seq;
+  if (event.origin !== undefined) draft.trust.origins[event.origin.keyId] = { start: event.origin.start, counter: event.origin.counter };
   if (event.op === 'sync') return applySync(draft, event);
   switch (event.kind) {
     case 'Namespace': return applyNamespace(draft, event);
@@ -109,6 +110,7 @@ function applySync(draft: Draft<ClusterState>, event: SyncMarker): void {
     return;
   }
   delete draft.pendingSyncs[event.kind];
+  draft.trust.synced[event.kind] = true;
   const live = new Set(next.uids);
   switch (event.kind) {
     case 'Namespace':

@@ -1,4 +1,4 @@
-import type { ObjectKind } from '@knp/shared';
+import type { ObjectKind, SignedOrigin } from '@knp/shared';
 import type { NamespaceRecord, PodRecord } from './records.js';
 import type { PolicyRecord } from './policy.js';
 
@@ -8,7 +8,8 @@ import type { PolicyRecord } from './policy.js';
  * sync marker one whole chunk. `seq` is the stream sequence the event was read at (absent offline).
  */
 
-type Seq = { readonly seq?: number };
+/** `origin`: the verified signer and origin of a signed event (absent when unsigned), for the replay guard. */
+type Seq = { readonly seq?: number; readonly origin?: SignedOrigin };
 type Upsert<R> = { readonly op: 'upsert'; readonly record: R } | { readonly op: 'delete' };
 
 export type NamespaceEvent = Seq & { readonly kind: 'Namespace'; readonly uid: string; readonly name: string } & Upsert<NamespaceRecord>;

@@ -44,5 +44,25 @@ export function stateFromJson(value: unknown): ClusterState {
     ipClaims: tableOf(s.ipClaims, 'ipClaims', (shard, h) => tableOf(shard, `ipClaims[${h}]`, (claims) => claims as never)),
     conflictedIps: tableOf(s.conflictedIps, 'conflictedIps', (uids) => uids as string),
     pendingSyncs: tableOf(s.pendingSyncs, 'pendingSyncs', (p) => p as never),
+    trust: trustFromJson(s.trust),
+  };
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function trustFromJson(value: unknown): ClusterState['trust'] {
+  const t = obj(value, 'trust');
+  if (typeof t.signed !== 'boolean') throw new StateShapeError('trust.signed is not a boolean');
+  return {
+    signed: t.signed,
+    origins: tableOf(t.origins, 'trust.origins', (o, keyId) => {
+      const { start, counter } = obj(o, `trust.origins[${keyId}]`);
+      if (!isCount(start) || !isCount(counter)) throw new StateShapeError(`trust.origins[${keyId}] is not a start and counter`);
+      return { start, counter };
+    }),
+    synced: tableOf(t.synced, 'trust.synced', (v, kind) => {
+      if (v !== true) throw new StateShapeError(`trust.synced[${kind}] is not true`);
+      return true as const;
+    }),
   };
 }

@@ -8,6 +8,17 @@ export type IpClaim = { readonly uid: string; readonly namespace: string; readon
 /** A sync whose chunks are still arriving: the uids named so far. */
 export type PendingSync = { readonly syncId: string; readonly chunks: number; readonly seen: readonly number[]; readonly uids: readonly string[] };
 
+/** The newest event folded from one watcher key: its instance's start time and the counter within it. */
+export type OriginMark = { readonly start: number; readonly counter: number };
+
+/**
+ * What the state knows about event signatures. `signed`: folded by a compiler that required signed events
+ * (only such a state may be resumed by one, see snapshots); `origins`: per watcher key id, the newest event
+ * folded (the replay guard, kept here so it survives snapshots); `synced`: kinds whose full sync completed
+ * (the publish gate: a signed compiler publishes once every kind has one).
+ */
+export type EventTrustState = { readonly signed: boolean; readonly origins: Table<OriginMark>; readonly synced: Table<true> };
+
 /**
  * Cluster state, keyed by UID. Shaped for immer: tables are sharded (pods and policies by namespace, IP
  * claims by a hash of the IP), so one event copies a small shard, never a 10,000-entry object. Every table
@@ -35,10 +46,15 @@ export type ClusterState = {
   readonly conflictedIps: Table<string>;
   /** kind -> the sync of that kind whose chunks are still arriving. */
   readonly pendingSyncs: Table<PendingSync>;
+  readonly trust: EventTrustState;
 };
 
-export function emptyState(epoch = 'offline'): ClusterState {
-  return { epoch, seq: 0, namespaces: table(), namespaceUids: table(), pods: table(), policies: table(), ipClaims: table(), conflictedIps: table(), pendingSyncs: table() };
+/** The state before any event; `signed` when it is to be folded from signed events only. */
+export function emptyState(epoch = 'offline', signed = false): ClusterState {
+  return {
+    epoch, seq: 0, namespaces: table(), namespaceUids: table(), pods: table(), policies: table(), ipClaims: table(), conflictedIps: table(), pendingSyncs: table(),
+    trust: { signed, origins: table(), synced: table() },
+  };
 }
 
 /** The shard of the IP claim table an address lives in (256 shards keyed by a cheap string hash). */

@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { seededRandom } from '@knp/shared';
-import { clusterPods, compileAll, explainMatrix, type ClusterState } from '../src/index.js';
-import { namespace, pod, policy } from '@knp/testing';
+import { clusterPods, type ClusterState } from '../src/index.js';
+import { allVerdicts, namespace, pod, policy } from '@knp/testing';
 import { decodeWire, foldWire, wireEvent } from './wire-fold.js';
 
 /*
@@ -167,13 +167,7 @@ function garbage(r: Rand, depth = 0): unknown {
 
 /** Every (from, to, port) verdict between pods with an IP in the state. */
 function allowedPairs(state: ClusterState): Map<string, boolean> {
-  const ruleSets = compileAll(state);
-  const out = new Map<string, boolean>();
-  for (const port of [80, 8080, 8050]) {
-    const m = explainMatrix(state, ruleSets, port, 'TCP');
-    m.pods.forEach((from, i) => m.pods.forEach((to, j) => out.set(`${from} -> ${to} :${port}`, m.allowed[i]![j]!)));
-  }
-  return out;
+  return allVerdicts(state, [80, 8080, 8050]);
 }
 
 const seeds = process.env.KNP_SEEDS ? Array.from({ length: Number(process.env.KNP_SEEDS) }, (_, i) => i + 1) : Array.from({ length: 25 }, (_, i) => i + 1);

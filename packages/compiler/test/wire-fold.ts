@@ -1,4 +1,4 @@
-import { manifestUid, type ObjectKind, type Rejection } from '@knp/shared';
+import type { Rejection } from '@knp/shared';
 import { decodeEvent, emptyState, evolve, eventsFromObjects, evolveAll, type ClusterState } from '../src/index.js';
 
 /*
@@ -28,17 +28,5 @@ export function foldObjects(objects: readonly unknown[]): ClusterState {
   return evolveAll(emptyState(), eventsFromObjects(objects).events);
 }
 
-const KINDS: readonly string[] = ['Namespace', 'Pod', 'NetworkPolicy'];
-
-/** The wire event the watcher would publish for a manifest object (uid derived as the manifest path does). */
-export function wireEvent(object: unknown, op: 'added' | 'modified' | 'deleted' = 'added'): Record<string, unknown> {
-  const o = object as { kind: ObjectKind; metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string } };
-  if (!KINDS.includes(o.kind)) throw new Error(`wireEvent: ${String(o.kind)}`);
-  const namespace = o.kind === 'Namespace' ? undefined : (o.metadata.namespace ?? 'default');
-  const uid = o.metadata.uid ?? manifestUid(o.kind, namespace, o.metadata.name);
-  const metadata = { ...o.metadata, uid, ...(namespace !== undefined ? { namespace } : {}) };
-  return {
-    schema: 1, op, kind: o.kind, uid, ...(namespace !== undefined ? { namespace } : {}), name: o.metadata.name,
-    resourceVersion: o.metadata.resourceVersion ?? '1', object: { ...(object as object), metadata },
-  };
-}
+/** The wire event the watcher would publish for a manifest object (shared with the root tests). */
+export { wireEvent } from '@knp/testing';

@@ -1,5 +1,5 @@
 import type { Protocol } from '@knp/shared';
-import { compileAll, emptyState, eventsFromObjects, evolveAll, explain, type ClusterState } from '@knp/compiler';
+import { compileAll, emptyState, eventsFromObjects, evolveAll, explain, explainMatrix, type ClusterState } from '@knp/compiler';
 
 type Labels = Record<string, string>;
 
@@ -49,4 +49,15 @@ export function cluster(objects: unknown[]): ClusterState {
 /** Allowed or denied, through the compiled rule sets. */
 export function allowed(state: ClusterState, from: string, to: string, port = 80, protocol: Protocol = 'TCP'): boolean {
   return explain(state, compileAll(state), from, to, port, protocol).allowed;
+}
+
+/** Every (from, to, port) verdict between the pods with an IP in the state, on TCP `ports`. */
+export function allVerdicts(state: ClusterState, ports: readonly number[]): Map<string, boolean> {
+  const ruleSets = compileAll(state);
+  const out = new Map<string, boolean>();
+  for (const port of ports) {
+    const m = explainMatrix(state, ruleSets, port, 'TCP');
+    m.pods.forEach((from, i) => m.pods.forEach((to, j) => out.set(`${from} -> ${to} :${port}`, m.allowed[i]![j]!)));
+  }
+  return out;
 }

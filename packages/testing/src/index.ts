@@ -6,3 +6,4 @@ export * from './api-objects.js';
 export * from './hostile.js';
 export * from './nats-stream.js';
 export * from './wait.js';
+export * from './wire-event.js';

@@ -6,3 +6,4 @@ export * from './watcher.js';
 export * from './watcher-config.js';
 export * from './watcher-status.js';
 export { watcherService } from './main.js';
+export { EventSigner } from './event-signer.js';

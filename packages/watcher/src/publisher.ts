@@ -1,6 +1,7 @@
 import type { ClusterEvent, Logger } from '@knp/shared';
-import type { JetStreamClient } from 'nats';
+import { headers as natsHeaders, type JetStreamClient } from 'nats';
 import { publishLarge } from '@knp/shared/nats';
+import type { EventSigner } from './event-signer.js';
 import { eventSubjectOf, messageIdOf } from './subjects.js';
 
 export type PublisherOptions = {
@@ -9,6 +10,8 @@ export type PublisherOptions = {
   readonly ackTimeoutMs: number;
   readonly retryMinMs: number;
   readonly retryMaxMs: number;
+  /** Signs every event (KNP_SIGNING_KEY); without it events go out unsigned. */
+  readonly signer?: EventSigner;
 };
 
 export type PublishedInfo = { readonly seq: number; readonly duplicate: boolean };
@@ -93,11 +96,17 @@ export class Publisher {
 
   private async publishWithRetry(event: ClusterEvent, generation: number): Promise<void> {
     const subject = eventSubjectOf(this.opts.prefix, event);
-    const msgID = messageIdOf(event);
     const data = Buffer.from(JSON.stringify(event), 'utf8');
+    const signer = this.opts.signer;
+    // signed, the id names the instance too: a restarted watcher's events are not dropped as duplicates of
+    // its predecessor's (which may be refused, e.g. after a key change); a retry keeps the same id and origin
+    const origin = signer?.next();
+    const msgID = signer && origin ? `${messageIdOf(event)}@${signer.key.keyId}.${origin.start}` : messageIdOf(event);
+    const headers = signer && origin ? natsHeaders() : undefined;
+    if (headers && signer && origin) for (const [k, v] of signer.headers(origin, data)) headers.set(k, v);
     for (let attempt = 0; !this.stopped && generation === this.generation; attempt += 1) {
       try {
-        const ack = await publishLarge(this.js, subject, data, { maxPayload: this.opts.maxPayload, msgID, timeoutMs: this.opts.ackTimeoutMs });
+        const ack = await publishLarge(this.js, subject, data, { maxPayload: this.opts.maxPayload, msgID, timeoutMs: this.opts.ackTimeoutMs, ...(headers ? { headers } : {}) });
         if (ack.duplicate) this.duplicates += 1;
         else this.published += 1;
         this.lastSeq = Math.max(this.lastSeq, ack.seq);

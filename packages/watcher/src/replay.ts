@@ -1,11 +1,12 @@
 import { parseEvent, type ClusterEvent, type Logger } from '@knp/shared';
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from 'nats';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type MsgHdrs } from 'nats';
 import { readLarge } from '@knp/shared/nats';
 
 /**
  * Reads the last message of every subject of the events stream (what the stream currently says about each
  * object and the last sync chunk per kind), in stream order. An ordered consumer with one string filter and
- * LastPerSubject: the forms nats-server 2.9 accepts (shared/notes/nats-facts.md).
+ * LastPerSubject: the forms nats-server 2.9 accepts (shared/notes/nats-facts.md). `keep` may leave a
+ * message out (it is then published again), given its headers and whole payload.
  */
 export async function readLastPerSubject(
   js: JetStreamClient,
@@ -13,6 +14,7 @@ export async function readLastPerSubject(
   stream: string,
   filter: string,
   log: Logger,
+  keep: (headers: MsgHdrs | undefined, data: Uint8Array) => boolean = () => true,
 ): Promise<ClusterEvent[]> {
   const info = await jsm.streams.info(stream);
   if (info.state.messages === 0) return [];
@@ -23,7 +25,7 @@ export async function readLastPerSubject(
     for await (const m of messages) {
       try {
         const data = await readLarge(jsm, stream, { subject: m.subject, data: m.data, headers: m.headers });
-        if (data !== undefined) events.push(parseEvent(JSON.parse(Buffer.from(data).toString('utf8'))));
+        if (data !== undefined && keep(m.headers, data)) events.push(parseEvent(JSON.parse(Buffer.from(data).toString('utf8'))));
       } catch (err) {
         // an unreadable message only means we publish that object again
         log.warn({ err, subject: m.subject, seq: m.seq }, 'stored event unreadable');

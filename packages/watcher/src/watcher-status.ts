@@ -23,6 +23,7 @@ export type WatcherFacts = {
   /** Per kind: our progress, the informer's last resourceVersion (it also sees bookmarks) and the live objects we know. */
   readonly kinds: Readonly<Record<ObjectKind, KindProgress & { readonly informerVersion: string; readonly objects: number }>>;
   readonly publisher: { readonly pending: number; readonly idle: boolean; readonly published: number; readonly duplicates: number; readonly lastSeq: number };
+  readonly signing?: { readonly keyId: string; readonly start: number };
 };
 
 /** The status record as of `now`: up to date once every kind was listed and everything seen is published. */
@@ -45,5 +46,6 @@ export function watcherStatus(facts: WatcherFacts, now: string): WatcherStatus {
     published: publisher.published,
     duplicates: publisher.duplicates,
     lastSeq: publisher.lastSeq,
+    ...(facts.signing ? { signing: facts.signing } : {}),
   };
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { OBJECT_KINDS, WATCHER_STATUS_KEY, names, type Config, type Logger, type ObjectKind, type WatcherStatus } from '@knp/shared';
+import { OBJECT_KINDS, WATCHER_STATUS_KEY, names, type Config, type Logger, type ObjectKind, type SigningKey, type WatcherStatus } from '@knp/shared';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { connect, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import { DEFAULT_STREAM_SETTINGS, StatusWriter, ensureStreams, streamEpoch, type StreamSettings, type Streams } from '@knp/shared/nats';
 import { startKindInformer, type KindInformer } from './informers.js';
+import { EventSigner } from './event-signer.js';
 import { Ledger } from './ledger.js';
 import { Publisher } from './publisher.js';
 import { readLastPerSubject } from './replay.js';
@@ -21,6 +22,8 @@ export type WatcherOptions = {
   /** A loaded kubeconfig; otherwise the file `kubeconfigPath` (KUBECONFIG), else in-cluster. */
   readonly kubeConfig?: KubeConfig;
   readonly kubeconfigPath?: string;
+  /** Signs every event (KNP_SIGNING_KEY); without it events are published unsigned, with a warning. */
+  readonly signer?: SigningKey;
 };
 
 export type WatcherHandle = {
@@ -73,6 +76,7 @@ class WatcherService {
   private readonly publisher: Publisher;
   private readonly statusWriter: StatusWriter<WatcherStatus>;
   private readonly kc: KubeConfig;
+  private readonly signer: EventSigner | undefined;
 
   /** Step 1: NATS, the streams and the status bucket; a failure here fails the start. */
   static async connect(config: Config, log: Logger, opts: WatcherOptions): Promise<WatcherService> {
@@ -94,15 +98,20 @@ class WatcherService {
     kv: KV,
   ) {
     this.state = { streams, kinds: notListed(), informers: [], heartbeatTimer: undefined, stopping: false };
+    this.signer = opts.signer ? new EventSigner(opts.signer) : undefined;
     this.publisher = new Publisher(
       nc.jetstream(),
-      { prefix: config.prefix, maxPayload: nc.info?.max_payload ?? 1024 * 1024, ackTimeoutMs: opts.ackTimeoutMs ?? 5_000, retryMinMs: 100, retryMaxMs: 5_000 },
+      {
+        prefix: config.prefix, maxPayload: nc.info?.max_payload ?? 1024 * 1024, ackTimeoutMs: opts.ackTimeoutMs ?? 5_000, retryMinMs: 100, retryMaxMs: 5_000,
+        ...(this.signer ? { signer: this.signer } : {}),
+      },
       log,
       () => void this.statusWriter.write(),
     );
     this.statusWriter = new StatusWriter(WATCHER_STATUS_KEY, () => this.status(), log, kv);
     this.kc = opts.kubeConfig ?? loadKubeConfig(opts.kubeconfigPath);
-    log.info({ instance: this.instance, stream: streams.eventsStream, epoch: streams.epoch }, 'watcher starting');
+    log.info({ instance: this.instance, stream: streams.eventsStream, epoch: streams.epoch, keyId: opts.signer?.keyId }, 'watcher starting');
+    if (!opts.signer) log.warn('event signing off: KNP_SIGNING_KEY is unset, so compilers that require signed events will refuse everything published');
   }
 
   get epoch(): string {
@@ -112,7 +121,11 @@ class WatcherService {
   /** Step 2: what the stream already says about every object, so a restart publishes only what changed. */
   async seedLedger(): Promise<void> {
     const { eventsStream } = this.state.streams;
-    const seeded = await readLastPerSubject(this.nc.jetstream(), this.jsm, eventsStream, names(this.config.prefix).eventsSubjects, this.log);
+    // signing, only what this key signed counts as published: unsigned history (signing just turned on) or
+    // another key's (a key change) is published again, signed, so the stream holds every object signed
+    const signer = this.signer;
+    const keep = signer ? (h: Parameters<EventSigner['signedByUs']>[0], data: Uint8Array) => signer.signedByUs(h, data) : undefined;
+    const seeded = await readLastPerSubject(this.nc.jetstream(), this.jsm, eventsStream, names(this.config.prefix).eventsSubjects, this.log, keep);
     for (const event of seeded) this.ledger.seed(event);
     this.log.info({ subjects: seeded.length }, 'stream state read');
   }
@@ -188,7 +201,8 @@ class WatcherService {
     }])) as WatcherFacts['kinds'];
     const p = this.publisher;
     const publisher = { pending: p.pending, idle: p.isIdle, published: p.published, duplicates: p.duplicates, lastSeq: p.lastSeq };
-    return watcherStatus({ instance: this.instance, epoch: this.epoch, startedAt: this.startedAt, kinds, publisher }, new Date().toISOString());
+    const signing = this.signer ? { signing: { keyId: this.signer.key.keyId, start: this.signer.start } } : {};
+    return watcherStatus({ instance: this.instance, epoch: this.epoch, startedAt: this.startedAt, kinds, publisher, ...signing }, new Date().toISOString());
   }
 
   idle(): Promise<void> {

@@ -6,7 +6,7 @@ import { compileAll, explain } from '@knp/compiler';
 import { replayNode } from '@knp/compiler/service';
 import type { Command } from '../command.js';
 import { UsageError, type CommandIo } from '../io.js';
-import { liveState } from '../live-state.js';
+import { liveState, operatorSigning } from '../live-state.js';
 import { loadManifests } from '../load-manifests.js';
 import { FactsReader } from '../ops/facts.js';
 import { renderStatus, statusReport } from '../ops/status-report.js';
@@ -161,7 +161,8 @@ async function measure(stack: DemoStack, scenario: DemoScenario): Promise<Verdic
 
 /** knp explain's verdicts, from the events stream as of now (the same path as `knp explain` without --manifests). */
 async function explained(stack: DemoStack, scenario: DemoScenario): Promise<Verdicts> {
-  const { state } = await liveState(stack.nc!, DEMO_PREFIX, { kind: 'now' }, createLogger('demo', 'warn', 2));
+  const log = createLogger('demo', 'warn', 2);
+  const { state } = await liveState(stack.nc!, DEMO_PREFIX, { kind: 'now' }, log, operatorSigning(stack.env, log)); // signed, as the demo's compilers
   const ruleSets = compileAll(state);
   return new Map(demoPairs(scenario.podSpecs).map((p) => [pairKey(p.from, p.to), explain(state, ruleSets, p.from, p.to, p.port, 'TCP').allowed]));
 }

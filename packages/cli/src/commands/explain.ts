@@ -15,7 +15,8 @@ Whether traffic from one pod to another is allowed, and by which policies and ru
 and the destination's ingress, judged from the compiled per-node rule sets; or the whole pod x pod matrix.
 The cluster comes from --manifests (files or folders), or else from the events stream (KNP_NATS_URL,
 KNP_PREFIX): as of now, of stream sequence S, or of a time (RFC 3339, HH:MM[:SS] UTC today, or 15m / 2h
-ago): which rules were in force when that connection failed. Exit 0 when answered (allowed or denied), 2
+ago): which rules were in force when that connection failed; from the stream, only events signed by
+KNP_TRUSTED_WATCHER_KEYS and snapshots signed by KNP_TRUSTED_COMPILER_KEYS are used, when set. Exit 0 when answered (allowed or denied), 2
 for bad flags or input.`;
 
 /** Parses `80/TCP` (protocol any case; TCP when omitted). */
@@ -75,9 +76,9 @@ export const explainCommand: Command = {
 
 /** The cluster as the events stream says at `moment`; names the sequence (and time) on stderr. */
 async function streamState(moment: Moment, io: CommandIo, env: Env): Promise<ClusterState> {
-  const { nc, prefix, log } = await operatorConnection(env, 'explain');
+  const { nc, prefix, log, signing } = await operatorConnection(env, 'explain');
   try {
-    const live = await liveState(nc, prefix, moment, log);
+    const live = await liveState(nc, prefix, moment, log, signing);
     const when = moment.kind === 'time' ? ` (the last event at or before ${new Date(moment.timeMs).toISOString()})` : '';
     io.err(`as of events stream sequence ${live.seq}${when}, epoch ${live.epoch}\n`);
     return live.state;

@@ -18,7 +18,7 @@ version of that node's rule set, the event that made it, when, and what changed 
 isolation, policies, rules with their peers and ports, peer set members); --since shows only versions from
 then on. With --at, every node's desired version at that time and, where the status bucket still holds the
 applier's record of that time, the version it had applied. TIME: RFC 3339, HH:MM[:SS] (UTC, today) or
-15m / 2h / 1d ago. Environment: KNP_NATS_URL, KNP_PREFIX.`;
+15m / 2h / 1d ago. Environment: KNP_NATS_URL, KNP_PREFIX, KNP_TRUSTED_WATCHER_KEYS (fold only signed events).`;
 
 /** `knp history`: versions of a node's rule set over time, or every node at one moment. */
 export const historyCommand: Command = {
@@ -31,7 +31,7 @@ export const historyCommand: Command = {
     const now = Date.now();
     const sinceMs = values.since === undefined ? undefined : parseTimeFlag('--since', values.since, now);
     const atMs = values.at === undefined ? undefined : parseTimeFlag('--at', values.at, now);
-    const { nc, prefix, log } = await operatorConnection(env, 'history');
+    const { nc, prefix, log, signing } = await operatorConnection(env, 'history');
     try {
       const jsm = await nc.jetstreamManager();
       const toSeq = atMs === undefined ? undefined : await seqAtTime(jsm, prefix, atMs);
@@ -40,6 +40,7 @@ export const historyCommand: Command = {
       // from the start of the stream: the versions before a snapshot are history too
       const folded = await foldStream(nc, prefix, {
         fromStart: true,
+        signing,
         ...(toSeq !== undefined ? { toSeq: Math.max(toSeq, 0) } : {}),
         log,
         onEvent: (before, after, e) => {

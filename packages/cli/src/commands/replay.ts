@@ -5,13 +5,15 @@ import { Applier, ApplyError, createBackend, loadKernelSettings, KERNEL_FORMATS,
 import { connect } from 'nats';
 import type { Command } from '../command.js';
 import { UsageError } from '../io.js';
+import { operatorSigning } from '../live-state.js';
 
 const USAGE = `usage: knp replay --node NAME [--to-seq S] [--from-start] [--format ir|nft|iptables|ip6tables|ipset] [--apply]
 
 Rebuilds a node's rule set from the events stream alone: the newest snapshot at or before S plus the events
 after it (or every event with --from-start), as of now or as of stream sequence S. Prints it, or with
 --apply loads it into this machine's kernel through the node applier core (KNP_BACKEND, KNP_NETNS).
-Environment: KNP_NATS_URL, KNP_PREFIX, KNP_BACKEND, KNP_NETNS. Exit 0 done, 1 the kernel refused, 2 bad input.`;
+Environment: KNP_NATS_URL, KNP_PREFIX, KNP_BACKEND, KNP_NETNS, KNP_TRUSTED_WATCHER_KEYS and KNP_TRUSTED_COMPILER_KEYS
+(fold only signed events and load only signed snapshots, as a compiler does). Exit 0 done, 1 the kernel refused, 2 bad input.`;
 
 /** Loads a rule set into this machine's kernel through the applier core; the one-line outcome. */
 async function applyRuleSet(ruleSet: RuleSet, kernel: KernelSettings, prefix: string, log: Logger): Promise<string> {
@@ -43,11 +45,13 @@ export const replayCommand: Command = {
     // the kernel settings matter only to --apply; read together, one run lists every problem
     const [config, kernel] = loadTogether(() => loadConfig(env), () => (values.apply ? loadKernelSettings(env) : undefined));
     const log = createLogger('replay', config.logLevel === 'info' ? 'warn' : config.logLevel, 2); // stdout carries the rule set
+    const signing = operatorSigning(env, log);
     const nc = await connect({ servers: [...config.natsUrls], name: 'knp-replay' });
     try {
-      const replayed = await replayNode(nc, config.prefix, values.node, { ...(toSeqText ? { toSeq: Number(toSeqText) } : {}), fromStart: values['from-start'] ?? false, log });
+      const replayed = await replayNode(nc, config.prefix, values.node, { ...(toSeqText ? { toSeq: Number(toSeqText) } : {}), fromStart: values['from-start'] ?? false, signing, log });
       const { ruleSet } = replayed;
-      io.err(`replayed ${values.node}: snapshot ${replayed.snapshotSeq}, folded to ${replayed.foldedSeq}, version ${ruleSet.version.seq} (${replayed.versionFrom}), hash ${ruleSet.contentHash}\n`);
+      const refused = replayed.input.refused > 0 ? `, ${replayed.input.refused} events refused` : '';
+      io.err(`replayed ${values.node}: snapshot ${replayed.snapshotSeq}, folded to ${replayed.foldedSeq}${refused}, version ${ruleSet.version.seq} (${replayed.versionFrom}), hash ${ruleSet.contentHash}\n`);
       if (kernel) {
         try {
           io.out(`${await applyRuleSet(ruleSet, kernel, config.prefix, log)}\n`);

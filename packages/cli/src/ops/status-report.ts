@@ -1,5 +1,6 @@
 import { judgeNodes, newestResourceVersion, type NodeJudgement } from './judge.js';
 import type { ClusterFacts } from './records.js';
+import type { CompilerInputStatus, CompilerSigningStatus } from '@knp/shared';
 
 /** `knp status` as data (pure): one row per service instance and per node. */
 export type StatusReport = {
@@ -8,10 +9,12 @@ export type StatusReport = {
   readonly watcher?: {
     readonly instance: string; readonly heartbeatAgeMs: number; readonly upToDate: boolean; readonly pending: number;
     readonly resourceVersion?: string; readonly published: number; readonly lastSeq: number; readonly sameEpoch: boolean;
+    readonly signingKeyId?: string;
   };
   readonly compilers: readonly {
     readonly instance: string; readonly heartbeatAgeMs: number; readonly caughtUp: boolean; readonly evaluatedSeq: number;
     readonly lagSeq: number; readonly nodes: number; readonly errors: number; readonly sameEpoch: boolean;
+    readonly signing?: CompilerSigningStatus; readonly input?: CompilerInputStatus;
   }[];
   readonly rejections: { readonly count: number; readonly items: readonly string[] };
   readonly nodes: readonly (NodeJudgement & {
@@ -32,13 +35,14 @@ export function statusReport(facts: ClusterFacts): StatusReport {
     prefix: facts.prefix,
     events: facts.events,
     ...(w
-      ? { watcher: { instance: w.instance, heartbeatAgeMs: age(w.heartbeatAt), upToDate: w.upToDate, pending: w.pending, ...(rv ? { resourceVersion: rv } : {}), published: w.published, lastSeq: w.lastSeq, sameEpoch: w.epoch === facts.events.epoch } }
+      ? { watcher: { instance: w.instance, heartbeatAgeMs: age(w.heartbeatAt), upToDate: w.upToDate, pending: w.pending, ...(rv ? { resourceVersion: rv } : {}), published: w.published, lastSeq: w.lastSeq, sameEpoch: w.epoch === facts.events.epoch, ...(w.signing ? { signingKeyId: w.signing.keyId } : {}) } }
       : {}),
     compilers: [...facts.compilers]
       .sort((a, b) => a.heartbeatAt < b.heartbeatAt ? 1 : -1)
       .map((c) => ({
         instance: c.instance, heartbeatAgeMs: age(c.heartbeatAt), caughtUp: c.caughtUp, evaluatedSeq: c.evaluatedSeq,
         lagSeq: Math.max(0, facts.events.lastSeq - c.evaluatedSeq), nodes: c.nodes, errors: c.errors, sameEpoch: c.epoch === facts.events.epoch,
+        ...(c.signing ? { signing: c.signing } : {}), ...(c.input ? { input: c.input } : {}),
       })),
     rejections: {
       count: facts.rejections?.count ?? 0,
@@ -74,9 +78,12 @@ export function renderStatus(report: StatusReport): string {
       ? `watcher  ${short(w.instance)}  heartbeat ${seconds(w.heartbeatAgeMs)} ago  ${w.upToDate ? 'up to date' : 'catching up'}  rv ${w.resourceVersion ?? '-'}  pending ${w.pending}  last seq ${w.lastSeq}${w.sameEpoch ? '' : '  (older epoch)'}`
       : 'watcher  no status record',
   );
+  if (w) lines.push(w.signingKeyId ? `         signs events with key ${safe(w.signingKeyId)}` : '         WARNING: events are published unsigned (KNP_SIGNING_KEY unset)');
   if (report.compilers.length === 0) lines.push('compiler no status record');
-  for (const c of report.compilers)
+  for (const c of report.compilers) {
     lines.push(`compiler ${short(c.instance)}  heartbeat ${seconds(c.heartbeatAgeMs)} ago  ${c.caughtUp ? 'caught up' : 'replaying'}  evaluated ${c.evaluatedSeq} (lag ${c.lagSeq})  nodes ${c.nodes}  errors ${c.errors}${c.sameEpoch ? '' : '  (older epoch)'}`);
+    lines.push(...compilerInputLines(c.signing, c.input));
+  }
   lines.push(`rejected policies: ${report.rejections.count}`);
   for (const r of report.rejections.items.slice(0, 20)) lines.push(`  ${r}`);
   if (report.rejections.items.length > 20) lines.push(`  ... ${report.rejections.items.length - 20} more (--json lists them)`);
@@ -95,6 +102,26 @@ export function renderStatus(report: StatusReport): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [header, ...rows]) lines.push(r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
   return `${lines.join('\n')}\n`;
+}
+
+/** Under a compiler's row: its signing mode (a warning when unsigned), what it refused and rejected, the newest with sequences. */
+function compilerInputLines(signing: CompilerSigningStatus | undefined, input: CompilerInputStatus | undefined): string[] {
+  const lines: string[] = [];
+  const list = <T>(v: readonly T[] | undefined): readonly T[] => (Array.isArray(v) ? v : []); // a record is input too
+  if (signing?.events === 'signed') lines.push(`         folds only signed events${signing.snapshots === 'signed' ? ', loads only signed snapshots' : '  WARNING: snapshots unverified (KNP_TRUSTED_COMPILER_KEYS unset)'}`);
+  else if (signing) lines.push('         WARNING: events unsigned (KNP_TRUSTED_WATCHER_KEYS unset): anyone who can publish events can change the rules');
+  if (list(signing?.waitingForSync).length > 0) lines.push(`         publishing held until a signed full sync of ${list(signing?.waitingForSync).map(String).map(safe).join(', ')}`);
+  if (input && input.refused > 0) {
+    const reasons = Object.entries(input.refusedByReason ?? {}).map(([r, n]) => `${safe(r)} ${Number(n)}`).join(', ');
+    lines.push(`         refused events: ${input.refused} (${reasons})`);
+    for (const r of list(input.recentRefused).slice(-5)) lines.push(`           seq ${Number(r.seq)} ${safe(String(r.subject))}: ${safe(String(r.reason))}: ${safe(String(r.detail)).slice(0, 160)}`);
+  }
+  if (input && input.rejected > 0) {
+    lines.push(`         malformed events: ${input.rejected}`);
+    for (const r of list(input.recentRejected).slice(-5))
+      lines.push(`           seq ${Number(r.seq)} ${safe(String(r.object))} ${safe(String(r.field))}: ${safe(String(r.reason)).slice(0, 160)}${r.skipped ? ' (skipped)' : ''}`);
+  }
+  return lines;
 }
 
 /** Control characters and the like never reach the terminal raw. */

@@ -2,6 +2,7 @@ import type { Waiter } from './caught-up.js';
 import type { EventSource } from './event-source.js';
 import type { PublishCounters } from './publish-booking.js';
 import type { Session } from './session.js';
+import type { InputLedger } from './admission.js';
 
 /** `restarting`: the events stream was recreated, until the next pass starts; `stopping` is final. */
 export type Phase = 'running' | 'restarting' | 'stopping';
@@ -32,13 +33,18 @@ export type CompilerState = {
   evaluating: Promise<void>;
   idleTimer: NodeJS.Timeout | undefined;
   snapshotting: Promise<number> | undefined;
+  /** Only events signed by a trusted watcher key are folded, and publishing waits for the publish gate. */
+  readonly signedEvents: boolean;
+  /** What the edge refused or rejected, for the status record. */
+  readonly input: InputLedger;
 };
 
-export function initialState(session: Session, now: number): CompilerState {
+export function initialState(session: Session, now: number, signedEvents: boolean, input: InputLedger): CompilerState {
   return {
     phase: 'running', epoch: session.epoch, session,
     follow: { source: undefined, waiting: false, reopening: false, lastMessageAt: now },
     counters: { published: 0, adopted: 0, behind: 0, errors: 0 },
     waiters: [], lastRejections: '', evaluating: Promise.resolve(), idleTimer: undefined, snapshotting: undefined,
+    signedEvents, input,
   };
 }

@@ -11,6 +11,9 @@ import { evaluatePass } from './evaluation-step.js';
 import { openEventSource, type Consumed } from './event-source.js';
 import { afterMessage, isIdleEvaluationDue } from './follow-decision.js';
 import { RulesStore } from './rules-store.js';
+import { InputLedger, admit } from './admission.js';
+import { publishGate, resumeState } from '../input/origin-guard.js';
+import { signingStatus, warnAboutSigning } from './signing-status.js';
 import { consume, newSession } from './session.js';
 import type { CompilerSettings } from './settings.js';
 import { isSnapshotDue } from './snapshot-decision.js';
@@ -42,7 +45,9 @@ export class Compiler implements CompilerHandle {
     private readonly log: Logger,
   ) {
     const epoch = nats.streams.epoch;
-    this.s = initialState(newSession(epoch, this.rulesStore(epoch), emptyState(epoch), 0, performance.now()), performance.now());
+    const signedEvents = settings.signing.watchers.mode === 'signed';
+    this.s = initialState(newSession(epoch, this.rulesStore(epoch), emptyState(epoch, signedEvents), 0, performance.now()), performance.now(), signedEvents, new InputLedger(log));
+    warnAboutSigning(settings.signing, log);
     this.statusWriter = new StatusWriter(compilerStatusKey(instance), () => this.status(), log, nats.statusBucket);
     this.stallMs = stallThresholdMs(settings.heartbeatMs);
   }
@@ -58,8 +63,11 @@ export class Compiler implements CompilerHandle {
     const { epoch, session: s, counters } = this.s;
     return {
       schema: STATUS_SCHEMA, instance: this.instance, epoch, startedAt: this.startedAt, heartbeatAt: new Date().toISOString(),
-      lastSeq: s.consumedSeq, evaluatedSeq: s.evaluatedSeq, caughtUp: s.caughtUp, startedFromSeq: s.startedFromSeq,
+      // held by the publish gate, the replica has published nothing of what it folded: `knp wait` must not count it
+      lastSeq: s.consumedSeq, evaluatedSeq: s.evaluatedSeq, caughtUp: s.caughtUp && !s.gated, startedFromSeq: s.startedFromSeq,
       lastSnapshotSeq: s.lastSnapshotSeq, nodes: s.view.size, ...counters,
+      signing: signingStatus(this.settings.signing, publishGate(this.s.signedEvents, s.evaluatedState)),
+      input: this.s.input.report(),
     };
   }
 
@@ -134,7 +142,8 @@ export class Compiler implements CompilerHandle {
     const { first_seq: firstSeq, last_seq: lastSeq } = (await jsm.streams.info(streams.eventsStream)).state;
     if (snapshot && snapshot.seq + 1 < firstSeq) this.log.warn({ snapshotSeq: snapshot.seq, firstSeq }, 'events after the snapshot were removed by a limit');
     if (!snapshot && firstSeq > 1) this.log.warn({ firstSeq }, 'no snapshot and the stream no longer starts at 1: state is partial');
-    const s = (this.s.session = newSession(epoch, rules, snapshot?.state ?? emptyState(epoch), lastSeq, performance.now()));
+    const start = snapshot ? resumeState(snapshot.state, this.s.signedEvents) : emptyState(epoch, this.s.signedEvents);
+    const s = (this.s.session = newSession(epoch, rules, start, lastSeq, performance.now()));
     this.log.info({ epoch, snapshotSeq: snapshot?.seq ?? 0, snapshotMs, lastSeq }, 'compiler starting');
     if (s.backlogEnd <= s.state.seq) await this.evaluate(); // nothing to replay
   }
@@ -148,7 +157,7 @@ export class Compiler implements CompilerHandle {
     for (;;) {
       f.reopening = false;
       const afterSeq = this.s.session.consumedSeq;
-      f.source = await openEventSource(this.nats.js, this.nats.jsm, this.nats.prefix, afterSeq, this.log);
+      f.source = await openEventSource(this.nats.js, this.nats.jsm, this.nats.prefix, afterSeq, this.log, this.settings.signing.watchers);
       this.log.debug({ afterSeq }, 'event source opened');
       f.lastMessageAt = performance.now();
       f.waiting = true;
@@ -168,7 +177,7 @@ export class Compiler implements CompilerHandle {
   /** One message: take it in, then evaluate now, when idle or later; snapshot if due. */
   private async onMessage(consumed: Consumed): Promise<void> {
     const s = this.s.session;
-    consume(s, consumed, performance.now());
+    consume(s, consumed, admit(consumed, s.marks, this.s.input), performance.now());
     const next = afterMessage(consumed, { caughtUp: s.caughtUp, backlogEnd: s.backlogEnd, unevaluated: s.arrivals.length, maxBatchEvents: this.settings.maxBatchEvents });
     switch (next) {
       case 'evaluate':

@@ -25,6 +25,7 @@ export async function connectCompiler(config: Config, settings: CompilerSettings
   const jsm = await nc.jetstreamManager();
   const streams = await ensureStreams(nc, config.prefix, settings.streams);
   const statusBucket = await js.views.kv(streams.statusBucket);
-  const snapshots = await SnapshotStore.open(js, config.prefix, settings.streams.replicas, log);
+  const { signer, compilers, watchers } = settings.signing;
+  const snapshots = await SnapshotStore.open(js, config.prefix, settings.streams.replicas, log, { signer, trust: compilers, requireSignedFold: watchers.mode === 'signed' });
   return { prefix: config.prefix, nc, ownsConnection: given === undefined, js, jsm, streams, statusBucket, snapshots };
 }

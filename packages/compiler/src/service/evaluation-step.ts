@@ -9,6 +9,7 @@ import { describeEvaluation, evaluationScope, nodesToCompile, purgedNodes, type 
 import { publishNodes } from './publisher.js';
 import { rejectionsRecord } from './rejections.js';
 import { takeEvaluationInput } from './session.js';
+import { publishGate } from '../input/origin-guard.js';
 
 /**
  * The evaluate step, on the current pass: folds, compiles the nodes the evaluation's scope names at the
@@ -20,7 +21,19 @@ export async function evaluatePass(c: CompilerState, statusBucket: KV, log: Logg
   // the heartbeat may snapshot while this awaits publishes: everything below works on `at`, never on `s.state`
   const { at, coveredSeq, arrivals, backlog } = takeEvaluationInput(s);
   const t0 = performance.now();
-  const scope = evaluationScope(s.caughtUp, arrivals.length);
+  const waitingFor = publishGate(c.signedEvents, at);
+  if (waitingFor.length > 0) {
+    if (!s.gated) log.warn({ seq: at.seq, waitingFor }, 'publishing held: no signed full sync yet of every kind');
+    s.gated = true;
+    s.evaluatedState = at;
+    s.evaluatedSeq = coveredSeq;
+    s.caughtUp = true;
+    return describeEvaluation({ published: 0, compiled: 0, compileMs: 0, seq: at.seq, caughtUp: true, arrivals: arrivals.map((a) => a.arrivedAt), backlog, startedAt: t0, endedAt: performance.now() });
+  }
+  // the first evaluation after the gate opened publishes every node, as after a backlog
+  const scope = s.gated ? 'backlog' : evaluationScope(s.caughtUp, arrivals.length);
+  if (s.gated) log.info({ seq: at.seq }, 'publish gate open: every kind has a signed full sync');
+  s.gated = false;
   // one stream info per evaluation: a purged subject is noticed at the next one (the held copy would skip it)
   const published = await s.rules.publishedNodes();
   for (const node of purgedNodes(s.view.keys(), published)) {

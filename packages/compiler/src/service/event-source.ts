@@ -1,4 +1,4 @@
-import { names, type Logger, type Rejection } from '@knp/shared';
+import { checkEventSignature, names, type Logger, type Refusal, type Rejection, type Trust } from '@knp/shared';
 import { largeMessageKind, readLarge } from '@knp/shared/nats';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from 'nats';
 import type { FoldEvent } from '../fold-event.js';
@@ -12,6 +12,9 @@ import { decodeEvent } from '../input/event.js';
  */
 export type Consumed = {
   readonly seq: number;
+  readonly subject: string;
+  /** Why the edge refused the message (its signature); then `event` is undefined and nothing was decoded. */
+  readonly refusal?: Refusal;
   readonly event: FoldEvent | undefined;
   readonly rejections: readonly Rejection[];
   readonly pending: number;
@@ -24,9 +27,11 @@ export type EventSource = AsyncIterable<Consumed> & { close(): Promise<void> };
 /**
  * Reads the events stream in order from `afterSeq + 1` and keeps following: an ordered consumer with one
  * string filter (the form nats-server 2.9 accepts: see shared/notes/nats-facts.md). Parts of large events
- * are skipped and their manifests reassembled; each event carries its stream sequence as `seq`.
+ * are skipped and their manifests reassembled; each event carries its stream sequence as `seq`. With signed
+ * `trust`, a message is decoded only if its signature by a trusted watcher key verifies over its whole
+ * payload and origin (checkEventSignature); the decoded event then carries the signed origin.
  */
-export async function openEventSource(js: JetStreamClient, jsm: JetStreamManager, prefix: string, afterSeq: number, log: Logger): Promise<EventSource> {
+export async function openEventSource(js: JetStreamClient, jsm: JetStreamManager, prefix: string, afterSeq: number, log: Logger, trust: Trust): Promise<EventSource> {
   const n = names(prefix);
   const consumer = await js.consumers.get(n.eventsStream, {
     filterSubjects: n.eventsSubjects,
@@ -40,21 +45,28 @@ export async function openEventSource(js: JetStreamClient, jsm: JetStreamManager
   async function* read(): AsyncGenerator<Consumed> {
     for await (const m of messages) {
       if (largeMessageKind(m.headers) === 'part') {
-        yield { seq: m.seq, event: undefined, rejections: [], pending: pendingAfter(m.info.pending), timeMs: m.info.timestampNanos / 1e6 };
+        yield { seq: m.seq, subject: m.subject, event: undefined, rejections: [], pending: pendingAfter(m.info.pending), timeMs: m.info.timestampNanos / 1e6 };
         continue;
       }
       let decoded: ReturnType<typeof decodeEvent> = { event: undefined, rejections: [] };
+      let refusal: Refusal | undefined;
       try {
-        const data = await readLarge(jsm, n.eventsStream, { subject: m.subject, data: m.data, headers: m.headers });
-        decoded = decodeEvent(JSON.parse(Buffer.from(data!).toString('utf8')), m.seq);
+        const data = (await readLarge(jsm, n.eventsStream, { subject: m.subject, data: m.data, headers: m.headers }))!;
+        const signed = checkEventSignature(trust, m.headers, data);
+        if ('refusal' in signed) refusal = signed.refusal;
+        else {
+          decoded = decodeEvent(JSON.parse(Buffer.from(data).toString('utf8')), m.seq);
+          if (decoded.event && signed.origin) decoded = { ...decoded, event: { ...decoded.event, origin: signed.origin } };
+        }
       } catch (err) {
         // one unreadable event must not stop the compiler: it is skipped, logged with its sequence
         log.error({ err, seq: m.seq, subject: m.subject }, 'event unreadable, skipped');
+        decoded = { event: undefined, rejections: [{ object: 'event', field: '', reason: 'unreadable (not JSON, or a part of it is missing); skipped' }] };
       }
       // bad input is data: a skipped event or a rejected field, with the sequence it came at
       for (const r of decoded.rejections)
         log.warn({ seq: m.seq, object: r.object, field: r.field, reason: r.reason, skipped: decoded.event === undefined }, 'event input rejected');
-      yield { seq: m.seq, event: decoded.event, rejections: decoded.rejections, pending: pendingAfter(m.info.pending), timeMs: m.info.timestampNanos / 1e6 };
+      yield { seq: m.seq, subject: m.subject, ...(refusal ? { refusal } : {}), event: decoded.event, rejections: decoded.rejections, pending: pendingAfter(m.info.pending), timeMs: m.info.timestampNanos / 1e6 };
     }
   }
   const iterable = read();

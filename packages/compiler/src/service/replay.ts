@@ -1,10 +1,15 @@
-import { names, parseRuleSet, type Logger, type RuleSet } from '@knp/shared';
+import { names, parseRuleSet, type Logger, type RuleSet, type SigningSettings } from '@knp/shared';
 import { readLarge } from '@knp/shared/nats';
 import type { JetStreamManager, NatsConnection } from 'nats';
 import { compileNode } from '../compile-node.js';
 import { foldStream } from './stream-fold.js';
+import type { InputReport } from './admission.js';
 
-export type Replayed = { readonly ruleSet: RuleSet; readonly foldedSeq: number; readonly snapshotSeq: number; readonly versionFrom: 'published' | 'replay' };
+export type Replayed = {
+  readonly ruleSet: RuleSet; readonly foldedSeq: number; readonly snapshotSeq: number; readonly versionFrom: 'published' | 'replay';
+  /** What the fold refused or rejected. */
+  readonly input: InputReport;
+};
 
 /**
  * Rebuilds `node`'s rule set as of `toSeq` (default: the stream's last sequence). The content comes from
@@ -12,15 +17,15 @@ export type Replayed = { readonly ruleSet: RuleSet; readonly foldedSeq: number; 
  * node's rules subject, when it has this very content); otherwise (epoch, last folded sequence), which is
  * what a compiler evaluating at S would publish.
  */
-export async function replayNode(nc: NatsConnection, prefix: string, node: string, opts: { toSeq?: number; fromStart?: boolean; log: Logger }): Promise<Replayed> {
+export async function replayNode(nc: NatsConnection, prefix: string, node: string, opts: { toSeq?: number; fromStart?: boolean; signing?: SigningSettings; log: Logger }): Promise<Replayed> {
   const n = names(prefix);
   const jsm = await nc.jetstreamManager();
-  const { epoch, state, snapshotSeq, lastSeq } = await foldStream(nc, prefix, opts);
+  const { epoch, state, snapshotSeq, lastSeq, input } = await foldStream(nc, prefix, opts);
   const target = opts.toSeq ?? lastSeq;
   const rebuilt = compileNode(state, node, { epoch, seq: state.seq }).ruleSet;
   const published = await publishedAt(nc, jsm, n.rulesStream, n.rulesSubject(node), epoch, target);
-  if (published && published.contentHash === rebuilt.contentHash) return { ruleSet: published, foldedSeq: state.seq, snapshotSeq, versionFrom: 'published' };
-  return { ruleSet: rebuilt, foldedSeq: state.seq, snapshotSeq, versionFrom: 'replay' };
+  if (published && published.contentHash === rebuilt.contentHash) return { ruleSet: published, foldedSeq: state.seq, snapshotSeq, versionFrom: 'published', input };
+  return { ruleSet: rebuilt, foldedSeq: state.seq, snapshotSeq, versionFrom: 'replay', input };
 }
 
 /** The newest rule set on `subject` with a version of this epoch at or before `seq` (the rules stream keeps a few per node). */

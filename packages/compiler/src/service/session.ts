@@ -1,7 +1,8 @@
 import type { RuleSet } from '@knp/shared';
 import type { FoldEvent } from '../fold-event.js';
 import { evolveAll } from '../evolve.js';
-import type { ClusterState } from '../state.js';
+import { guardMarks } from '../input/origin-guard.js';
+import type { ClusterState, OriginMark } from '../state.js';
 import type { Consumed } from './event-source.js';
 import type { RulesStore } from './rules-store.js';
 
@@ -44,6 +45,10 @@ export type Session = {
   readonly dirty: Set<string>;
   lastSnapshotSeq: number;
   lastSnapshotAt: number;
+  /** The replay guard: per watcher key, the newest origin accepted (folded or waiting to be). */
+  readonly marks: Map<string, OriginMark>;
+  /** The last evaluation published nothing: the publish gate was closed (see publishGate). */
+  gated: boolean;
 };
 
 /** A pass starting from `state` (a snapshot's, or the empty state of `epoch`), at time `now`. */
@@ -53,6 +58,7 @@ export function newSession(epoch: string, rules: RulesStore, state: ClusterState
     state, unfolded: [], consumedSeq: state.seq, arrivals: [], backlogCount: 0,
     evaluatedState: state, evaluatedSeq: state.seq, caughtUp: false,
     view: new Map(), dirty: new Set(), lastSnapshotSeq: state.seq, lastSnapshotAt: now,
+    marks: guardMarks(state), gated: false,
   };
 }
 
@@ -63,12 +69,15 @@ export function fold(s: Session): void {
   s.unfolded = [];
 }
 
-/** Takes one consumed message in (unreadable ones and parts of large events only move `consumedSeq`). */
-export function consume(s: Session, consumed: Consumed, now: number): void {
+/**
+ * Takes one consumed message in, `event` being what admission let through of it (refused, unreadable ones
+ * and parts of large events only move `consumedSeq`).
+ */
+export function consume(s: Session, consumed: Pick<Consumed, 'seq'>, event: FoldEvent | undefined, now: number): void {
   s.consumedSeq = consumed.seq;
-  if (!consumed.event) return;
-  s.unfolded.push(consumed.event);
-  if (s.caughtUp) s.arrivals.push({ event: consumed.event, arrivedAt: now });
+  if (!event) return;
+  s.unfolded.push(event);
+  if (s.caughtUp) s.arrivals.push({ event, arrivedAt: now });
   else s.backlogCount += 1;
   if (s.unfolded.length >= FOLD_CHUNK) fold(s);
 }

@@ -13,7 +13,11 @@ export type CompilerSettings = {
   readonly heartbeatMs: number;
   /** While following, evaluate at least every this many events even if more are pending. */
   readonly maxBatchEvents: number;
-  /** KNP_SIGNING_KEY signs the rule sets published; KNP_TRUSTED_COMPILER_KEYS decides which published ones stand. */
+  /**
+   * KNP_SIGNING_KEY signs this replica's rule sets and snapshots; KNP_TRUSTED_WATCHER_KEYS: only events
+   * signed by these keys are folded; KNP_TRUSTED_COMPILER_KEYS: only snapshots signed by these keys are
+   * loaded, and only published rule sets signed by them stand.
+   */
   readonly signing: SigningSettings;
 };
 
@@ -29,7 +33,8 @@ export const DEFAULT_COMPILER_SETTINGS: CompilerSettings = {
 
 /**
  * Reads KNP_SNAPSHOT_EVENTS, KNP_SNAPSHOT_S (0 = off), KNP_HEARTBEAT_S, KNP_COMPILER_MAX_BATCH and
- * KNP_STREAM_REPLICAS; every problem is listed with variable, value and expectation.
+ * KNP_STREAM_REPLICAS, and the signing variables (readSigningSettings); every problem is listed with
+ * variable, value and expectation.
  */
 export function loadCompilerSettings(env: Readonly<Record<string, string | undefined>>): CompilerSettings {
   const problems: string[] = [];

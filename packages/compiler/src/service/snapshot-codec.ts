@@ -5,8 +5,10 @@ import { stateFromJson } from '../state-json.js';
 /**
  * Version of the snapshot format; a reader refuses any other. Bump it whenever ClusterState changes shape.
  * 2: records validated at the edge (an older state may hold what the readers now reject), tables without prototype.
+ * 3: the state's `trust` (signed fold, replay guard, synced kinds). A schema-2 snapshot is refused like any
+ * other unknown format: the compiler replays the stream from its start (or an older usable snapshot).
  */
-export const SNAPSHOT_SCHEMA = 2;
+export const SNAPSHOT_SCHEMA = 3;
 
 /** What a snapshot holds: the folded state, the stream it was folded from and the last sequence it covers. */
 export type Snapshot = { readonly schema: typeof SNAPSHOT_SCHEMA; readonly epoch: string; readonly seq: number; readonly state: ClusterState };

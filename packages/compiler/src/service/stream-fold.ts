@@ -1,4 +1,4 @@
-import { InputError, names, type Logger } from '@knp/shared';
+import { InputError, names, type Logger, type SigningSettings } from '@knp/shared';
 import { streamEpoch } from '@knp/shared/nats';
 import type { JetStreamManager, NatsConnection } from 'nats';
 import { evolveAll } from '../evolve.js';
@@ -7,6 +7,8 @@ import { emptyState, type ClusterState } from '../state.js';
 import { openEventSource } from './event-source.js';
 import { FOLD_CHUNK } from './session.js';
 import { SnapshotStore } from './snapshots.js';
+import { InputLedger, admit, type InputReport } from './admission.js';
+import { guardMarks, resumeState } from '../input/origin-guard.js';
 
 /** The stream cannot answer the question asked (no events stream, a sequence past its end). */
 export class ReplayError extends InputError {
@@ -26,10 +28,13 @@ export type FoldOptions = {
    * after it: for tools that look at each change (`knp history`). Without it events fold in chunks.
    */
   readonly onEvent?: (before: ClusterState, after: ClusterState, event: StreamEvent) => void;
+  /** Whose events and snapshots to trust, as a compiler would (default: unsigned, everything). */
+  readonly signing?: Pick<SigningSettings, 'watchers' | 'compilers'>;
   readonly log: Logger;
 };
 
-export type Folded = { readonly epoch: string; readonly state: ClusterState; readonly snapshotSeq: number; readonly lastSeq: number };
+/** `input`: what the fold refused (signatures, replays) or rejected (malformed events). */
+export type Folded = { readonly epoch: string; readonly state: ClusterState; readonly snapshotSeq: number; readonly lastSeq: number; readonly input: InputReport };
 
 /**
  * Folds the events stream as of a sequence: the newest usable snapshot at or before it (unless `fromStart`),
@@ -45,24 +50,30 @@ export async function foldStream(nc: NatsConnection, prefix: string, opts: FoldO
   const target = opts.toSeq ?? info.state.last_seq;
   if (target > info.state.last_seq) throw new ReplayError(`sequence ${target} is past the stream's last sequence ${info.state.last_seq}`);
 
-  let state: ClusterState = emptyState(epoch);
+  const watchers = opts.signing?.watchers ?? { mode: 'unsigned' as const };
+  let state: ClusterState = emptyState(epoch, watchers.mode === 'signed');
   if (!opts.fromStart && (await hasStream(jsm, `OBJ_${n.snapshotBucket}`))) {
-    const store = await SnapshotStore.open(js, prefix, 1, opts.log);
-    state = (await store.loadNewest(epoch, target))?.state ?? state;
+    const trust = opts.signing?.compilers ?? { mode: 'unsigned' as const };
+    const store = await SnapshotStore.open(js, prefix, 1, opts.log, { signer: undefined, trust, requireSignedFold: watchers.mode === 'signed' });
+    const snapshot = await store.loadNewest(epoch, target);
+    if (snapshot) state = resumeState(snapshot.state, watchers.mode === 'signed');
   }
   const snapshotSeq = state.seq;
+  const ledger = new InputLedger(opts.log);
   if (target > state.seq) {
-    const source = await openEventSource(js, jsm, prefix, state.seq, opts.log);
+    const source = await openEventSource(js, jsm, prefix, state.seq, opts.log, watchers);
+    const marks = guardMarks(state);
     let batch: FoldEvent[] = [];
     try {
       for await (const c of source) {
         if (c.seq > target) break;
+        const event = admit(c, marks, ledger);
         if (opts.onEvent) {
           const before = state;
-          if (c.event) state = evolveAll(state, [c.event]);
-          opts.onEvent(before, state, { seq: c.seq, timeMs: c.timeMs, event: c.event });
-        } else if (c.event) {
-          batch.push(c.event);
+          if (event) state = evolveAll(state, [event]);
+          opts.onEvent(before, state, { seq: c.seq, timeMs: c.timeMs, event });
+        } else if (event) {
+          batch.push(event);
           if (batch.length >= FOLD_CHUNK) (state = evolveAll(state, batch)), (batch = []);
         }
         if (c.seq >= target || c.pending === 0) break;
@@ -72,7 +83,7 @@ export async function foldStream(nc: NatsConnection, prefix: string, opts: FoldO
     }
     state = evolveAll(state, batch);
   }
-  return { epoch, state, snapshotSeq, lastSeq: info.state.last_seq };
+  return { epoch, state, snapshotSeq, lastSeq: info.state.last_seq, input: ledger.report() };
 }
 
 /**

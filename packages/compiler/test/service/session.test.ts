@@ -20,7 +20,7 @@ Pass('a new pass starts at its state\'s sequence, not caught up, holding nothing
 
 Pass('catching up, events are counted, not timed, and folded only when an evaluation takes them', () => {
   const s = start();
-  events.forEach((event, i) => consume(s, { seq: event.seq!, event, pending: 2 - i, rejections: [], timeMs: 0 }, 1_000 + i));
+  events.forEach((event, i) => consume(s, { seq: event.seq! }, event, 1_000 + i));
   assert.equal([s.consumedSeq, s.backlogCount, s.arrivals.length, s.state.seq], [3, 3, 0, 0]);
   const input = takeEvaluationInput(s);
   assert.equal([input.at.seq, input.coveredSeq, input.backlog, input.arrivals.length], [3, 3, 3, 0]);
@@ -31,14 +31,14 @@ Pass('catching up, events are counted, not timed, and folded only when an evalua
 Pass('following, each event is kept with its arrival time', () => {
   const s = start();
   s.caughtUp = true;
-  consume(s, { seq: 1, event: events[0], pending: 0, rejections: [], timeMs: 0 }, 500);
+  consume(s, { seq: 1 }, events[0], 500);
   assert.equal(s.arrivals.map((a) => [a.event.seq, a.arrivedAt]), [[1, 500]]);
   assert.is(s.backlogCount, 0);
 });
 
 Pass('an unreadable message or a part of a large event only moves the consumed sequence', () => {
   const s = start();
-  consume(s, { seq: 4, event: undefined, pending: 0, rejections: [], timeMs: 0 }, 0);
+  consume(s, { seq: 4 }, undefined, 0);
   const input = takeEvaluationInput(s);
   assert.equal([s.consumedSeq, input.coveredSeq, input.backlog, input.at.seq], [4, 4, 0, 0]);
 });
@@ -46,9 +46,9 @@ Pass('an unreadable message or a part of a large event only moves the consumed s
 Pass('messages consumed after an evaluation took its input belong to the next one', () => {
   const s = start();
   s.caughtUp = true;
-  consume(s, { seq: 1, event: events[0], pending: 1, rejections: [], timeMs: 0 }, 0);
+  consume(s, { seq: 1 }, events[0], 0);
   const first = takeEvaluationInput(s);
-  consume(s, { seq: 2, event: events[1], pending: 0, rejections: [], timeMs: 0 }, 0);
+  consume(s, { seq: 2 }, events[1], 0);
   assert.equal([first.at.seq, first.arrivals.length, s.arrivals.length, s.state.seq], [1, 1, 1, 1]);
   assert.is(takeEvaluationInput(s).at.seq, 2);
 });

@@ -4,3 +4,4 @@ export * from './settings.js';
 export * from './statement.js';
 export * from './admit-rule-set.js';
 export * from './check-rule-set.js';
+export * from './event-origin.js';

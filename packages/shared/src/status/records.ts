@@ -2,6 +2,7 @@ import type { ObjectKind } from '../envelope.js';
 import type { Rejection } from '../rejection.js';
 import type { RuleSetVersion } from '../ruleset.js';
 import { subjectToken } from '../names.js';
+import type { RefusalReason } from '../signing/trust.js';
 
 /*
  * The records every service keeps in the `<PREFIX>_status` bucket, and their keys: written by the watcher,
@@ -46,6 +47,8 @@ export type WatcherStatus = {
   readonly duplicates: number;
   /** Stream sequence of the last event the watcher published (acked). */
   readonly lastSeq: number;
+  /** The key the watcher signs events with, and its instance start (the origin's); absent: unsigned. */
+  readonly signing?: { readonly keyId: string; readonly start: number };
 };
 
 /** Whether a decoded status record says the watcher is caught up (for tests, readiness and the CLI). */
@@ -64,7 +67,7 @@ export type CompilerStatus = {
   readonly lastSeq: number;
   /** Consumed sequence the last evaluation (compile + publish) covered. */
   readonly evaluatedSeq: number;
-  /** The backlog present at start has been folded and evaluated once. */
+  /** The backlog present at start has been folded and evaluated once, and the publish gate is open (signing.waitingForSync empty). */
   readonly caughtUp: boolean;
   /** Snapshot the replica started from (0: the start of the stream). */
   readonly startedFromSeq: number;
@@ -74,6 +77,30 @@ export type CompilerStatus = {
   readonly adopted: number;
   readonly behind: number;
   readonly errors: number;
+  /** Absent in records of older versions. */
+  readonly signing?: CompilerSigningStatus;
+  readonly input?: CompilerInputStatus;
+};
+
+/** What a compiler requires of its input (see README "Security"). */
+export type CompilerSigningStatus = {
+  /** `signed`: only events signed by trusted watcher keys are folded; `unsigned`: any event (a warning). */
+  readonly events: 'signed' | 'unsigned';
+  /** `signed`: only snapshots signed by trusted compiler keys are loaded. */
+  readonly snapshots: 'signed' | 'unsigned';
+  readonly signsSnapshots: boolean;
+  readonly keyId?: string;
+  /** Kinds without a signed full sync yet: while any is listed, the replica publishes nothing. */
+  readonly waitingForSync: readonly ObjectKind[];
+};
+
+/** What the compiler refused (signature, replay) or rejected (malformed) at its edge, the newest with their sequences. */
+export type CompilerInputStatus = {
+  readonly refused: number;
+  readonly refusedByReason: Readonly<Partial<Record<RefusalReason, number>>>;
+  readonly recentRefused: readonly { readonly seq: number; readonly subject: string; readonly reason: RefusalReason; readonly detail: string }[];
+  readonly rejected: number;
+  readonly recentRejected: readonly (Rejection & { readonly seq: number; readonly skipped: boolean })[];
 };
 
 /** The rejected policies of the whole cluster as of `seq` (capped; `count` is the full number). */
