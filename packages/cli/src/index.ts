@@ -10,7 +10,7 @@ export { replayCommand } from './commands/replay.js';
 export { waitCommand } from './commands/wait.js';
 export { statusCommand } from './commands/status.js';
 export { keygenCommand } from './commands/keygen.js';
-export { judgeSync, judgeNodes, isFresh, rvAtLeast, newestResourceVersion, type SyncCriteria, type SyncVerdict, type NodeJudgement } from './ops/judge.js';
+export { judgeSync, judgeNodes, isFresh, rvAtLeast, newestResourceVersion, oldestResourceVersion, type SyncCriteria, type SyncVerdict, type NodeJudgement } from './ops/judge.js';
 export { statusReport, renderStatus, type StatusReport } from './ops/status-report.js';
 export { FactsReader } from './ops/facts.js';
 export type { ClusterFacts, DesiredRuleSet } from './ops/records.js';

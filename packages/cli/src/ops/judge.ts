@@ -50,6 +50,21 @@ export function newestResourceVersion(kinds: Readonly<Record<string, { readonly 
   return newest;
 }
 
+/**
+ * The resourceVersion every kind's watch has reached: the oldest over all kinds ('' for a kind means none).
+ * A resourceVersion is the API's global revision, but each kind has its own watch: one kind's watch being
+ * past R says nothing of another's events before R, so `--after-rv` needs every kind past it (an idle kind
+ * moves on by the bookmarks the API server sends, about once a minute).
+ */
+export function oldestResourceVersion(kinds: Readonly<Record<string, { readonly resourceVersion: string }>>): string | undefined {
+  let oldest: string | undefined;
+  for (const { resourceVersion } of Object.values(kinds)) {
+    if (resourceVersion === '') return undefined;
+    if (oldest === undefined || (rvAtLeast(oldest, resourceVersion) && resourceVersion !== oldest)) oldest = resourceVersion;
+  }
+  return oldest;
+}
+
 /** Per node: the newest rule set on its subject against what its applier reports. */
 export function judgeNodes(facts: ClusterFacts): NodeJudgement[] {
   const appliers = new Map<string, ApplierRecord>(facts.appliers.map((a) => [a.node, a]));
@@ -89,14 +104,14 @@ export function judgeSync(facts: ClusterFacts, criteria: SyncCriteria): SyncVerd
   if (epoch === undefined) waitingFor.push('the events stream does not exist yet');
 
   const w = facts.watcher;
-  const rv = w ? newestResourceVersion(w.kinds) : undefined;
+  const rv = w ? oldestResourceVersion(w.kinds) : undefined;
   let targetSeq = criteria.targetSeq;
   let watcherOk = true;
   if (criteria.afterRv !== undefined) {
     if (!w) waitingFor.push('no watcher status record');
     else if (w.epoch !== epoch) waitingFor.push(`the watcher's record is of epoch ${w.epoch}, the stream's is ${String(epoch)}`);
     else {
-      if (rv === undefined || !rvAtLeast(rv, criteria.afterRv)) waitingFor.push(`the watcher has seen resourceVersion ${rv ?? 'none'}, waiting for ${criteria.afterRv}`);
+      if (rv === undefined || !rvAtLeast(rv, criteria.afterRv)) waitingFor.push(`every kind's watch has reached resourceVersion ${rv ?? 'none'}, waiting for ${criteria.afterRv}`);
       if (!w.upToDate || w.pending > 0) waitingFor.push(`the watcher has ${w.pending} event(s) not yet published${w.upToDate ? '' : ' or a kind not yet listed'}`);
       targetSeq = Math.max(targetSeq, w.lastSeq);
     }

@@ -24,7 +24,11 @@ export type StandinOptions = {
   readonly host?: string;
   /** Events kept for watches resuming from an older resourceVersion; older ones get 410 Gone. */
   readonly historyLimit?: number;
-  /** Bookmark period for watches that asked for bookmarks; 0 sends them only on `bookmark()`. */
+  /**
+   * Bookmark period for watches that asked for bookmarks (default 250 ms: a real API server sends them
+   * about once a minute, which `knp wait --after-rv` would wait for on a kind that does not change); 0
+   * sends them only on `bookmark()`.
+   */
   readonly bookmarkIntervalMs?: number;
 };
 
@@ -231,7 +235,8 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     for (const w of watchers)
       if (w.bookmarks) send(w, { type: 'BOOKMARK', object: { apiVersion: KINDS[w.route.kind].apiVersion, kind: w.route.kind, metadata: { resourceVersion: String(rv) } } });
   };
-  const bookmarkTimer = options.bookmarkIntervalMs ? setInterval(bookmark, options.bookmarkIntervalMs) : undefined;
+  const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 250;
+  const bookmarkTimer = bookmarkIntervalMs > 0 ? setInterval(bookmark, bookmarkIntervalMs) : undefined;
   bookmarkTimer?.unref();
 
   const kubeconfig = (): string =>
