@@ -6,10 +6,18 @@ export function iptablesTool(family: Family, tool: 'save' | 'restore', target: K
   return `${family === 4 ? 'iptables' : 'ip6tables'}${target.iptables ? `-${target.iptables}` : ''}-${tool}`;
 }
 
+/**
+ * Seconds `iptables-restore` waits for the xtables lock (/run/xtables.lock) that kube-proxy, the kubelet and
+ * other agents take on iptables-legacy hosts. Without `-w` iptables-restore does not take the lock at all,
+ * so two writers replacing the legacy table at once can lose each other's changes. iptables-nft accepts
+ * the flag and needs no lock. We never hold the lock ourselves; the child waits for it.
+ */
+export const XTABLES_WAIT_S = 5;
+
 /** One `iptables-restore --noflush` transaction (ip6tables for family 6); `test` only checks it (`--test`). */
 export async function iptablesRestore(family: Family, script: string, target: KernelTarget, opts: { test?: boolean } = {}): Promise<void> {
   const tool = iptablesTool(family, 'restore', target);
-  const result = await runCommand([tool, '--noflush', ...(opts.test ? ['--test'] : [])], target, script);
+  const result = await runCommand([tool, '-w', String(XTABLES_WAIT_S), '--noflush', ...(opts.test ? ['--test'] : [])], target, script);
   // a parse error reads `Error occurred at line: N`, a failed commit `iptables-restore: line N failed`
   if (result.code !== 0) throw refused(tool, script, result, /(?:line (\d+) failed|at line: (\d+))/);
 }
