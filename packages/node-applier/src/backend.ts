@@ -5,6 +5,9 @@ export type LoadMode = 'full' | 'delta';
 /** `kernelMs`: time spent in the kernel transaction alone (rendering excluded). */
 export type LoadReport = { readonly mode: LoadMode; readonly scriptBytes: number; readonly kernelMs: number };
 
+/** How many kernel objects a rule set becomes on a backend: rules in our chains, elements in our sets. */
+export type KernelObjects = { readonly rules: number; readonly elements: number };
+
 /**
  * A dataplane the applier drives (nftables, or iptables + ipset). Every method touches only
  * the objects the backend owns (its table, or its chains entered by a jump) and each `load` is one kernel
@@ -23,4 +26,6 @@ export interface Backend {
   observe(): Promise<string | undefined>;
   /** Removes every kernel object the backend owns. */
   remove(): Promise<void>;
+  /** What `ruleSet` becomes in the kernel, counted from its plan (for the metrics; optional for test backends). */
+  objects?(ruleSet: RuleSet): KernelObjects | undefined;
 }

@@ -11,7 +11,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 export type Config = {
   readonly natsUrls: readonly string[];
   readonly prefix: string;
-  readonly httpPort: number;
+  /** KNP_HTTP_PORT: where /healthz, /readyz and /metrics are served; unset = not served, 0 = any free port. */
+  readonly httpPort: number | undefined;
   readonly logLevel: LogLevel;
 };
 
@@ -76,9 +77,10 @@ export function loadConfig(env: Env): Config {
   const prefix = textVariable(env, 'KNP_PREFIX') ?? 'knp';
   if (!isValidPrefix(prefix)) problems.push(`KNP_PREFIX: ${JSON.stringify(prefix)} must be 1-8 of a-z0-9, starting with a letter`);
 
-  const portText = textVariable(env, 'KNP_HTTP_PORT') ?? '0';
-  const httpPort = Number(portText);
-  if (!/^\d+$/.test(portText) || httpPort > 65535) problems.push(`KNP_HTTP_PORT: ${JSON.stringify(portText)} must be 0 (off) to 65535`);
+  const portText = textVariable(env, 'KNP_HTTP_PORT');
+  const httpPort = portText === undefined ? undefined : Number(portText);
+  if (portText !== undefined && (!/^\d{1,5}$/.test(portText) || httpPort! > 65535))
+    problems.push(`KNP_HTTP_PORT: ${JSON.stringify(portText)} must be 0 (any free port) to 65535, or unset (off)`);
 
   const logLevel = (textVariable(env, 'KNP_LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`KNP_LOG_LEVEL: ${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join('|')}`);

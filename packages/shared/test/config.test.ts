@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, loadTogether, textVariable, names, kernelName,
 
 const Config = suite('loadConfig');
 Config('defaults', () => {
-  assert.equal(loadConfig({}), { natsUrls: ['nats://127.0.0.1:4222'], prefix: 'knp', httpPort: 0, logLevel: 'info' });
+  assert.equal(loadConfig({}), { natsUrls: ['nats://127.0.0.1:4222'], prefix: 'knp', httpPort: undefined, logLevel: 'info' });
 });
 Config('a comma-separated NATS list', () =>
   assert.equal(loadConfig({ KNP_NATS_URL: 'nats://a:4222, nats://b:4222' }).natsUrls, ['nats://a:4222', 'nats://b:4222']));
@@ -87,3 +87,16 @@ Canonical('sorts keys at every level and leaves out undefined members', () => {
   assert.is(canonicalJson(null), 'null');
 });
 Canonical.run();
+
+const Port = suite('KNP_HTTP_PORT');
+const portCases: Array<[text: string | undefined, expected: number | undefined | 'refused']> = [
+  [undefined, undefined], ['', undefined], ['0', 0], ['9090', 9090], ['65535', 65535],
+  ['65536', 'refused'], ['-1', 'refused'], ['80a', 'refused'], ['000009090', 'refused'],
+];
+for (const [text, expected] of portCases)
+  Port(`${JSON.stringify(text)} -> ${expected ?? 'not served'}`, () => {
+    const env = text === undefined ? {} : { KNP_HTTP_PORT: text };
+    if (expected === 'refused') assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && /KNP_HTTP_PORT/.test(e.message));
+    else assert.is(loadConfig(env).httpPort, expected);
+  });
+Port.run();

@@ -1,6 +1,7 @@
 import type { ClusterEvent, Logger } from '@knp/shared';
-import { headers as natsHeaders, type JetStreamClient } from 'nats';
+import { headers as natsHeaders, type JetStreamClient, type MsgHdrs } from 'nats';
 import { publishLarge } from '@knp/shared/nats';
+import { RECEIVED_AT_HEADER, receivedAtText } from '@knp/shared/ops';
 import type { EventSigner } from './event-signer.js';
 import { eventSubjectOf, messageIdOf } from './subjects.js';
 
@@ -16,13 +17,22 @@ export type PublisherOptions = {
 
 export type PublishedInfo = { readonly seq: number; readonly duplicate: boolean };
 
+/** What the ops endpoints learn from the publisher: events queued, and how each publish attempt ended. */
+export type PublisherObserver = {
+  queued?(pending: number): void;
+  attempted?(event: ClusterEvent, outcome: 'published' | 'duplicate' | 'failed', pending: number): void;
+};
+
+/** An event waiting for its publish, with the moment the watcher received the change behind it. */
+type Queued = { readonly event: ClusterEvent; readonly receivedAtMs: number };
+
 /**
  * Publishes events one at a time in the order they were pushed, waiting for each ack; a failed publish is
  * retried with the same message id until it lands (a timed-out publish may have been stored: the id makes
  * the retry a no-op) or the publisher is stopped. `idle()` resolves once everything pushed is acknowledged.
  */
 export class Publisher {
-  private readonly queue: ClusterEvent[] = [];
+  private readonly queue: Queued[] = [];
   private head = 0;
   private running = false;
   private stopped = false;
@@ -38,11 +48,14 @@ export class Publisher {
     private readonly opts: PublisherOptions,
     private readonly log: Logger,
     private readonly onIdle: () => void = () => {},
+    private readonly observer: PublisherObserver = {},
   ) {}
 
-  push(events: readonly ClusterEvent[]): void {
+  /** Queues events; `receivedAtMs` (when the change came from the API) travels in a header, see RECEIVED_AT_HEADER. */
+  push(events: readonly ClusterEvent[], receivedAtMs = Date.now()): void {
     if (this.stopped || events.length === 0) return;
-    for (const e of events) this.queue.push(e);
+    for (const event of events) this.queue.push({ event, receivedAtMs });
+    this.observer.queued?.(this.pending);
     if (!this.running) void this.run();
   }
 
@@ -75,9 +88,9 @@ export class Publisher {
   private async run(): Promise<void> {
     this.running = true;
     while (!this.stopped && this.head < this.queue.length) {
-      const event = this.queue[this.head]!;
+      const queued = this.queue[this.head]!;
       const generation = this.generation;
-      await this.publishWithRetry(event, generation);
+      await this.publishWithRetry(queued, generation);
       if (generation !== this.generation) continue; // cleared while publishing: the queue restarted
       this.head += 1;
       if (this.head > 4096 && this.head * 2 > this.queue.length) {
@@ -94,7 +107,7 @@ export class Publisher {
     }
   }
 
-  private async publishWithRetry(event: ClusterEvent, generation: number): Promise<void> {
+  private async publishWithRetry({ event, receivedAtMs }: Queued, generation: number): Promise<void> {
     const subject = eventSubjectOf(this.opts.prefix, event);
     const data = Buffer.from(JSON.stringify(event), 'utf8');
     const signer = this.opts.signer;
@@ -102,17 +115,19 @@ export class Publisher {
     // its predecessor's (which may be refused, e.g. after a key change); a retry keeps the same id and origin
     const origin = signer?.next();
     const msgID = signer && origin ? `${messageIdOf(event)}@${signer.key.keyId}.${origin.start}` : messageIdOf(event);
-    const headers = signer && origin ? natsHeaders() : undefined;
-    if (headers && signer && origin) for (const [k, v] of signer.headers(origin, data)) headers.set(k, v);
+    const signed = signer && origin ? [...signer.headers(origin, data)] : [];
     for (let attempt = 0; !this.stopped && generation === this.generation; attempt += 1) {
       try {
-        const ack = await publishLarge(this.js, subject, data, { maxPayload: this.opts.maxPayload, msgID, timeoutMs: this.opts.ackTimeoutMs, ...(headers ? { headers } : {}) });
+        const ack = await publishLarge(this.js, subject, data, { maxPayload: this.opts.maxPayload, msgID, timeoutMs: this.opts.ackTimeoutMs, headers: headersOf(signed, receivedAtMs) });
         if (ack.duplicate) this.duplicates += 1;
         else this.published += 1;
+        // this event is still counted in `pending` until the loop moves past it
+        this.observer.attempted?.(event, ack.duplicate ? 'duplicate' : 'published', this.pending - 1);
         this.lastSeq = Math.max(this.lastSeq, ack.seq);
         this.log.debug({ subject, msgID, seq: ack.seq, duplicate: ack.duplicate }, 'event published');
         return;
       } catch (err) {
+        this.observer.attempted?.(event, 'failed', this.pending);
         const delayMs = Math.min(this.opts.retryMaxMs, this.opts.retryMinMs * 2 ** Math.min(attempt, 10));
         this.log.warn({ err, subject, msgID, attempt, delayMs }, 'event publish failed, retrying with the same id');
         await new Promise<void>((resolve) => {
@@ -123,4 +138,15 @@ export class Publisher {
       }
     }
   }
+}
+
+/**
+ * A publish attempt's headers, fresh each time (the client writes the msg id into the object it is given):
+ * the signature's, and the receive time (telemetry, outside the payload and the signature).
+ */
+function headersOf(signed: ReadonlyArray<readonly [string, string]>, receivedAtMs: number): MsgHdrs {
+  const h = natsHeaders();
+  for (const [k, v] of signed) h.set(k, v);
+  h.set(RECEIVED_AT_HEADER, receivedAtText(receivedAtMs));
+  return h;
 }

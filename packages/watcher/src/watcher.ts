@@ -9,6 +9,7 @@ import { Ledger } from './ledger.js';
 import { Publisher } from './publisher.js';
 import { readLastPerSubject } from './replay.js';
 import { trimObject } from './trim.js';
+import { WatcherOps } from './watcher-ops.js';
 import { NOT_LISTED, newerVersion, watcherStatus, type KindProgress, type WatcherFacts } from './watcher-status.js';
 
 export type WatcherOptions = {
@@ -28,6 +29,8 @@ export type WatcherOptions = {
 
 export type WatcherHandle = {
   readonly instance: string;
+  /** The port /healthz, /readyz and /metrics are served on (config.httpPort; undefined = not served). */
+  readonly httpPort: number | undefined;
   epoch(): string;
   status(): WatcherStatus;
   /** Resolves once everything seen so far is acknowledged by the stream. */
@@ -46,10 +49,11 @@ const STOP_PUBLISH_WAIT_MS = 5_000;
  */
 export async function runWatcher(config: Config, logger: Logger, opts: WatcherOptions = {}): Promise<WatcherHandle> {
   const service = await WatcherService.connect(config, logger.child({ component: 'watcher' }), opts);
+  const httpPort = await service.ops.serve(config.httpPort, logger.child({ component: 'ops' }));
   await service.seedLedger();
   service.startInformers();
   service.scheduleHeartbeat();
-  return { instance: service.instance, epoch: () => service.epoch, status: () => service.status(), idle: () => service.idle(), stop: () => service.stop() };
+  return { instance: service.instance, httpPort, epoch: () => service.epoch, status: () => service.status(), idle: () => service.idle(), stop: () => service.stop() };
 }
 
 /** Everything the service keeps between its steps (the ledger and the publisher hold the rest). */
@@ -77,6 +81,10 @@ class WatcherService {
   private readonly statusWriter: StatusWriter<WatcherStatus>;
   private readonly kc: KubeConfig;
   private readonly signer: EventSigner | undefined;
+  readonly ops = new WatcherOps(() => ({
+    unlisted: OBJECT_KINDS.filter((kind) => !this.state.kinds[kind].listed),
+    pending: this.publisher.pending,
+  }));
 
   /** Step 1: NATS, the streams and the status bucket; a failure here fails the start. */
   static async connect(config: Config, log: Logger, opts: WatcherOptions): Promise<WatcherService> {
@@ -107,6 +115,7 @@ class WatcherService {
       },
       log,
       () => void this.statusWriter.write(),
+      this.ops,
     );
     this.statusWriter = new StatusWriter(WATCHER_STATUS_KEY, () => this.status(), log, kv);
     this.kc = opts.kubeConfig ?? loadKubeConfig(opts.kubeconfigPath);
@@ -146,6 +155,7 @@ class WatcherService {
     const trimmed = items.map((o) => trimObject(kind, o)).filter((t) => t !== undefined);
     const events = this.ledger.list(kind, trimmed, resourceVersion);
     this.state.kinds[kind] = { resourceVersion, listed: true };
+    this.ops.listed(kind, this.ledger.size(kind));
     this.log.info({ kind, items: items.length, resourceVersion, events: events.length }, 'list received');
     this.publisher.push(events); // step 6: publish, in order, one at a time
     if (events.length === 0) void this.statusWriter.write(); // the publisher will not go idle again to say so
@@ -160,6 +170,7 @@ class WatcherService {
     const event = this.ledger.change(kind, type, trimmed);
     if (event === undefined) this.log.debug({ kind, uid: trimmed.metadata.uid, type }, 'irrelevant change filtered');
     else this.publisher.push([event]);
+    this.ops.changed(kind, this.ledger.size(kind));
   }
 
   /** Step 7: every `heartbeatMs`, check the stream's epoch, then write the status record. */
@@ -218,6 +229,7 @@ class WatcherService {
     await Promise.race([this.publisher.idle(), new Promise((resolve) => setTimeout(resolve, STOP_PUBLISH_WAIT_MS).unref())]);
     this.publisher.stop();
     await this.statusWriter.close();
+    await this.ops.close();
     this.log.info({ instance: this.instance, published: this.publisher.published, duplicates: this.publisher.duplicates }, 'watcher stopped');
     if (this.opts.nc === undefined) await this.nc.drain();
   }

@@ -16,6 +16,8 @@ export type CompilerOptions = {
 /** What `runCompiler` returns: the running service, for its shell, tests and the benchmark. */
 export type CompilerHandle = {
   readonly instance: string;
+  /** The port /healthz, /readyz and /metrics are served on (config.httpPort; undefined = not served). */
+  readonly httpPort: number | undefined;
   status(): CompilerStatus;
   /** Per node, the rule set this replica holds as current: published by it, or the same content adopted from the stream. */
   ruleSets(): ReadonlyMap<string, RuleSet>;

@@ -20,5 +20,7 @@ export async function runCompiler(config: Config, logger: Logger, opts: Compiler
   const instance = randomUUID();
   const log = logger.child({ component: 'compiler', instance });
   const nats = await connectCompiler(config, settings, opts.nc, log);
-  return new Compiler(nats, settings, opts, instance, log).start();
+  const compiler = new Compiler(nats, settings, opts, instance, log);
+  await compiler.serveOps(config.httpPort);
+  return compiler.start();
 }

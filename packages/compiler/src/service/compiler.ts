@@ -19,6 +19,7 @@ import type { CompilerSettings } from './settings.js';
 import { isSnapshotDue } from './snapshot-decision.js';
 import { stallThresholdMs } from './watchdog-decision.js';
 import { checkEpoch, checkStall } from './watchdogs.js';
+import { CompilerOps } from './compiler-ops.js';
 
 const RESTART_DELAY_MS = 1_000;
 /** Following, no message came for this long after one that was not judged the head: evaluate what is folded. */
@@ -36,6 +37,11 @@ export class Compiler implements CompilerHandle {
   private readonly stallMs: number;
   private heartbeat: NodeJS.Timeout | undefined;
   private loop: Promise<void> = Promise.resolve();
+  private readonly ops = new CompilerOps(() => {
+    const { caughtUp, consumedSeq, evaluatedSeq, backlogEnd } = this.s.session;
+    return { restarting: this.s.phase === 'restarting', caughtUp, consumedSeq, evaluatedSeq, backlogEnd };
+  });
+  httpPort: number | undefined;
 
   constructor(
     private readonly nats: CompilerNats,
@@ -50,6 +56,11 @@ export class Compiler implements CompilerHandle {
     warnAboutSigning(settings.signing, log);
     this.statusWriter = new StatusWriter(compilerStatusKey(instance), () => this.status(), log, nats.statusBucket);
     this.stallMs = stallThresholdMs(settings.heartbeatMs);
+  }
+
+  /** Serves /healthz, /readyz and /metrics on `port` (undefined = not served). */
+  async serveOps(port: number | undefined): Promise<void> {
+    this.httpPort = await this.ops.serve(port, this.log.child({ component: 'ops' }));
   }
 
   /** Starts the heartbeat and the passes. */
@@ -101,6 +112,7 @@ export class Compiler implements CompilerHandle {
     await this.loop;
     await this.s.snapshotting;
     await this.statusWriter.close();
+    await this.ops.close();
     if (this.nats.ownsConnection) await this.nats.nc.close();
     this.log.info('compiler stopped');
   }
@@ -177,7 +189,9 @@ export class Compiler implements CompilerHandle {
   /** One message: take it in, then evaluate now, when idle or later; snapshot if due. */
   private async onMessage(consumed: Consumed): Promise<void> {
     const s = this.s.session;
-    consume(s, consumed, admit(consumed, s.marks, this.s.input), performance.now());
+    const event = admit(consumed, s.marks, this.s.input);
+    consume(s, consumed, event, performance.now());
+    this.ops.consumed(consumed, event);
     const next = afterMessage(consumed, { caughtUp: s.caughtUp, backlogEnd: s.backlogEnd, unevaluated: s.arrivals.length, maxBatchEvents: this.settings.maxBatchEvents });
     switch (next) {
       case 'evaluate':
@@ -220,7 +234,8 @@ export class Compiler implements CompilerHandle {
   /** Evaluates the current pass, then answers the waiters it satisfies and writes the status. */
   private async evaluateNow(): Promise<void> {
     const s = this.s.session;
-    const evaluation = await evaluatePass(this.s, this.nats.statusBucket, this.log);
+    const evaluation = await evaluatePass(this.s, this.nats.statusBucket, this.log, this.ops);
+    this.ops.evaluated(evaluation);
     this.opts.onEvaluated?.(evaluation);
     const { ready, waiting } = releaseWaiters(this.s.waiters, s.evaluatedSeq);
     this.s.waiters = waiting;

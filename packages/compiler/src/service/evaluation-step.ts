@@ -1,22 +1,29 @@
 import { performance } from 'node:perf_hooks';
 import { REJECTIONS_KEY, type Logger } from '@knp/shared';
+import { earliest } from '@knp/shared/ops';
 import { JSONCodec, type KV } from 'nats';
 import { affectedNodes } from '../affected.js';
 import { allRejections, nodesOf } from '../compile-node.js';
 import type { ClusterState } from '../state.js';
 import type { CompilerState } from './compiler-state.js';
 import { describeEvaluation, evaluationScope, nodesToCompile, purgedNodes, type Evaluation } from './evaluation.js';
-import { publishNodes } from './publisher.js';
+import { publishNodes, type PublishHooks } from './publisher.js';
 import { rejectionsRecord } from './rejections.js';
 import { takeEvaluationInput } from './session.js';
 import { publishGate } from '../input/origin-guard.js';
+
+/** What the series learn from an evaluation: publish hooks (stamped with a receive time) and the rejections in force. */
+export type EvaluationObserver = {
+  publishHooks(receivedAtMs: number | undefined): PublishHooks;
+  rejected(count: number): void;
+};
 
 /**
  * The evaluate step, on the current pass: folds, compiles the nodes the evaluation's scope names at the
  * folded state, publishes what changed and records rejections, then marks the pass evaluated up to what it
  * covered. Returns the evaluation's record; answering waiters and writing the status are the caller's.
  */
-export async function evaluatePass(c: CompilerState, statusBucket: KV, log: Logger): Promise<Evaluation> {
+export async function evaluatePass(c: CompilerState, statusBucket: KV, log: Logger, observer?: EvaluationObserver): Promise<Evaluation> {
   const s = c.session;
   // the heartbeat may snapshot while this awaits publishes: everything below works on `at`, never on `s.state`
   const { at, coveredSeq, arrivals, backlog } = takeEvaluationInput(s);
@@ -45,8 +52,11 @@ export async function evaluatePass(c: CompilerState, statusBucket: KV, log: Logg
     known: () => nodesOf(at), held: s.view.keys(), dirty: s.dirty, published,
     affected: () => affectedNodes(s.evaluatedState, at, arrivals[0]!.event),
   });
-  const result = await publishNodes(s, at, nodes, c.counters, log);
-  await recordRejections(c, s.epoch, at, statusBucket, log);
+  // the earliest receive time of the events behind these rule sets (an upper bound for the nodes an event
+  // other than the earliest changed); a backlog has no arrivals: catching up is not timed
+  const receivedAtMs = arrivals.reduce<number | undefined>((min, a) => earliest(min, a.receivedAtMs), undefined);
+  const result = await publishNodes(s, at, nodes, c.counters, log, observer?.publishHooks(receivedAtMs));
+  observer?.rejected(await recordRejections(c, s.epoch, at, statusBucket, log));
   const endedAt = performance.now();
   const evaluation = describeEvaluation({ ...result, seq: at.seq, caughtUp: s.caughtUp, arrivals: arrivals.map((a) => a.arrivedAt), backlog, startedAt: t0, endedAt });
   if (!s.caughtUp)
@@ -57,11 +67,11 @@ export async function evaluatePass(c: CompilerState, statusBucket: KV, log: Logg
   return evaluation;
 }
 
-/** Writes the rejections record when the rejections changed, and logs each of them then. */
-async function recordRejections(c: CompilerState, epoch: string, at: ClusterState, statusBucket: KV, log: Logger): Promise<void> {
+/** Writes the rejections record when the rejections changed, and logs each of them then; returns how many there are. */
+async function recordRejections(c: CompilerState, epoch: string, at: ClusterState, statusBucket: KV, log: Logger): Promise<number> {
   const all = allRejections(at);
   const { text, record } = rejectionsRecord(epoch, at.seq, all);
-  if (text === c.lastRejections) return;
+  if (text === c.lastRejections) return all.length;
   try {
     await statusBucket.put(REJECTIONS_KEY, JSONCodec().encode(record));
     c.lastRejections = text;
@@ -69,4 +79,5 @@ async function recordRejections(c: CompilerState, epoch: string, at: ClusterStat
   } catch (err) {
     log.warn({ err }, 'rejections write failed');
   }
+  return all.length;
 }

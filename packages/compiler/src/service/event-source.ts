@@ -1,5 +1,6 @@
 import { checkEventSignature, names, type Logger, type Refusal, type Rejection, type Trust } from '@knp/shared';
 import { largeMessageKind, readLarge } from '@knp/shared/nats';
+import { RECEIVED_AT_HEADER, parseReceivedAt } from '@knp/shared/ops';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from 'nats';
 import type { FoldEvent } from '../fold-event.js';
 import { decodeEvent } from '../input/event.js';
@@ -20,6 +21,10 @@ export type Consumed = {
   readonly pending: number;
   /** When the stream stored the message (ms since the epoch). */
   readonly timeMs: number;
+  /** When the watcher received the change (its RECEIVED_AT_HEADER; telemetry, unsigned), if it said. */
+  readonly receivedAtMs?: number;
+  /** The message could not be read or decoded at all (logged; it counts as a rejected event). */
+  readonly unreadable?: true;
 };
 
 export type EventSource = AsyncIterable<Consumed> & { close(): Promise<void> };
@@ -50,6 +55,7 @@ export async function openEventSource(js: JetStreamClient, jsm: JetStreamManager
       }
       let decoded: ReturnType<typeof decodeEvent> = { event: undefined, rejections: [] };
       let refusal: Refusal | undefined;
+      let unreadable = false;
       try {
         const data = (await readLarge(jsm, n.eventsStream, { subject: m.subject, data: m.data, headers: m.headers }))!;
         const signed = checkEventSignature(trust, m.headers, data);
@@ -62,11 +68,16 @@ export async function openEventSource(js: JetStreamClient, jsm: JetStreamManager
         // one unreadable event must not stop the compiler: it is skipped, logged with its sequence
         log.error({ err, seq: m.seq, subject: m.subject }, 'event unreadable, skipped');
         decoded = { event: undefined, rejections: [{ object: 'event', field: '', reason: 'unreadable (not JSON, or a part of it is missing); skipped' }] };
+        unreadable = true;
       }
+      const receivedAtMs = parseReceivedAt(m.headers?.get(RECEIVED_AT_HEADER) || undefined);
       // bad input is data: a skipped event or a rejected field, with the sequence it came at
       for (const r of decoded.rejections)
         log.warn({ seq: m.seq, object: r.object, field: r.field, reason: r.reason, skipped: decoded.event === undefined }, 'event input rejected');
-      yield { seq: m.seq, subject: m.subject, ...(refusal ? { refusal } : {}), event: decoded.event, rejections: decoded.rejections, pending: pendingAfter(m.info.pending), timeMs: m.info.timestampNanos / 1e6 };
+      yield {
+        seq: m.seq, subject: m.subject, ...(refusal ? { refusal } : {}), event: decoded.event, rejections: decoded.rejections, pending: pendingAfter(m.info.pending),
+        timeMs: m.info.timestampNanos / 1e6, ...(receivedAtMs === undefined ? {} : { receivedAtMs }), ...(unreadable ? { unreadable: true as const } : {}),
+      };
     }
   }
   const iterable = read();

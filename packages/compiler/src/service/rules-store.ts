@@ -1,5 +1,6 @@
 import { checkRuleSet, names, type Logger, type RuleSet, type RuleSetCheck, type SigningKey, type Trust } from '@knp/shared';
 import { isNotFound, isWrongLastSequence, publishLarge, readLarge, receivedRuleSet, ruleSetMsgHeaders } from '@knp/shared/nats';
+import { RECEIVED_AT_HEADER, receivedAtText } from '@knp/shared/ops';
 import type { JetStreamClient, JetStreamManager, MsgHdrs } from 'nats';
 import { decidePublish, ruleSetMessageId, type PublishDecision } from './publish-decision.js';
 
@@ -9,8 +10,8 @@ export type LastPublished = { readonly subjectSeq: number; readonly ruleSet: Rul
 /** What a replica signs with and trusts, and the events epoch its pass folds. */
 export type RulesTrust = { readonly epoch: string; readonly signer: SigningKey | undefined; readonly trust: Trust };
 
-/** `duplicate`: another replica stored this very version (same message id) first. */
-export type PublishOutcome = { readonly decision: PublishDecision; readonly ruleSet: RuleSet | undefined; readonly duplicate?: boolean };
+/** `duplicate`: another replica stored this very version (same message id) first; `bytes`: the payload stored. */
+export type PublishOutcome = { readonly decision: PublishDecision; readonly ruleSet: RuleSet | undefined; readonly duplicate?: boolean; readonly bytes?: number };
 
 
 /**
@@ -64,8 +65,11 @@ export class RulesStore {
     return found;
   }
 
-  /** Publishes `ruleSet` unless the subject already holds its content or a newer version (see decidePublish). */
-  async publish(ruleSet: RuleSet): Promise<PublishOutcome> {
+  /**
+   * Publishes `ruleSet` unless the subject already holds its content or a newer version (see decidePublish).
+   * `receivedAtMs`: the earliest watcher receive time of the events behind it, sent as RECEIVED_AT_HEADER.
+   */
+  async publish(ruleSet: RuleSet, receivedAtMs?: number): Promise<PublishOutcome> {
     const subject = this.n.rulesSubject(ruleSet.node);
     const data = Buffer.from(JSON.stringify(ruleSet), 'utf8');
     // a duplicate ack whose original is gone from the subject (purged by hand) stored nothing: publish without the id
@@ -79,7 +83,7 @@ export class RulesStore {
           maxPayload: this.maxPayload,
           ...(withoutId ? {} : { msgID: ruleSetMessageId(ruleSet, last.subjectSeq) }),
           // fresh headers each attempt: the client writes the msg id into the headers object it is given
-          headers: ruleSetMsgHeaders(this.trusted.signer, ruleSet),
+          headers: withReceivedAt(ruleSetMsgHeaders(this.trusted.signer, ruleSet), receivedAtMs),
           expect: { lastSubjectSequence: last.subjectSeq },
         });
         if (ack.duplicate && !withoutId && (await this.read(ruleSet.node)).subjectSeq !== ack.seq) {
@@ -88,7 +92,7 @@ export class RulesStore {
         }
         // a duplicate ack: another replica stored this very version (same id) first; it is the same content
         this.last.set(ruleSet.node, { subjectSeq: ack.seq, ruleSet });
-        return { decision, ruleSet, duplicate: ack.duplicate };
+        return { decision, ruleSet, duplicate: ack.duplicate, bytes: data.length };
       } catch (err) {
         if (!isWrongLastSequence(err) || attempt >= 20) throw err;
         this.log.debug({ node: ruleSet.node, version: ruleSet.version }, 'rules subject moved, reading it again');
@@ -117,4 +121,10 @@ export class RulesStore {
     const info = await this.jsm.streams.info(this.n.rulesStream, { subjects_filter: this.n.rulesSubjects });
     return Object.keys(info.state.subjects ?? {}).flatMap((s) => this.n.nodeOfRulesSubject(s) ?? []).sort();
   }
+}
+
+/** Adds the receive time (telemetry, not part of what is signed) to a rule set message's headers. */
+function withReceivedAt(h: MsgHdrs, receivedAtMs: number | undefined): MsgHdrs {
+  if (receivedAtMs !== undefined) h.set(RECEIVED_AT_HEADER, receivedAtText(receivedAtMs));
+  return h;
 }

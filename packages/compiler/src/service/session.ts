@@ -14,8 +14,8 @@ import type { RulesStore } from './rules-store.js';
  */
 export const FOLD_CHUNK = 50_000;
 
-/** An event consumed while following, with its arrival time (for the evaluation's latencies). */
-export type Arrival = { readonly event: FoldEvent; readonly arrivedAt: number };
+/** An event consumed while following, with its arrival time (for the evaluation's latencies) and the watcher's receive time, if known. */
+export type Arrival = { readonly event: FoldEvent; readonly arrivedAt: number; readonly receivedAtMs: number | undefined };
 
 /**
  * One pass over the events stream: from the newest snapshot of its epoch (or the start), through the
@@ -73,11 +73,11 @@ export function fold(s: Session): void {
  * Takes one consumed message in, `event` being what admission let through of it (refused, unreadable ones
  * and parts of large events only move `consumedSeq`).
  */
-export function consume(s: Session, consumed: Pick<Consumed, 'seq'>, event: FoldEvent | undefined, now: number): void {
+export function consume(s: Session, consumed: Pick<Consumed, 'seq' | 'receivedAtMs'>, event: FoldEvent | undefined, now: number): void {
   s.consumedSeq = consumed.seq;
   if (!event) return;
   s.unfolded.push(event);
-  if (s.caughtUp) s.arrivals.push({ event, arrivedAt: now });
+  if (s.caughtUp) s.arrivals.push({ event, arrivedAt: now, receivedAtMs: consumed.receivedAtMs });
   else s.backlogCount += 1;
   if (s.unfolded.length >= FOLD_CHUNK) fold(s);
 }

@@ -1,5 +1,5 @@
 import type { Family, Logger, RuleSet } from '@knp/shared';
-import type { Backend, LoadReport } from '../backend.js';
+import type { Backend, KernelObjects, LoadReport } from '../backend.js';
 import { fingerprintIptables, parseIpsetSave, parseIptablesSave, type IptSaved } from '../render/iptables/fingerprint.js';
 import { planIptables, type IptPlan } from '../render/iptables/plan.js';
 import { printIpsetDestroy, printIpsetLoad, printIptables, printIptablesRemoval, renderIpsetDelta } from '../render/iptables/print.js';
@@ -101,5 +101,12 @@ export function iptablesBackend(options: IptablesBackendOptions): Backend {
       const names = (await ipsetNames(target)).filter(ours);
       if (names.length > 0) await ipsetRestore(printIpsetDestroy(names), target);
     },
+    objects: (ruleSet) => iptObjects(planOf(ruleSet)),
   };
+}
+
+/** Rules of our chains in the families loaded, and entries of every ipset. */
+export function iptObjects(plan: IptPlan): KernelObjects {
+  const rules = plan.families.reduce((n, f) => n + plan.tables[f].chains.reduce((m, c) => m + c.rules.length, 0), 0);
+  return { rules, elements: plan.sets.reduce((n, s) => n + s.entries.length, 0) };
 }

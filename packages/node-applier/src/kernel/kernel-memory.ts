@@ -1,5 +1,5 @@
 import type { Logger, RuleSet } from '@knp/shared';
-import type { Backend, LoadReport } from '../backend.js';
+import type { Backend, KernelObjects, LoadReport } from '../backend.js';
 
 /** The stored rule set's content hash and the kernel listing digest taken right after it was loaded. */
 export type Remembered = { readonly contentHash: string; readonly fingerprint: string };
@@ -66,5 +66,9 @@ export class KernelMemory implements Backend {
 
   remove(): Promise<void> {
     return this.inner.remove();
+  }
+
+  objects(ruleSet: RuleSet): KernelObjects | undefined {
+    return this.inner.objects?.(ruleSet);
   }
 }

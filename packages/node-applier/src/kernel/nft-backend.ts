@@ -1,5 +1,5 @@
 import type { RuleSet } from '@knp/shared';
-import type { Backend, LoadReport } from '../backend.js';
+import type { Backend, KernelObjects, LoadReport } from '../backend.js';
 import { fingerprintNftListing } from '../render/nft/fingerprint.js';
 import { planNft, type NftPlan } from '../render/nft/plan.js';
 import { printNft, renderNftDelta } from '../render/nft/print.js';
@@ -34,5 +34,11 @@ export function nftBackend(options: NftBackendOptions): Backend {
     async remove() {
       await nftDeleteTable('inet', options.prefix, target);
     },
+    objects: (ruleSet) => nftObjects(planOf(ruleSet)),
   };
+}
+
+/** Rules of every chain and elements of every set (and verdict map) of the table. */
+export function nftObjects(plan: NftPlan): KernelObjects {
+  return { rules: plan.chains.reduce((n, c) => n + c.rules.length, 0), elements: plan.sets.reduce((n, s) => n + s.elements.length, 0) };
 }

@@ -3,11 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type ConsumerMessages, type JsMsg, type MsgHdrs, type NatsConnection } from 'nats';
 import { applierStatusKey, names, type ApplierRecord, type Config, type Logger, type RuleSet } from '@knp/shared';
 import { ChunkError, StatusWriter, ensureStreams, readLarge, receivedRuleSet } from '@knp/shared/nats';
+import { RECEIVED_AT_HEADER, parseReceivedAt } from '@knp/shared/ops';
 import { Applier, ApplyError, type ApplyOutcome } from '../applier.js';
 import type { Backend } from '../backend.js';
 import { KernelMemory } from '../kernel/kernel-memory.js';
 import { createBackend } from '../kernel/select.js';
 import { otherKind, removeOtherBackend } from '../kernel/switch-backend.js';
+import { ApplierOps } from './applier-ops.js';
 import { applierRecord, reportInForce, reportProblem, type Reported } from './applier-record.js';
 import { judgeHandled, type Handled, type Problem, type Verdict } from './handling.js';
 import { checkRuleSet } from '@knp/shared';
@@ -31,6 +33,8 @@ export type ApplierServiceOptions = {
 
 export type ApplierHandle = {
   readonly instance: string;
+  /** The port /healthz, /readyz and /metrics are served on (config.httpPort; undefined = not served). */
+  readonly httpPort: number | undefined;
   record(): ApplierRecord;
   /** Resolves once the newest rule set on the stream was handled and the durable consumer follows the subject. */
   following(): Promise<void>;
@@ -50,8 +54,9 @@ export async function runApplierService(config: Config, logger: Logger, opts: Ap
   const log = logger.child({ component: 'applier', node: opts.settings.node });
   const statePath = stateFilePath(opts.settings.stateDir, config.prefix, opts.settings.node);
   const service = new ApplierService(config, log, opts, statePath, readStoredState(statePath, opts.settings.node, log));
+  const httpPort = await service.ops.serve(config.httpPort, log.child({ component: 'ops' }));
   await service.start();
-  return { instance: service.instance, record: () => service.record(), following: () => service.following, stop: () => service.stop() };
+  return { instance: service.instance, httpPort, record: () => service.record(), following: () => service.following, stop: () => service.stop() };
 }
 
 /** Everything the service keeps between its steps. */
@@ -95,6 +100,7 @@ class ApplierService {
   private running: Promise<void> = Promise.resolve();
   /** The other backend's leftovers (KNP_BACKEND was switched): removed once our first rule set is in force. */
   private otherBackend: 'pending' | 'removing' | 'done';
+  readonly ops = new ApplierOps(() => this.memory.kind, () => this.state.reported.inForce?.version);
 
   constructor(
     private readonly config: Config,
@@ -139,6 +145,7 @@ class ApplierService {
     await this.state.messages?.close();
     await this.running;
     await this.status.close();
+    await this.ops.close();
     if (!this.opts.nc) await this.state.nc?.drain().catch(() => undefined);
     this.log.info({ version: this.state.reported.inForce?.version }, 'applier stopped, rules left in force');
   }
@@ -215,6 +222,7 @@ class ApplierService {
     else {
       this.log.info({ durable, subject }, 'following the rules subject');
       this.markFollowing();
+      this.ops.following();
     }
     for await (const m of messages) {
       if (this.state.stopping) break;
@@ -224,7 +232,8 @@ class ApplierService {
 
   private async handleMessage(m: JsMsg): Promise<void> {
     const source = `stream seq ${m.seq}`;
-    const verdict = this.act(await this.readAndApply(m, source), source);
+    this.ops.busy();
+    const verdict = this.act(await this.readAndApply(m, source), source, parseReceivedAt(m.headers?.get(RECEIVED_AT_HEADER) || undefined));
     if (verdict.settle.kind === 'ack') m.ack();
     else m.nak(verdict.settle.delayMs);
   }
@@ -260,6 +269,7 @@ class ApplierService {
 
   /** Step 6: one admitted rule set through the Applier core (its retries included). */
   private async apply(ruleSet: RuleSet, source: string): Promise<Handled> {
+    this.ops.busy();
     try {
       return { kind: 'done', ruleSet, outcome: await this.applier.apply(ruleSet) };
     } catch (err) {
@@ -271,7 +281,7 @@ class ApplierService {
   }
 
   /** What follows from a handled rule set (`judgeHandled`): log it, report a problem, record the rules in force. */
-  private act(handled: Handled, source: string): Verdict {
+  private act(handled: Handled, source: string, receivedAtMs?: number): Verdict {
     const verdict = judgeHandled(handled, this.settings.retryDelayMs);
     if (handled.kind === 'unreadable') this.log.warn({ err: handled.err, source, final: verdict.settle.kind === 'ack' }, 'rule set unreadable');
     if (handled.kind === 'refused') this.countRefusal(handled, source);
@@ -279,6 +289,8 @@ class ApplierService {
       this.log.debug({ version: handled.ruleSet.version, applied: handled.outcome.applied, source }, 'rule set not newer than the one in force');
     if (verdict.problem) this.report(verdict.problem);
     if (verdict.inForce && handled.kind === 'done') this.recordInForce(handled.ruleSet, handled.outcome, source);
+    const objects = verdict.inForce && handled.kind === 'done' ? this.memory.objects(handled.ruleSet) : undefined;
+    this.ops.handled(handled, verdict.problem, objects, receivedAtMs);
     return verdict;
   }
 
@@ -323,7 +335,10 @@ class ApplierService {
   private reconcile(): void {
     this.applier.reconcile().then(
       (outcome) => {
-        if (outcome === 'repaired') void this.status.write();
+        if (outcome === 'repaired') {
+          this.ops.repaired();
+          void this.status.write();
+        }
       },
       (err: unknown) => this.report({ kind: 'apply-failed', message: `drift repair failed: ${(err as Error).message}` }),
     );

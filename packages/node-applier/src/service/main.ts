@@ -8,7 +8,7 @@ Enforces this node's rule sets: the one kept in KNP_STATE_DIR at once, then the 
 then every newer one (durable consumer: apply, then ack). Reports to the <PREFIX>_status bucket.
 Environment: KNP_NODE_NAME (required), KNP_NATS_URL, KNP_PREFIX, KNP_BACKEND (nftables|iptables), KNP_IPTABLES_MODE
 (auto|nft|legacy: the iptables client; auto = the one whose rules the node holds), KNP_NETNS,
-KNP_STATE_DIR, KNP_LOG_LEVEL, KNP_HEARTBEAT_S (10), KNP_RECONCILE_S (30; 0 = off), KNP_STREAM_REPLICAS.
+KNP_STATE_DIR, KNP_LOG_LEVEL, KNP_HTTP_PORT (unset = off), KNP_HEARTBEAT_S (10), KNP_RECONCILE_S (30; 0 = off), KNP_STREAM_REPLICAS.
 `;
 
 /** `knp applier`: the service `serviceMain` runs until SIGINT/SIGTERM. */
