@@ -1,5 +1,5 @@
 // `@knp/node-applier`: the applier core, the pure renderers (render/) and the kernel shells (kernel/).
-export type { Backend, LoadMode, LoadReport } from './backend.js';
+export type { Backend, KernelObjects, LoadMode, LoadReport } from './backend.js';
 export { Applier, ApplyError, DEFAULT_RETRY, type ApplyOutcome, type ApplierOptions, type ApplierStatus, type ReconcileOutcome, type RetryPolicy } from './applier.js';
 
 export { RenderError, type RenderOptions } from './render/common/text.js';
@@ -17,11 +17,11 @@ export { parseIptablesSave, parseIpsetSave, fingerprintIptables, type IptSaved, 
 
 export { runCommand, KernelCommandError, type KernelTarget, type RunResult } from './kernel/run.js';
 export { nftLoad, nftListTable, nftDeleteTable } from './kernel/nft.js';
-export { nftBackend, type NftBackendOptions } from './kernel/nft-backend.js';
+export { nftBackend, nftObjects, type NftBackendOptions } from './kernel/nft-backend.js';
 export { XTABLES_WAIT_S, iptablesRestore, ipsetRestore, iptablesSave, ipsetSave, ipsetNames, iptablesTool } from './kernel/ipt.js';
 export { chooseIptablesVariant, saveFacts, IPTABLES_MODES, type IptablesMode, type IptablesVariant, type SaveFacts, type VariantChoice } from './iptables-variant.js';
 export { detectIptablesVariant, readSaveFacts } from './kernel/detect-iptables.js';
-export { iptablesBackend, type IptablesBackendOptions } from './kernel/ipt-backend.js';
+export { iptablesBackend, iptObjects, type IptablesBackendOptions } from './kernel/ipt-backend.js';
 export { backendOf, otherKind, removeOtherBackend, switchBackend, type BackendKind, type BackendOptions } from './kernel/switch-backend.js';
 export { createBackend, loadKernelSettings, readKernelSettings, DEFAULT_KERNEL_SETTINGS, type KernelSettings } from './kernel/select.js';
 export { KernelMemory, type Remembered } from './kernel/kernel-memory.js';

@@ -42,6 +42,13 @@ export class WatcherOps extends ServiceOps implements PublisherObserver {
     this.metrics.objects.set({ kind }, objects);
   }
 
+  /** The events stream was recreated: everything is listed and published again before the watcher is ready. */
+  restarted(): void {
+    this.listsPublished = false;
+    this.metrics.queueDepth.set(0); // the publisher dropped its queue
+    this.clock.progress(false);
+  }
+
   readiness(): Readiness {
     const f = this.facts();
     this.listsPublished = f.unlisted.length === 0 && (this.listsPublished || f.pending === 0);

@@ -201,6 +201,7 @@ class WatcherService {
     this.publisher.clear();
     this.ledger.clear();
     this.state.kinds = notListed();
+    this.ops.restarted();
     this.startInformers();
   }
 

@@ -1,0 +1,34 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ClusterEvent, ObjectKind } from '@knp/shared';
+import { WatcherOps, type WatcherOpsFacts } from '../src/watcher-ops.js';
+
+const Latch = suite('WatcherOps readiness: ready once the first lists are published, until the stream is recreated');
+const event = { kind: 'Pod', op: 'added' } as ClusterEvent;
+
+Latch('lists, publishing, published, changes after, recreated stream, relisting', () => {
+  let facts: WatcherOpsFacts = { unlisted: ['Pod', 'Namespace', 'NetworkPolicy'] as ObjectKind[], pending: 0 };
+  const ops = new WatcherOps(() => facts);
+  assert.not.ok(ops.readiness().ready, 'nothing listed');
+  facts = { unlisted: [], pending: 5 };
+  ops.queued(5);
+  assert.not.ok(ops.readiness().ready, 'listed, the lists not published');
+  facts = { unlisted: [], pending: 0 };
+  ops.attempted(event, 'published', 0);
+  facts = { unlisted: [], pending: 3 };
+  assert.ok(ops.readiness().ready, 'the lists published: changes pending since do not matter');
+  facts = { unlisted: [], pending: 40 };
+  ops.restarted(); // the events stream was recreated; the relist completed before anyone asked
+  assert.not.ok(ops.readiness().ready, 'everything is published again before it is ready');
+  facts = { unlisted: [], pending: 0 };
+  assert.ok(ops.readiness().ready);
+});
+
+Latch('alive while idle and while publishing makes progress', () => {
+  const ops = new WatcherOps(() => ({ unlisted: [], pending: 1 }));
+  ops.queued(1);
+  assert.ok(ops.alive());
+  ops.attempted(event, 'failed', 1);
+  assert.ok(ops.alive());
+});
+Latch.run();
