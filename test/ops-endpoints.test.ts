@@ -9,7 +9,7 @@ import { DEFAULT_APPLIER_SETTINGS, runApplierService, type ApplierHandle } from 
 import { createLogger, loadConfig, names } from '@knp/shared';
 import { runWatcher, type WatcherHandle } from '@knp/watcher';
 import { connect, type NatsConnection } from 'nats';
-import { sh, shQuiet, startStandin, type K8sObject, type Standin } from '@knp/sim';
+import { freePort, sh, shQuiet, spawnNatsServer, startStandin, type K8sObject, type Standin } from '@knp/sim';
 import { waitFor } from '@knp/testing';
 
 /**
@@ -187,6 +187,25 @@ Ops('a policy change moves the series of all three, down to the implementation d
   // the delay is measured from the watcher's receive time: seconds at most here, never negative
   const delaySum = value(a1, 'knp_policy_implementation_delay_seconds_sum');
   assert.ok(delaySum > 0 && delaySum < 30, `delay sum ${delaySum}s`);
+});
+
+Ops('a compiler whose start waits for NATS is alive and not ready, and ready once NATS comes', async (ctx) => {
+  const [natsPort, httpPort] = [await freePort(), await freePort()];
+  const config = loadConfig({ KNP_NATS_URL: `nats://127.0.0.1:${natsPort}`, KNP_PREFIX: PREFIX, KNP_HTTP_PORT: String(httpPort) });
+  const starting = runCompiler(config, log, { settings: { heartbeatMs: 200 } });
+  await waitFor('the endpoints served', async () => (await get(httpPort, '/healthz').catch(() => undefined))?.status === 200);
+  const waiting = await get(httpPort, '/readyz');
+  assert.is(waiting.status, 503);
+  assert.match(waiting.body, /connecting to NATS/);
+  const server = await spawnNatsServer(natsPort, join(ctx.dir, 'nats-store'));
+  try {
+    const compiler = await starting;
+    assert.is(compiler.httpPort, httpPort);
+    await waitFor('the compiler ready', () => ready(httpPort));
+    await compiler.stop();
+  } finally {
+    server.kill('SIGKILL');
+  }
 });
 
 Ops('stopping a service closes its endpoints', async (ctx) => {

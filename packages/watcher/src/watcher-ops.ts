@@ -10,11 +10,11 @@ export type WatcherOpsFacts = { readonly unlisted: readonly ObjectKind[]; readon
  * liveness clock, and the readiness latch (the first lists are published once the queue drained with every
  * kind listed; a relist of every kind after the stream was recreated starts it over).
  */
-export class WatcherOps extends ServiceOps implements PublisherObserver {
+export class WatcherOps extends ServiceOps<WatcherOpsFacts> implements PublisherObserver {
   private readonly metrics = watcherMetrics(this.registry);
   private listsPublished = false;
 
-  constructor(private readonly facts: () => WatcherOpsFacts) {
+  constructor() {
     super('watcher');
   }
 
@@ -49,8 +49,7 @@ export class WatcherOps extends ServiceOps implements PublisherObserver {
     this.clock.progress(false);
   }
 
-  readiness(): Readiness {
-    const f = this.facts();
+  protected judge(f: WatcherOpsFacts): Readiness {
     this.listsPublished = f.unlisted.length === 0 && (this.listsPublished || f.pending === 0);
     return watcherReadiness({ ...f, listsPublished: this.listsPublished });
   }

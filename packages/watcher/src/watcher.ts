@@ -48,8 +48,12 @@ const STOP_PUBLISH_WAIT_MS = 5_000;
  * the events stream disappears or is recreated under the same name (a new epoch).
  */
 export async function runWatcher(config: Config, logger: Logger, opts: WatcherOptions = {}): Promise<WatcherHandle> {
-  const service = await WatcherService.connect(config, logger.child({ component: 'watcher' }), opts);
-  const httpPort = await service.ops.serve(config.httpPort, logger.child({ component: 'ops' }));
+  const ops = new WatcherOps(); // served while the start waits for NATS: alive, not ready
+  const httpPort = await ops.serve(config.httpPort, logger.child({ component: 'ops' }));
+  const service = await WatcherService.connect(config, logger.child({ component: 'watcher' }), opts, ops).catch(async (err: unknown) => {
+    await ops.close();
+    throw err;
+  });
   await service.seedLedger();
   service.startInformers();
   service.scheduleHeartbeat();
@@ -81,18 +85,14 @@ class WatcherService {
   private readonly statusWriter: StatusWriter<WatcherStatus>;
   private readonly kc: KubeConfig;
   private readonly signer: EventSigner | undefined;
-  readonly ops = new WatcherOps(() => ({
-    unlisted: OBJECT_KINDS.filter((kind) => !this.state.kinds[kind].listed),
-    pending: this.publisher.pending,
-  }));
 
   /** Step 1: NATS, the streams and the status bucket; a failure here fails the start. */
-  static async connect(config: Config, log: Logger, opts: WatcherOptions): Promise<WatcherService> {
+  static async connect(config: Config, log: Logger, opts: WatcherOptions, ops: WatcherOps): Promise<WatcherService> {
     const nc = opts.nc ?? (await connect({ servers: [...config.natsUrls], name: 'knp-watcher', maxReconnectAttempts: -1, waitOnFirstConnect: true }));
     const settings: StreamSettings = { ...DEFAULT_STREAM_SETTINGS, ...opts.streams };
     const streams = await ensureStreams(nc, config.prefix, settings);
     const kv = await nc.jetstream().views.kv(streams.statusBucket);
-    return new WatcherService(config, log, opts, nc, await nc.jetstreamManager(), settings, streams, kv);
+    return new WatcherService(config, log, opts, nc, await nc.jetstreamManager(), settings, streams, kv, ops);
   }
 
   private constructor(
@@ -104,6 +104,7 @@ class WatcherService {
     private readonly settings: StreamSettings,
     streams: Streams,
     kv: KV,
+    private readonly ops: WatcherOps,
   ) {
     this.state = { streams, kinds: notListed(), informers: [], heartbeatTimer: undefined, stopping: false };
     this.signer = opts.signer ? new EventSigner(opts.signer) : undefined;
@@ -119,6 +120,7 @@ class WatcherService {
     );
     this.statusWriter = new StatusWriter(WATCHER_STATUS_KEY, () => this.status(), log, kv);
     this.kc = opts.kubeConfig ?? loadKubeConfig(opts.kubeconfigPath);
+    ops.attach(() => ({ unlisted: OBJECT_KINDS.filter((kind) => !this.state.kinds[kind].listed), pending: this.publisher.pending }));
     log.info({ instance: this.instance, stream: streams.eventsStream, epoch: streams.epoch, keyId: opts.signer?.keyId }, 'watcher starting');
     if (!opts.signer) log.warn('event signing off: KNP_SIGNING_KEY is unset, so compilers that require signed events will refuse everything published');
   }
@@ -226,11 +228,11 @@ class WatcherService {
     if (this.state.stopping) return;
     this.state.stopping = true;
     clearTimeout(this.state.heartbeatTimer);
+    await this.ops.close(); // first: nothing below waiting on NATS keeps the port
     await Promise.all(this.state.informers.map((i) => i.stop()));
     await Promise.race([this.publisher.idle(), new Promise((resolve) => setTimeout(resolve, STOP_PUBLISH_WAIT_MS).unref())]);
     this.publisher.stop();
     await this.statusWriter.close();
-    await this.ops.close();
     this.log.info({ instance: this.instance, published: this.publisher.published, duplicates: this.publisher.duplicates }, 'watcher stopped');
     if (this.opts.nc === undefined) await this.nc.drain();
   }

@@ -8,7 +8,11 @@ const event = { kind: 'Pod', op: 'added' } as ClusterEvent;
 
 Latch('lists, publishing, published, changes after, recreated stream, relisting', () => {
   let facts: WatcherOpsFacts = { unlisted: ['Pod', 'Namespace', 'NetworkPolicy'] as ObjectKind[], pending: 0 };
-  const ops = new WatcherOps(() => facts);
+  const ops = new WatcherOps();
+  const starting = ops.readiness();
+  assert.not.ok(starting.ready, 'still connecting');
+  assert.match(starting.reason, /connecting to NATS/);
+  ops.attach(() => facts);
   assert.not.ok(ops.readiness().ready, 'nothing listed');
   facts = { unlisted: [], pending: 5 };
   ops.queued(5);
@@ -25,7 +29,8 @@ Latch('lists, publishing, published, changes after, recreated stream, relisting'
 });
 
 Latch('alive while idle and while publishing makes progress', () => {
-  const ops = new WatcherOps(() => ({ unlisted: [], pending: 1 }));
+  const ops = new WatcherOps();
+  ops.attach(() => ({ unlisted: [], pending: 1 }));
   ops.queued(1);
   assert.ok(ops.alive());
   ops.attempted(event, 'failed', 1);

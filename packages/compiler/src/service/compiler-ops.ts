@@ -30,10 +30,10 @@ export type CompilerOpsFacts = {
  * (a message consumed, an evaluation done, a rule set published). Liveness: events consumed and not
  * evaluated, with neither a message nor an evaluation ending for STUCK_AFTER_MS.
  */
-export class CompilerOps extends ServiceOps implements EvaluationObserver {
+export class CompilerOps extends ServiceOps<CompilerOpsFacts> implements EvaluationObserver {
   private readonly metrics = compilerMetrics(this.registry);
 
-  constructor(private readonly facts: () => CompilerOpsFacts) {
+  constructor() {
     super('compiler');
   }
 
@@ -66,12 +66,13 @@ export class CompilerOps extends ServiceOps implements EvaluationObserver {
     this.metrics.rejectedPolicies.set(count);
   }
 
-  readiness(): Readiness {
-    return compilerReadiness(this.facts());
+  protected judge(f: CompilerOpsFacts): Readiness {
+    return compilerReadiness(f);
   }
 
   private progressed(): void {
     const f = this.facts();
+    if (f === undefined) return;
     const lag = Math.max(0, f.consumedSeq - f.evaluatedSeq);
     this.metrics.lagEvents.set(lag);
     this.metrics.caughtUp.set(f.caughtUp ? 1 : 0);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config, Logger } from '@knp/shared';
 import type { CompilerHandle, CompilerOptions } from './compiler-handle.js';
 import { Compiler } from './compiler.js';
+import { CompilerOps } from './compiler-ops.js';
 import { connectCompiler } from './connect.js';
 import { DEFAULT_COMPILER_SETTINGS, type CompilerSettings } from './settings.js';
 
@@ -19,8 +20,11 @@ export async function runCompiler(config: Config, logger: Logger, opts: Compiler
   const settings: CompilerSettings = { ...DEFAULT_COMPILER_SETTINGS, ...opts.settings };
   const instance = randomUUID();
   const log = logger.child({ component: 'compiler', instance });
-  const nats = await connectCompiler(config, settings, opts.nc, log);
-  const compiler = new Compiler(nats, settings, opts, instance, log);
-  await compiler.serveOps(config.httpPort);
-  return compiler.start();
+  const ops = new CompilerOps(); // served while the start waits for NATS: alive, not ready
+  const httpPort = await ops.serve(config.httpPort, log.child({ component: 'ops' }));
+  const nats = await connectCompiler(config, settings, opts.nc, log).catch(async (err: unknown) => {
+    await ops.close();
+    throw err;
+  });
+  return new Compiler(nats, settings, opts, instance, log, ops, httpPort).start();
 }

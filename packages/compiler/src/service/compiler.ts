@@ -19,7 +19,7 @@ import type { CompilerSettings } from './settings.js';
 import { isSnapshotDue } from './snapshot-decision.js';
 import { stallThresholdMs } from './watchdog-decision.js';
 import { checkEpoch, checkStall } from './watchdogs.js';
-import { CompilerOps } from './compiler-ops.js';
+import type { CompilerOps } from './compiler-ops.js';
 
 const RESTART_DELAY_MS = 1_000;
 /** Following, no message came for this long after one that was not judged the head: evaluate what is folded. */
@@ -37,11 +37,6 @@ export class Compiler implements CompilerHandle {
   private readonly stallMs: number;
   private heartbeat: NodeJS.Timeout | undefined;
   private loop: Promise<void> = Promise.resolve();
-  private readonly ops = new CompilerOps(() => {
-    const { caughtUp, consumedSeq, evaluatedSeq, backlogEnd } = this.s.session;
-    return { restarting: this.s.phase === 'restarting', caughtUp, consumedSeq, evaluatedSeq, backlogEnd };
-  });
-  httpPort: number | undefined;
 
   constructor(
     private readonly nats: CompilerNats,
@@ -49,6 +44,9 @@ export class Compiler implements CompilerHandle {
     private readonly opts: CompilerOptions,
     readonly instance: string,
     private readonly log: Logger,
+    private readonly ops: CompilerOps,
+    /** Where `ops` serves its endpoints (undefined: not served). */
+    readonly httpPort: number | undefined,
   ) {
     const epoch = nats.streams.epoch;
     const signedEvents = settings.signing.watchers.mode === 'signed';
@@ -56,11 +54,10 @@ export class Compiler implements CompilerHandle {
     warnAboutSigning(settings.signing, log);
     this.statusWriter = new StatusWriter(compilerStatusKey(instance), () => this.status(), log, nats.statusBucket);
     this.stallMs = stallThresholdMs(settings.heartbeatMs);
-  }
-
-  /** Serves /healthz, /readyz and /metrics on `port` (undefined = not served). */
-  async serveOps(port: number | undefined): Promise<void> {
-    this.httpPort = await this.ops.serve(port, this.log.child({ component: 'ops' }));
+    ops.attach(() => {
+      const { caughtUp, consumedSeq, evaluatedSeq, backlogEnd } = this.s.session;
+      return { restarting: this.s.phase === 'restarting', caughtUp, consumedSeq, evaluatedSeq, backlogEnd };
+    });
   }
 
   /** Starts the heartbeat and the passes. */
@@ -107,12 +104,12 @@ export class Compiler implements CompilerHandle {
     if (this.stopping) return;
     this.s.phase = 'stopping';
     clearInterval(this.heartbeat);
+    await this.ops.close(); // first: nothing below waiting on NATS keeps the port
     clearTimeout(this.s.idleTimer);
     await this.s.follow.source?.close();
     await this.loop;
     await this.s.snapshotting;
     await this.statusWriter.close();
-    await this.ops.close();
     if (this.nats.ownsConnection) await this.nats.nc.close();
     this.log.info('compiler stopped');
   }

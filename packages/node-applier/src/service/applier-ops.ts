@@ -21,16 +21,17 @@ function admittedVersion(h: Handled): RuleSetVersion | undefined {
  * newest rule set admitted for this node is in force. Liveness: handling one rule set (the Applier core's
  * retries included) has not taken STUCK_AFTER_MS.
  */
-export class ApplierOps extends ServiceOps {
+/** What the applier's series and readiness read from the service: its backend and the version in force. */
+export type ApplierOpsFacts = { readonly backend: string; readonly inForce: RuleSetVersion | undefined };
+
+export class ApplierOps extends ServiceOps<ApplierOpsFacts> {
   private readonly metrics = applierMetrics(this.registry);
   private newest: RuleSetVersion | undefined;
   private isFollowing = false;
 
-  constructor(
-    private readonly backend: () => string,
-    private readonly inForce: () => RuleSetVersion | undefined,
-  ) {
+  constructor(source: () => ApplierOpsFacts) {
     super('applier');
+    this.attach(source); // the applier serves its endpoints once it exists: before NATS, it enforces the state file
   }
 
   following(): void {
@@ -51,7 +52,7 @@ export class ApplierOps extends ServiceOps {
     const version = admittedVersion(h);
     if (version && (this.newest === undefined || compareVersions(version, this.newest) > 0)) this.newest = version;
     if (problem) this.metrics.applyErrors.inc({ reason: problem.kind });
-    const backend = this.backend();
+    const { backend, inForce } = this.facts()!;
     if (h.kind === 'done' && h.outcome.kind === 'applied') {
       this.metrics.applyDuration.observe({ backend, mode: h.outcome.mode }, h.outcome.loadMs / 1000);
       const delay = implementationDelaySeconds(receivedAtMs, Date.now());
@@ -61,7 +62,6 @@ export class ApplierOps extends ServiceOps {
       this.metrics.kernelRules.set({ backend }, objects.rules);
       this.metrics.setElements.set({ backend }, objects.elements);
     }
-    const inForce = this.inForce();
     if (inForce) this.metrics.appliedSeq.set(inForce.seq);
     this.metrics.lagSeq.set(lagEvents(this.newest, inForce));
   }
@@ -70,7 +70,7 @@ export class ApplierOps extends ServiceOps {
     this.metrics.repairs.inc();
   }
 
-  readiness(): Readiness {
-    return applierReadiness({ following: this.isFollowing, newest: this.newest, inForce: this.inForce() });
+  protected judge(f: ApplierOpsFacts): Readiness {
+    return applierReadiness({ following: this.isFollowing, newest: this.newest, inForce: f.inForce });
   }
 }

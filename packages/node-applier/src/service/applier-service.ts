@@ -100,7 +100,7 @@ class ApplierService {
   private running: Promise<void> = Promise.resolve();
   /** The other backend's leftovers (KNP_BACKEND was switched): removed once our first rule set is in force. */
   private otherBackend: 'pending' | 'removing' | 'done';
-  readonly ops = new ApplierOps(() => this.memory.kind, () => this.state.reported.inForce?.version);
+  readonly ops = new ApplierOps(() => ({ backend: this.memory.kind, inForce: this.state.reported.inForce?.version }));
 
   constructor(
     private readonly config: Config,
@@ -142,10 +142,10 @@ class ApplierService {
     if (this.state.stopping) return;
     this.state.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
+    await this.ops.close(); // first: nothing below waiting on NATS keeps the port
     await this.state.messages?.close();
     await this.running;
     await this.status.close();
-    await this.ops.close();
     if (!this.opts.nc) await this.state.nc?.drain().catch(() => undefined);
     this.log.info({ version: this.state.reported.inForce?.version }, 'applier stopped, rules left in force');
   }

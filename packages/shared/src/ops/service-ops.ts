@@ -28,19 +28,37 @@ export class ProgressClock {
 
 /**
  * What each service's ops object (WatcherOps, CompilerOps, ApplierOps) shares: a registry with the process
- * defaults, the liveness clock, and the endpoints served on KNP_HTTP_PORT. A subclass adds its series and
- * the methods the service calls where things happen, and says when it is ready.
+ * defaults, the liveness clock, and the endpoints served on KNP_HTTP_PORT. They are served before the
+ * service connects (a start waiting for NATS is alive, not ready); the service then `attach`es where its
+ * facts are read. A subclass adds its series and the methods the service calls where things happen, and
+ * judges readiness from the facts (`judge`).
  */
-export abstract class ServiceOps {
+export abstract class ServiceOps<F> {
   protected readonly registry: Registry;
   protected readonly clock = new ProgressClock();
   private server: OpsServer | undefined;
+  private source: (() => F) | undefined;
 
   constructor(service: string) {
     this.registry = serviceRegistry(service);
   }
 
-  abstract readiness(): Readiness;
+  /** Where the service's facts are read from, once the service exists. */
+  attach(source: () => F): void {
+    this.source = source;
+  }
+
+  /** The service's facts now; undefined while it starts. */
+  protected facts(): F | undefined {
+    return this.source?.();
+  }
+
+  protected abstract judge(facts: F): Readiness;
+
+  readiness(): Readiness {
+    const facts = this.facts();
+    return facts === undefined ? { ready: false, reason: 'starting: connecting to NATS' } : this.judge(facts);
+  }
 
   alive(): boolean {
     return isAlive({ busySinceMs: this.clock.busySinceMs, nowMs: Date.now(), stuckAfterMs: STUCK_AFTER_MS });
