@@ -95,10 +95,9 @@ Ops.before(async (ctx) => {
 });
 
 Ops.after(async (ctx) => {
-  await ctx.applier?.stop();
-  await ctx.compiler?.stop();
-  await ctx.watcher?.stop();
-  await ctx.standin?.close();
+  // each step on its own: a failed one must not leave the streams, the namespace or the directory behind
+  for (const s of [ctx.applier, ctx.compiler, ctx.watcher]) await s?.stop().catch(() => undefined);
+  await ctx.standin?.close().catch(() => undefined);
   if (ctx.nc) {
     const n = names(PREFIX);
     const jsm = await ctx.nc.jetstreamManager();

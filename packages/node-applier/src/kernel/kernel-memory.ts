@@ -68,7 +68,12 @@ export class KernelMemory implements Backend {
     return this.inner.remove();
   }
 
+  /** The counts for the metrics; never throws (a plan the renderer refuses has no counts: metrics must not fail a rule set). */
   objects(ruleSet: RuleSet): KernelObjects | undefined {
-    return this.inner.objects?.(ruleSet);
+    try {
+      return this.inner.objects?.(ruleSet);
+    } catch {
+      return undefined;
+    }
   }
 }
