@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCompiler, type CompilerHandle } from '@knp/compiler/service';
+import { DEFAULT_KERNEL_SETTINGS } from '@knp/node-applier';
 import { DEFAULT_APPLIER_SETTINGS, runApplierService, type ApplierHandle } from '@knp/node-applier/service';
 import { createLogger, loadConfig, names } from '@knp/shared';
 import { runWatcher, type WatcherHandle } from '@knp/watcher';
@@ -135,7 +136,7 @@ Ops('the compiler is ready once caught up; the applier is not while its kernel r
   assert.match(compilerReady.body, /caught up/);
   assert.is((await get(ctx.compiler.httpPort, '/healthz')).status, 200);
 
-  const settings = { ...DEFAULT_APPLIER_SETTINGS, node: NODE, stateDir: join(ctx.dir, 'state'), kernel: { backend: 'nftables' as const, netns: NETNS }, heartbeatMs: 200, reconcileMs: 0, retryDelayMs: 200 };
+  const settings = { ...DEFAULT_APPLIER_SETTINGS, node: NODE, stateDir: join(ctx.dir, 'state'), kernel: { ...DEFAULT_KERNEL_SETTINGS, backend: 'nftables' as const, netns: NETNS }, heartbeatMs: 200, reconcileMs: 0, retryDelayMs: 200 };
   ctx.applier = await runApplierService(config, log, { settings });
   assert.is((await get(ctx.applier.httpPort, '/healthz')).status, 200);
   // the node's first rule set cannot be applied: there is no such network namespace yet
