@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NetnsCluster, RestartableNats, Service, inNetns, startStandin, syncApi, waitSynced, type Standin } from '@knp/sim';
+import { Pipeline, inNetns, syncApi, waitSynced } from '@knp/sim';
 import { waitFor } from '@knp/testing';
 import { NODES, modelObjects, policy, scenarios, type Pod } from '@knp/testing/conformance';
 import { fixturePods } from './scenario-pods.js';
@@ -14,61 +11,39 @@ import { SwitchProber } from './switch-prober.js';
  * while the old backend's rules still enforce, then removes them. No allowed pair ever fails and no denied
  * pair ever passes, and afterwards only the backend in force holds anything of ours.
  */
-type Ctx = { dir: string; nats: RestartableNats; standin: Standin; cluster: NetnsCluster; env: Record<string, string>; services: Service[] };
+type Ctx = { p: Pipeline };
 const Switch = suite<Ctx>('switching a node between nftables and iptables in the pipeline');
 const PREFIX = 'bsw';
 const TARGET = 'x/a';
 const NODE = (modelObjects().find((o): o is Pod => o.kind === 'Pod' && `${o.metadata.namespace}/${o.metadata.name}` === TARGET)!).spec.nodeName!;
 
 Switch.before(async (ctx) => {
-  ctx.dir = mkdtempSync(join(tmpdir(), 'knp-bsw-'));
-  ctx.nats = await RestartableNats.start();
-  ctx.standin = await startStandin();
-  const kubeconfig = join(ctx.dir, 'kubeconfig');
-  ctx.standin.writeKubeconfig(kubeconfig);
-  ctx.cluster = await NetnsCluster.create({ nodes: [...NODES], pods: fixturePods([scenarios[0]!]) });
-  ctx.env = { KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: PREFIX, KNP_LOG_LEVEL: 'info', KNP_HEARTBEAT_S: '1' };
-  ctx.services = [
-    new Service('watcher', ['watcher'], { ...ctx.env, KUBECONFIG: kubeconfig }, join(ctx.dir, 'logs')),
-    new Service('compiler', ['compiler'], ctx.env, join(ctx.dir, 'logs')),
-    ...NODES.map((node) => applier(ctx, node, 'nftables')),
-  ];
+  ctx.p = await Pipeline.create({ prefix: PREFIX, nodes: NODES, pods: fixturePods([scenarios[0]!]) });
   const admitA = policy('x', 'admit-a', {
     podSelector: { matchLabels: { pod: 'a' } }, policyTypes: ['Ingress'],
     ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { pod: 'a' } } }] }],
   });
-  const rv = syncApi(ctx.standin, [...modelObjects(), admitA]);
-  for (const s of ctx.services) s.start();
-  await waitSynced(ctx.env, rv, 90);
+  const rv = syncApi(ctx.p.standin, [...modelObjects(), admitA]);
+  ctx.p.start();
+  await waitSynced(ctx.p.env, rv, 90);
 });
 
 Switch.after(async (ctx) => {
-  for (const s of ctx.services ?? []) await s.stop();
-  await ctx.cluster?.destroy();
-  await ctx.standin?.close();
-  await ctx.nats?.destroy();
-  if (ctx.dir) rmSync(ctx.dir, { recursive: true, force: true });
+  await ctx.p?.destroy();
 });
-
-function applier(ctx: Ctx, node: string, backend: 'nftables' | 'iptables'): Service {
-  return new Service(`applier-${node}-${backend}`, ['applier'], {
-    ...ctx.env, KNP_NODE_NAME: node, KNP_NETNS: ctx.cluster.netnsOf(node), KNP_STATE_DIR: join(ctx.dir, `state-${backend}`), KNP_BACKEND: backend,
-  }, join(ctx.dir, 'logs'));
-}
 
 /** What of ours each backend holds in the node: the nftables table, the iptables chains. */
 async function holdings(ctx: Ctx): Promise<{ nftables: boolean; iptables: boolean }> {
-  const netns = ctx.cluster.netnsOf(NODE);
+  const netns = ctx.p.cluster.netnsOf(NODE);
   const tables = await inNetns(netns, ['nft', 'list', 'tables']);
   const chains = await inNetns(netns, ['iptables-save', '-t', 'filter']);
   return { nftables: tables.includes(`inet ${PREFIX}`), iptables: new RegExp(`^:${PREFIX.toUpperCase()}-`, 'm').test(chains) };
 }
 
 async function switchTo(ctx: Ctx, backend: 'nftables' | 'iptables'): Promise<void> {
-  const old = ctx.services.findIndex((s) => s.name.startsWith(`applier-${NODE}-`));
-  await ctx.services[old]!.stop();
-  const next = applier(ctx, NODE, backend);
-  ctx.services[old] = next;
+  await ctx.p.appliers.get(NODE)!.stop();
+  const next = ctx.p.applier(NODE, backend);
+  ctx.p.appliers.set(NODE, next);
   next.start();
   const other = backend === 'nftables' ? 'iptables' : 'nftables';
   // the log line comes after the removal, so both are awaited
@@ -80,7 +55,7 @@ async function switchTo(ctx: Ctx, backend: 'nftables' | 'iptables'): Promise<voi
 
 Switch('nftables -> iptables -> nftables under probes: never an open or a closed moment', async (ctx) => {
   assert.equal(await holdings(ctx), { nftables: true, iptables: false });
-  const prober = new SwitchProber(ctx.cluster, {
+  const prober = new SwitchProber(ctx.p.cluster, {
     allowed: [{ from: 'y/a', to: TARGET }, { from: 'z/a', to: TARGET }, { from: 'y/b', to: 'x/b' }],
     denied: [{ from: 'y/b', to: TARGET }, { from: 'z/c', to: TARGET }],
     port: 80,

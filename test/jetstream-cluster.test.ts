@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileAll, emptyState, eventsFromObjects, evolveAll } from '@knp/compiler';
 import { names } from '@knp/shared';
 import { connect, type NatsConnection } from 'nats';
 import type { StatusReport } from '@knp/cli';
-import { NatsCluster, NetnsCluster, Service, knp, knpStatus, startStandin, syncApi, waitSynced, type K8sObject, type Standin } from '@knp/sim';
+import { NatsCluster, Pipeline, knp, knpStatus, syncApi, waitSynced, type K8sObject, type NetnsCluster, type Standin } from '@knp/sim';
 import { waitFor } from '@knp/testing';
 import { NODES, modelObjects, policy, scenarios } from '@knp/testing/conformance';
 import { fixturePods } from './scenario-pods.js';
@@ -19,55 +16,30 @@ import { fixturePods } from './scenario-pods.js';
  * fresh compile of the API's final state gives, `knp replay` agrees, the appliers applied it, the packets
  * follow it, and the events stream holds each change once.
  */
-type Ctx = {
-  dir: string;
-  nats: NatsCluster;
-  standin: Standin;
-  cluster: NetnsCluster;
-  env: Record<string, string>;
-  services: Service[];
-};
+type Ctx = { nats: NatsCluster; p: Pipeline; standin: Standin; cluster: NetnsCluster; env: Record<string, string> };
 const Cluster = suite<Ctx>('knp on a three-server JetStream cluster');
 const PREFIX = 'jsc';
 
 Cluster.before(async (ctx) => {
-  ctx.dir = mkdtempSync(join(tmpdir(), 'knp-jsc-'));
   ctx.nats = await NatsCluster.start();
-  ctx.standin = await startStandin();
-  const kubeconfig = join(ctx.dir, 'kubeconfig');
-  ctx.standin.writeKubeconfig(kubeconfig);
-  ctx.cluster = await NetnsCluster.create({ nodes: [...NODES], pods: fixturePods([scenarios[0]!]) });
-  ctx.env = { KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: PREFIX, KNP_LOG_LEVEL: 'info', KNP_HEARTBEAT_S: '1', KNP_STREAM_REPLICAS: '3' };
-  const logs = join(ctx.dir, 'logs');
-  ctx.services = [
-    new Service('watcher', ['watcher'], { ...ctx.env, KUBECONFIG: kubeconfig }, logs),
-    new Service('compiler-1', ['compiler'], ctx.env, logs),
-    new Service('compiler-2', ['compiler'], ctx.env, logs),
-    ...NODES.map((node) => new Service(`applier-${node}`, ['applier'], {
-      ...ctx.env, KNP_NODE_NAME: node, KNP_NETNS: ctx.cluster.netnsOf(node), KNP_STATE_DIR: join(ctx.dir, 'state'), KNP_BACKEND: 'nftables',
-    }, logs)),
-  ];
+  ctx.p = await Pipeline.create({ prefix: PREFIX, nodes: NODES, pods: fixturePods([scenarios[0]!]), natsUrl: ctx.nats.url, compilers: 2, env: { KNP_STREAM_REPLICAS: '3' } });
+  ({ standin: ctx.standin, cluster: ctx.cluster, env: ctx.env } = ctx.p);
   const rv = syncApi(ctx.standin, [...modelObjects(), allowClients]);
   // the watcher first: it declares the streams at three replicas before the others bind to them
-  ctx.services[0]!.start();
+  ctx.p.watcher.start();
   try {
     await waitFor('the events stream at three replicas', async () => ((await eventsInfo(ctx)).config.num_replicas === 3 ? true : undefined), 30_000);
-    for (const s of ctx.services.slice(1)) s.start();
+    for (const s of ctx.p.services().slice(1)) s.start();
     await waitSynced(ctx.env, rv, 90);
   } catch (err) {
-    process.stderr.write(`cluster set-up failed: ${(err as Error).stack ?? String(err)}\n`);
-    for (const s of ctx.services) process.stderr.write(`--- ${s.name} (last lines)\n${s.logTail(20)}\n`);
+    process.stderr.write(`cluster set-up failed: ${(err as Error).stack ?? String(err)}\n${ctx.p.logTails()}\n`);
     throw err;
   }
 });
 
 Cluster.after(async (ctx) => {
-  for (const s of ctx.services ?? []) await s.stop();
-  await ctx.cluster?.destroy();
-  await ctx.standin?.close();
+  await ctx.p?.destroy();
   await ctx.nats?.destroy();
-  if (process.env.KNP_E2E_KEEP_LOGS) process.stdout.write(`logs kept in ${ctx.dir}/logs\n`);
-  else if (ctx.dir) rmSync(ctx.dir, { recursive: true, force: true });
 });
 
 const allowClients = policy('x', 'allow-clients', {

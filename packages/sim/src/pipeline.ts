@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NetnsCluster, type PodSpec } from './netns/cluster.js';
+import { RestartableNats, Service } from './processes.js';
+import { startStandin, type Standin } from './standin/standin.js';
+
+export type Backend = 'nftables' | 'iptables';
+
+export type PipelineOptions = {
+  /** KNP_PREFIX, distinct per test file. */
+  readonly prefix: string;
+  readonly nodes: readonly string[];
+  readonly pods: readonly PodSpec[];
+  /** Servers to use (KNP_NATS_URL); default: a private RestartableNats the pipeline owns. */
+  readonly natsUrl?: string;
+  readonly compilers?: number;
+  readonly backend?: Backend;
+  /** More variables for every service. */
+  readonly env?: Readonly<Record<string, string>>;
+};
+
+/**
+ * The whole pipeline as processes for an end-to-end test: the API stand-in, NATS, the simulated cluster in
+ * network namespaces, `bin/knp watcher`, the compilers and one `bin/knp applier` per node (KNP_NETNS = its
+ * node), each logging to its own file. Created stopped; `destroy()` removes everything.
+ */
+export class Pipeline {
+  readonly dir = mkdtempSync(join(tmpdir(), 'knp-pipeline-'));
+  readonly env: Record<string, string>;
+  readonly watcher: Service;
+  readonly compilers: Service[];
+  readonly appliers: Map<string, Service>;
+
+  private constructor(
+    readonly options: PipelineOptions,
+    readonly standin: Standin,
+    readonly cluster: NetnsCluster,
+    readonly nats: RestartableNats | undefined,
+    natsUrl: string,
+  ) {
+    this.env = { KNP_NATS_URL: natsUrl, KNP_PREFIX: options.prefix, KNP_LOG_LEVEL: 'info', KNP_HEARTBEAT_S: '1', ...options.env };
+    const kubeconfig = join(this.dir, 'kubeconfig');
+    standin.writeKubeconfig(kubeconfig);
+    this.watcher = new Service('watcher', ['watcher'], { ...this.env, KUBECONFIG: kubeconfig }, this.logDir);
+    this.compilers = Array.from({ length: options.compilers ?? 1 }, (_, i) => new Service(`compiler-${i + 1}`, ['compiler'], this.env, this.logDir));
+    this.appliers = new Map(options.nodes.map((node) => [node, this.applier(node, options.backend ?? 'nftables')]));
+  }
+
+  static async create(options: PipelineOptions): Promise<Pipeline> {
+    const nats = options.natsUrl === undefined ? await RestartableNats.start() : undefined;
+    const standin = await startStandin();
+    const cluster = await NetnsCluster.create({ nodes: [...options.nodes], pods: [...options.pods] });
+    return new Pipeline(options, standin, cluster, nats, options.natsUrl ?? nats!.url);
+  }
+
+  get logDir(): string {
+    return join(this.dir, 'logs');
+  }
+
+  /** A new applier for `node` on `backend` (not started; its state directory is the backend's own). */
+  applier(node: string, backend: Backend): Service {
+    return new Service(`applier-${node}-${backend}`, ['applier'], {
+      ...this.env, KNP_NODE_NAME: node, KNP_NETNS: this.cluster.netnsOf(node), KNP_STATE_DIR: join(this.dir, `state-${backend}`), KNP_BACKEND: backend,
+    }, this.logDir);
+  }
+
+  services(): Service[] {
+    return [this.watcher, ...this.compilers, ...this.appliers.values()];
+  }
+
+  start(): void {
+    for (const s of this.services()) s.start();
+  }
+
+  /** The last lines of every service's log, for a failure message. */
+  logTails(lines = 20): string {
+    return this.services().map((s) => `--- ${s.name} (last lines)\n${s.logTail(lines)}`).join('\n');
+  }
+
+  /** Stops every service and removes the namespaces, the stand-in, NATS and the folder (KNP_E2E_KEEP_LOGS keeps it). */
+  async destroy(): Promise<void> {
+    for (const s of this.services()) await s.stop();
+    await this.cluster.destroy();
+    await this.standin.close();
+    await this.nats?.destroy();
+    if (process.env.KNP_E2E_KEEP_LOGS) process.stdout.write(`logs kept in ${this.logDir}\n`);
+    else rmSync(this.dir, { recursive: true, force: true });
+  }
+}
