@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '@knp/shared';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
+import { connectNats } from '@knp/shared/nats';
 import type { Command } from '../command.js';
 import { UsageError } from '../io.js';
 import { FactsReader, rulesTrustFromEnv } from '../ops/facts.js';
@@ -39,7 +40,7 @@ export const waitCommand: Command = {
     const deadline = Date.now() + parsed.timeoutMs;
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: [...config.natsUrls], name: 'knp-wait', timeout: Math.min(5_000, parsed.timeoutMs), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+      nc = await connectNats(config.nats, 'operator', { name: 'knp-wait', timeout: Math.min(5_000, parsed.timeoutMs), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     } catch (err) {
       io.out(`${JSON.stringify({ synced: false, error: `NATS unreachable: ${(err as Error).message}` })}\n`);
       return 2;
