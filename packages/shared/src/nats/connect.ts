@@ -45,6 +45,7 @@ export function natsConnectionOptions(settings: NatsClientSettings): ConnectionO
 function refusal(err: unknown): string | undefined {
   const code = String((err as { code?: unknown })?.code ?? '');
   const message = err instanceof Error ? err.message : String(err);
+  if (code === 'BAD_CREDS') return 'the credentials file could not be read as a user JWT and seed';
   if (/AUTHORIZATION_VIOLATION|AUTHENTICATION_EXPIRED|ACCOUNT_EXPIRED/i.test(code) || /authorization violation|authentication/i.test(message)) return 'authorization violation (wrong or unknown credentials)';
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/i.test(code) || /certificate|tls|ssl/i.test(message)) return `TLS failed (${message.replace(/\s+/g, ' ').slice(0, 200)})`;
   return undefined;
@@ -74,7 +75,8 @@ function authOptions(auth: NatsAuth): ConnectionOptions {
       const creds = secret(auth.credsFile, 'KNP_NATS_CREDS');
       if (!creds.includes('BEGIN NATS USER JWT') || !creds.includes('BEGIN USER NKEY SEED'))
         throw new ConfigError([`KNP_NATS_CREDS: ${JSON.stringify(auth.credsFile)} is not a NATS credentials file (user JWT and NKey seed)`]);
-      return { authenticator: credsAuthenticator(new TextEncoder().encode(creds)) };
+      // the client's parser needs the newline after each END line, which trimming removed
+      return { authenticator: credsAuthenticator(new TextEncoder().encode(`${creds}\n`)) };
     }
   }
 }
