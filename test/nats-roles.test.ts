@@ -156,10 +156,12 @@ Roles('the pipeline works inside the grants: watcher, compiler, an applier in a 
   const replay = await knp(['replay', '--node', NODE], envOf(ctx, 'operator'));
   assert.is(replay.code, 0, replay.stderr);
   const explain = await knp(['explain', '--all-pairs', '--port', '80/TCP'], envOf(ctx, 'operator'));
-  assert.ok(explain.code === 0, `explain as the operator: ${explain.stderr}`);
+  assert.is(explain.code, 0, `explain as the operator: ${explain.stderr}`);
+  const history = await knp(['history', '--node', NODE], envOf(ctx, 'operator'));
+  assert.is(history.code, 0, `history as the operator: ${history.stderr}`);
 
   // no password reached a log or the status output
-  const text = [status.stdout, status.stderr, replay.stderr, explain.stdout, explain.stderr, ...ctx.services.map((s) => readFileSync(s.logPath, 'utf8'))].join('\n');
+  const text = [status.stdout, status.stderr, replay.stderr, explain.stdout, explain.stderr, history.stdout, history.stderr, ...ctx.services.map((s) => readFileSync(s.logPath, 'utf8'))].join('\n');
   for (const [role, password] of ctx.passwords) assert.not.ok(text.includes(password), `${role}'s password leaked`);
 });
 
