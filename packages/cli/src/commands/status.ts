@@ -3,6 +3,7 @@ import { loadConfig } from '@knp/shared';
 import type { NatsConnection } from 'nats';
 import { connectNats } from '@knp/shared/nats';
 import type { Command } from '../command.js';
+import { connectFailure } from '../connect-failure.js';
 import { FactsReader, rulesTrustFromEnv } from '../ops/facts.js';
 import { renderStatus, statusReport } from '../ops/status-report.js';
 
@@ -24,7 +25,7 @@ export const statusCommand: Command = {
     try {
       nc = await connectNats(config.nats, 'operator', { name: 'knp-status', timeout: 5_000 });
     } catch (err) {
-      io.err(`knp status: NATS unreachable: ${(err as Error).message}\n`);
+      io.err(`knp status: ${connectFailure(err)}\n`);
       return 2;
     }
     try {
