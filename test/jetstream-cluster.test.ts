@@ -7,7 +7,7 @@ import { compileAll, emptyState, eventsFromObjects, evolveAll } from '@knp/compi
 import { names } from '@knp/shared';
 import { connect, type NatsConnection } from 'nats';
 import type { StatusReport } from '@knp/cli';
-import { NatsCluster, NetnsCluster, Service, knp, knpStatus, startStandin, syncApi, waitSynced, type K8sObject, type Standin } from '@knp/sim';
+import { NatsCluster, NetnsCluster, Service, knp, knpInit, knpStatus, startStandin, syncApi, waitSynced, type K8sObject, type Standin } from '@knp/sim';
 import { waitFor } from '@knp/testing';
 import { NODES, modelObjects, policy, scenarios } from '@knp/testing/conformance';
 import { fixturePods } from './scenario-pods.js';
@@ -48,11 +48,10 @@ Cluster.before(async (ctx) => {
     }, logs)),
   ];
   const rv = syncApi(ctx.standin, [...modelObjects(), allowClients]);
-  // the watcher first: it declares the streams at three replicas before the others bind to them
-  ctx.services[0]!.start();
   try {
-    await waitFor('the events stream at three replicas', async () => ((await eventsInfo(ctx)).config.num_replicas === 3 ? true : undefined), 30_000);
-    for (const s of ctx.services.slice(1)) s.start();
+    await knpInit(ctx.env); // the streams at three replicas (KNP_STREAM_REPLICAS), before any service binds to them
+    assert.is((await eventsInfo(ctx)).config.num_replicas, 3);
+    for (const s of ctx.services) s.start();
     await waitSynced(ctx.env, rv, 90);
   } catch (err) {
     process.stderr.write(`cluster set-up failed: ${(err as Error).stack ?? String(err)}\n`);

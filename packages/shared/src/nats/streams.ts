@@ -151,7 +151,8 @@ export async function awaitStreams(
     }
     const retryMs = missingStreamsBackoffMs(attempt);
     log.warn({ missing, retryMs }, 'streams missing: run knp init; looking again');
-    await sleep(retryMs);
+    // in slices, so a service told to stop does not wait out a 10 s pause
+    for (let waited = 0; waited < retryMs && !stopping(); waited += 250) await sleep(Math.min(250, retryMs - waited));
   }
   return undefined;
 }
