@@ -174,7 +174,8 @@ class ApplierService {
         return await connectNats(this.config.nats, 'applier', { maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_DELAY_MS });
       } catch (err) {
         // a refused identity is logged every time: rotating the secret file fixes it without a restart
-        if (attempt === 0 || err instanceof NatsConnectError) this.log.warn({ err }, 'NATS unreachable, enforcing the stored rules and retrying');
+        if (err instanceof NatsConnectError) this.log.warn({ err }, 'NATS refused this identity, enforcing the stored rules and retrying');
+        else if (attempt === 0) this.log.warn({ err }, 'NATS unreachable, enforcing the stored rules and retrying');
         await sleep(RECONNECT_DELAY_MS);
       }
     }
