@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NetnsCluster, RestartableNats, Service, inNetns, startStandin, syncApi, waitSynced, type Standin } from '@knp/sim';
+import { NetnsCluster, RestartableNats, Service, inNetns, knpInit, startStandin, syncApi, waitSynced, type Standin } from '@knp/sim';
 import { waitFor } from '@knp/testing';
 import { NODES, modelObjects, policy, scenarios, type Pod } from '@knp/testing/conformance';
 import { fixturePods } from './scenario-pods.js';
@@ -38,6 +38,7 @@ Switch.before(async (ctx) => {
     ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { pod: 'a' } } }] }],
   });
   const rv = syncApi(ctx.standin, [...modelObjects(), admitA]);
+  await knpInit(ctx.env); // the services wait for the streams; they never create them
   for (const s of ctx.services) s.start();
   await waitSynced(ctx.env, rv, 90);
 });
