@@ -24,6 +24,7 @@ Switch.before(async (ctx) => {
     ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { pod: 'a' } } }] }],
   });
   const rv = syncApi(ctx.p.standin, [...modelObjects(), admitA]);
+  await ctx.p.init();
   ctx.p.start();
   await waitSynced(ctx.p.env, rv, 90);
 });

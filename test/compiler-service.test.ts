@@ -53,7 +53,7 @@ async function start(ctx: Ctx, prefix: string, opts: CompilerOptions = {}): Prom
   const h = await runCompiler(config, log, {
     nc: ctx.nc,
     ...opts,
-    settings: { heartbeatMs: 200, snapshotEveryEvents: 0, snapshotEveryMs: 0, streams: { ...DEFAULT_STREAM_SETTINGS, rulesPerNode: 10_000 }, ...opts.settings },
+    settings: { heartbeatMs: 200, snapshotEveryEvents: 0, snapshotEveryMs: 0, ...opts.settings },
   });
   ctx.handles.push(h);
   return h;

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { EVENT_SCHEMA, eventSignatureHeaders, loadSigningKey, names, type SyncEvent } from '@knp/shared';
 import { headers as natsHeaders, connect } from 'nats';
 import type { StatusReport } from '@knp/cli';
-import { NetnsCluster, RestartableNats, Service, knp, knpStatus, startStandin, syncApi, waitSynced, type Standin } from '@knp/sim';
+import { NetnsCluster, RestartableNats, Service, knp, knpInit, knpStatus, startStandin, syncApi, waitSynced, type Standin } from '@knp/sim';
 import { waitFor } from '@knp/testing';
 import { scenarios, NODES, modelObjects, policy } from '@knp/testing/conformance';
 import { fixturePods } from './scenario-pods.js';
@@ -47,6 +47,7 @@ Forged.before(async (ctx) => {
     }, logs)),
   ];
   const rv = syncApi(ctx.standin, modelObjects());
+  await knpInit(ctx.env); // the services wait for the streams; they never create them
   for (const s of ctx.services) s.start();
   try {
     await waitSynced(ctx.env, rv, 60);

@@ -14,7 +14,7 @@ import { NetnsCluster } from '@knp/sim';
 import { matrixMismatches } from '@knp/sim';
 import { inNetns } from '@knp/sim';
 import { waitFor } from '@knp/testing';
-import { RestartableNats, Service, knp, knpStatus, syncApi, waitSynced } from '@knp/sim';
+import { RestartableNats, Service, knp, knpInit, knpStatus, syncApi, waitSynced } from '@knp/sim';
 
 /**
  * The whole pipeline on real kernels: the API stand-in, a private nats-server, and `bin/knp watcher`,
@@ -68,6 +68,7 @@ E2E.before(async (ctx) => {
     ...ctx.env, KNP_NODE_NAME: node, KNP_NETNS: ctx.cluster.netnsOf(node), KNP_STATE_DIR: join(ctx.dir, 'state'), KNP_BACKEND: BACKEND, KNP_RECONCILE_S: '5',
   }, logs)]));
   const rv = syncApi(ctx.standin, modelObjects());
+  await knpInit(ctx.env); // the services wait for the streams; they never create them
   ctx.watcher.start();
   ctx.compiler.start();
   for (const a of ctx.appliers.values()) a.start();

@@ -54,7 +54,7 @@ async function setup(ctx: Ctx): Promise<{ prefix: string; epoch: string }> {
 
 async function start(ctx: Ctx, prefix: string, s: SigningSettings = signing): Promise<CompilerHandle> {
   const config = loadConfig({ KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: prefix });
-  const h = await runCompiler(config, log, { nc: ctx.nc, settings: { heartbeatMs: 200, snapshotEveryEvents: 0, snapshotEveryMs: 0, signing: s, streams: { ...DEFAULT_STREAM_SETTINGS, rulesPerNode: 10_000 } } });
+  const h = await runCompiler(config, log, { nc: ctx.nc, settings: { heartbeatMs: 200, snapshotEveryEvents: 0, snapshotEveryMs: 0, signing: s } });
   ctx.handles.push(h);
   return h;
 }

@@ -25,11 +25,10 @@ Cluster.before(async (ctx) => {
   ctx.p = await Pipeline.create({ prefix: PREFIX, nodes: NODES, pods: fixturePods([scenarios[0]!]), natsUrl: ctx.nats.url, compilers: 2, env: { KNP_STREAM_REPLICAS: '3' } });
   ({ standin: ctx.standin, cluster: ctx.cluster, env: ctx.env } = ctx.p);
   const rv = syncApi(ctx.standin, [...modelObjects(), allowClients]);
-  // the watcher first: it declares the streams at three replicas before the others bind to them
-  ctx.p.watcher.start();
   try {
-    await waitFor('the events stream at three replicas', async () => ((await eventsInfo(ctx)).config.num_replicas === 3 ? true : undefined), 30_000);
-    for (const s of ctx.p.services().slice(1)) s.start();
+    await ctx.p.init(); // the streams at three replicas (KNP_STREAM_REPLICAS), before any service binds to them
+    assert.is((await eventsInfo(ctx)).config.num_replicas, 3);
+    ctx.p.start();
     await waitSynced(ctx.env, rv, 90);
   } catch (err) {
     process.stderr.write(`cluster set-up failed: ${(err as Error).stack ?? String(err)}\n${ctx.p.logTails()}\n`);

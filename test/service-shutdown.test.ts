@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RestartableNats, Service, freePort } from '@knp/sim';
+import { RestartableNats, Service, freePort, knpInit } from '@knp/sim';
 
 /**
  * SIGTERM ends every service within 10 s whatever state it is in: running, after its NATS server died, and
@@ -27,10 +27,11 @@ Shutdown.after(async (ctx) => {
 });
 
 const ROLES = ['watcher', 'compiler', 'applier'] as const;
+const PREFIX = `sh${process.pid % 100000}`;
 type Role = (typeof ROLES)[number];
 
 function service(ctx: Ctx, role: Role, natsUrl: string, tag: string): Service {
-  const env: Record<string, string> = { KNP_NATS_URL: natsUrl, KNP_PREFIX: `sh${process.pid % 100000}`, KNP_LOG_LEVEL: 'info' };
+  const env: Record<string, string> = { KNP_NATS_URL: natsUrl, KNP_PREFIX: PREFIX, KNP_LOG_LEVEL: 'info' };
   // the watcher's API server is never reached in these states; the kubeconfig only has to load
   if (role === 'watcher') env.KUBECONFIG = kubeconfig(ctx);
   if (role === 'applier') Object.assign(env, { KNP_NODE_NAME: 'node-1', KNP_NETNS: ctx.netns, KNP_STATE_DIR: join(ctx.dir, 'state'), KNP_BACKEND: 'nftables' });
@@ -75,8 +76,16 @@ Shutdown('while NATS is unreachable at start, each service waits for it, and SIG
   await Promise.all(services.map((s) => stopTimed(s)));
 });
 
-Shutdown('running against a live NATS, SIGTERM ends each service', async (ctx) => {
+Shutdown('connected but waiting for knp init to make the streams, SIGTERM ends each service', async (ctx) => {
   ctx.nats = await RestartableNats.start();
+  const services = ROLES.map((role) => service(ctx, role, ctx.nats.url, 'no-streams'));
+  for (const s of services) s.start();
+  await sleep(2_500);
+  await Promise.all(services.map((s) => stopTimed(s)));
+});
+
+Shutdown('running against a live NATS, SIGTERM ends each service', async (ctx) => {
+  await knpInit({ KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: PREFIX });
   const services = ROLES.map((role) => service(ctx, role, ctx.nats.url, 'running'));
   for (const s of services) s.start();
   await sleep(3_000);

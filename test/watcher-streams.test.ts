@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { names } from '@knp/shared';
-import { ChunkError, DEFAULT_STREAM_SETTINGS, chunkSubject, ensureStreams, largeMessageKind, publishLarge, readLarge, streamEpoch } from '@knp/shared/nats';
+import { ChunkError, DEFAULT_STREAM_SETTINGS, awaitStreams, chunkSubject, ensureStreams, missingStreamsBackoffMs, largeMessageKind, publishLarge, readLarge, streamEpoch } from '@knp/shared/nats';
 import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
+import { waitFor } from '@knp/testing';
 
 type Ctx = { nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager };
 const Streams = suite<Ctx>('streams, epochs and large messages on JetStream');
@@ -92,6 +93,28 @@ Streams('a message that fits is published as one plain message', async (ctx) => 
   const m = await ctx.jsm.streams.getMessage(rulesStream, { last_by_subj: subject });
   assert.is(largeMessageKind(m.header), 'whole');
   assert.is(Buffer.from(m.data).toString(), '{"small":true}');
+});
+
+Streams('a service waits for the streams knp init makes, naming what is missing, then goes on', async (ctx) => {
+  const warnings: Array<{ missing: string[] }> = [];
+  const log = { warn: (obj: object) => void warnings.push(obj as { missing: string[] }) };
+  const waiting = awaitStreams(ctx.nc, 's6', ['events', 'rules', 'status', 'snapshots'], log);
+  await waitFor('a warning naming what is missing', () => warnings.length > 0);
+  assert.equal(warnings[0]!.missing, ['S6_EVENTS', 'S6_RULES', 'KV_S6_status', 'OBJ_S6_snapshots']);
+  const made = await ensureStreams(ctx.nc, 's6', DEFAULT_STREAM_SETTINGS);
+  const found = await waiting;
+  assert.is(found?.epoch, made.epoch, 'it found the events stream knp init made');
+  assert.ok(await ctx.jsm.streams.info(`OBJ_${names('s6').snapshotBucket}`), 'knp init makes the snapshot store too');
+});
+
+Streams('waiting for streams ends when the service stops', async (ctx) => {
+  let stopping = false;
+  const waiting = awaitStreams(ctx.nc, 's7', ['events'], { warn: () => void (stopping = true) }, () => stopping);
+  assert.is(await waiting, undefined);
+});
+
+Streams('the wait between looks doubles from 250 ms up to 10 s', () => {
+  assert.equal([0, 1, 2, 5, 6, 20].map(missingStreamsBackoffMs), [250, 500, 1_000, 8_000, 10_000, 10_000]);
 });
 
 Streams.run();

@@ -9,6 +9,7 @@ import {
   type ObjectKind, type SigningKey, type Trust, type WatcherStatus,
 } from '@knp/shared';
 import { runWatcher, type WatcherHandle } from '@knp/watcher';
+import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@knp/shared/nats';
 import { connect, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import { startStandin, type Change, type K8sObject, type Standin, type StandinKind } from '@knp/sim';
 import { startNatsServer, type NatsServer } from '@knp/sim';
@@ -62,6 +63,7 @@ async function scenario(ctx: Ctx): Promise<Scenario> {
 
 async function startWatcher(ctx: Ctx, s: Scenario, signer?: SigningKey): Promise<WatcherHandle> {
   const config = loadConfig({ KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: s.prefix });
+  await ensureStreams(ctx.nc, s.prefix, DEFAULT_STREAM_SETTINGS); // what `knp init` does: the watcher waits for it
   const w = await runWatcher(config, log, { nc: ctx.nc, heartbeatMs: 100, restartMinMs: 20, restartMaxMs: 200, kubeconfigPath: s.kubeconfig, ...(signer ? { signer } : {}) });
   s.watchers.push(w);
   s.kv = await ctx.nc.jetstream().views.kv(names(s.prefix).statusBucket);
@@ -360,7 +362,7 @@ Watcher('a pod larger than the max payload arrives whole, and a restart does not
   }
 });
 
-Watcher('a stream recreated under the same name gets a new epoch and everything again', async (ctx) => {
+Watcher('a stream recreated under the same name (knp init again) gets a new epoch and everything again', async (ctx) => {
   const s = await scenario(ctx);
   try {
     const { standin } = s;
@@ -372,6 +374,7 @@ Watcher('a stream recreated under the same name gets a new epoch and everything 
     const epoch = status.epoch;
     assert.is(w.epoch(), epoch);
     await ctx.jsm.streams.delete(s.stream);
+    await ensureStreams(ctx.nc, s.prefix, DEFAULT_STREAM_SETTINGS);
     const next = await waitFor('a new epoch in the status record', async () => {
       const st = (await s.kv.get(WATCHER_STATUS_KEY))?.json<WatcherStatus>();
       return st && st.epoch !== epoch && st.upToDate ? st : undefined;

@@ -1,7 +1,8 @@
 import { ConfigError, createLogger, loadConfig, readSigningSettings, type Logger, type SigningSettings } from '@knp/shared';
 import type { ClusterState } from '@knp/compiler';
 import { foldStream, seqAtTime } from '@knp/compiler/service';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
+import { connectNats } from '@knp/shared/nats';
 import type { Env } from './io.js';
 import { UsageError } from './io.js';
 
@@ -33,7 +34,7 @@ export async function operatorConnection(env: Env, name: string): Promise<Operat
   const config = loadConfig(env);
   const log = createLogger(name, config.logLevel === 'info' ? 'warn' : config.logLevel, 2);
   const signing = operatorSigning(env, log);
-  const nc = await connect({ servers: [...config.natsUrls], name: `knp-${name}`, timeout: 5_000 });
+  const nc = await connectNats(config.nats, 'operator', { name: `knp-${name}`, timeout: 5_000 });
   return { nc, prefix: config.prefix, log, signing };
 }
 

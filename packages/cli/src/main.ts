@@ -9,6 +9,7 @@ export const COMMANDS: readonly { readonly name: string; readonly summary: strin
   { name: 'demo', summary: 'the whole pipeline live on this machine: simulated cluster, real packets, explain, replay', load: async () => (await import('./commands/demo.js')).demoCommand },
   { name: 'compile', summary: 'compile manifests to a node\'s rule set (ir | nft | iptables | ip6tables | ipset)', load: async () => (await import('./commands/compile.js')).compileCommand },
   { name: 'explain', summary: 'explain whether traffic between two pods is allowed, or print the whole matrix', load: async () => (await import('./commands/explain.js')).explainCommand },
+  { name: 'init', summary: 'create or update the streams, status bucket and snapshot store on JetStream (idempotent)', load: async () => (await import('./commands/init.js')).initCommand },
   { name: 'watcher', summary: 'list and watch the Kubernetes API and append events to JetStream (service)', load: async () => (await import('./commands/watcher.js')).watcherCommand },
   { name: 'compiler', summary: 'replay the events stream and publish a rule set per node (service; several replicas are safe)', load: async () => (await import('./commands/compiler.js')).compilerCommand },
   { name: 'applier', summary: 'enforce this node\'s rule sets in the kernel (service; KNP_NODE_NAME required)', load: async () => (await import('./commands/applier.js')).applierCommand },

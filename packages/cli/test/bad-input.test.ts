@@ -88,6 +88,22 @@ Bad('every command answers --help with its usage and exit 0, and an unknown flag
   }
 });
 
+Bad('every command that connects refuses bad NATS settings before connecting: exit 2 naming the variable, no secret', () => {
+  const connecting: string[][] = [
+    ['init'], ['status'], ['wait', '--synced', '--timeout', '1'], ['replay', '--node', 'n'], ['explain', '--all-pairs', '--port', '80'],
+    ['history', '--node', 'n'], ['watcher'], ['compiler'], ['applier'],
+  ];
+  const env = { KNP_NODE_NAME: 'n', KNP_NATS_URL: 'nats://knp:hunter2@127.0.0.1:1', KNP_NATS_TOKEN_FILE: join(dir, 'no-token') };
+  for (const args of connecting) {
+    const r = run(args, env);
+    assert.is(r.error, undefined, `${args[0]}: it did not hang`);
+    assert.is(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout + r.stderr, /KNP_NATS_TOKEN_FILE: ".*no-token" is not a readable file/, args[0]);
+    assert.not.match(r.stdout + r.stderr, /hunter2/, `${args[0]} printed the password`);
+    assert.not.match(r.stderr, STACK);
+  }
+});
+
 Bad('--prefix that could reach rule text is refused', () => {
   const r = run(['compile', '--manifests', join(root, 'examples'), '--node', 'node-1', '--format', 'nft', '--prefix', 'x;y']);
   assert.is(r.status, 2);

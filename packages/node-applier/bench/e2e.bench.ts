@@ -84,6 +84,7 @@ async function main(): Promise<void> {
     services.push(new harness.Service('compiler', ['compiler'], env, logs));
     for (const node of REAL_NODES)
       services.push(new harness.Service(`applier-${node}`, ['applier'], { ...env, KNP_NODE_NAME: node, KNP_NETNS: cluster.netnsOf(node), KNP_STATE_DIR: join(dir, 'state'), KNP_RECONCILE_S: '0', KNP_BACKEND: BACKEND }, logs));
+    await harness.knpInit(env);
     const t0 = performance.now();
     for (const s of services) s.start();
     await harness.waitSynced(env, standin.resourceVersion(), 300);

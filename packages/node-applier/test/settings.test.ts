@@ -25,7 +25,7 @@ Kernel.run();
 const Applier = suite('loadApplierSettings');
 Applier('defaults: nftables, /var/lib/knp, 10 s heartbeat, 30 s reconcile', () => {
   const s = loadApplierSettings({ KNP_NODE_NAME: 'node-1.example' });
-  assert.equal([s.node, s.kernel, s.stateDir, s.heartbeatMs, s.reconcileMs, s.streams.replicas], ['node-1.example', { backend: 'nftables', netns: undefined, iptablesMode: 'auto' }, '/var/lib/knp', 10_000, 30_000, 1]);
+  assert.equal([s.node, s.kernel, s.stateDir, s.heartbeatMs, s.reconcileMs], ['node-1.example', { backend: 'nftables', netns: undefined, iptablesMode: 'auto' }, '/var/lib/knp', 10_000, 30_000]);
 });
 Applier('the kernel, state directory and periods are the operator\'s', () => {
   const s = loadApplierSettings({ KNP_NODE_NAME: 'n1', KNP_BACKEND: 'iptables', KNP_NETNS: 'ns1', KNP_STATE_DIR: '/tmp/knp', KNP_HEARTBEAT_S: '2', KNP_RECONCILE_S: '0' });
@@ -37,8 +37,8 @@ const problemCases: Array<[what: string, env: Record<string, string>, expected: 
   ['a relative state directory', { KNP_NODE_NAME: 'n1', KNP_STATE_DIR: 'state' }, ['KNP_STATE_DIR: "state" must be an absolute path']],
   [
     'every bad value at once, in the order of the usage text',
-    { KNP_BACKEND: 'ebpf', KNP_NETNS: '$(x)', KNP_STATE_DIR: 'rel', KNP_HEARTBEAT_S: '0', KNP_RECONCILE_S: 'x', KNP_STREAM_REPLICAS: '9' },
-    ['KNP_NODE_NAME', 'KNP_BACKEND', 'KNP_NETNS', 'KNP_STATE_DIR', 'KNP_HEARTBEAT_S', 'KNP_RECONCILE_S', 'KNP_STREAM_REPLICAS'],
+    { KNP_BACKEND: 'ebpf', KNP_NETNS: '$(x)', KNP_STATE_DIR: 'rel', KNP_HEARTBEAT_S: '0', KNP_RECONCILE_S: 'x' },
+    ['KNP_NODE_NAME', 'KNP_BACKEND', 'KNP_NETNS', 'KNP_STATE_DIR', 'KNP_HEARTBEAT_S', 'KNP_RECONCILE_S'],
   ],
 ];
 for (const [what, env, expected] of problemCases)

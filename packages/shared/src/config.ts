@@ -1,5 +1,6 @@
 import { InputError } from './schema.js';
 import { isValidPrefix } from './names.js';
+import { loadNatsSettings, type NatsClientSettings } from './nats-settings.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 type Env = Readonly<Record<string, string | undefined>>;
@@ -9,7 +10,8 @@ type Env = Readonly<Record<string, string | undefined>>;
  * port and the log level. A service's own variables (node, backend, state dir, kubeconfig) are its settings.
  */
 export type Config = {
-  readonly natsUrls: readonly string[];
+  /** Servers, authentication and TLS (secrets stay in their files until connect). */
+  readonly nats: NatsClientSettings;
   readonly prefix: string;
   /** KNP_HTTP_PORT: where /healthz, /readyz and /metrics are served; unset = not served, 0 = any free port. */
   readonly httpPort: number | undefined;
@@ -69,10 +71,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debu
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
 
-  const natsUrls = (textVariable(env, 'KNP_NATS_URL') ?? 'nats://127.0.0.1:4222').split(',').map((u) => u.trim()).filter(Boolean);
-  for (const url of natsUrls)
-    if (!/^(nats|tls|ws|wss):\/\/[^\s/]+$/.test(url) && !/^[^\s/:]+:\d+$/.test(url))
-      problems.push(`KNP_NATS_URL: ${JSON.stringify(redact(url))} is not a nats://host:port URL`);
+  const nats = loadNatsSettings(env, problems);
 
   const prefix = textVariable(env, 'KNP_PREFIX') ?? 'knp';
   if (!isValidPrefix(prefix)) problems.push(`KNP_PREFIX: ${JSON.stringify(prefix)} must be 1-8 of a-z0-9, starting with a letter`);
@@ -86,10 +85,5 @@ export function loadConfig(env: Env): Config {
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`KNP_LOG_LEVEL: ${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join('|')}`);
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { natsUrls, prefix, httpPort, logLevel };
-}
-
-/** Hides credentials in a URL before it reaches an error message. */
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+  return { nats, prefix, httpPort, logLevel };
 }

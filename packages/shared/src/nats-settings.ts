@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 
 /** How a client authenticates: at most one method; secrets stay in files (a password may come in the URL). */
 export type NatsAuth =
@@ -35,6 +35,7 @@ export function loadNatsSettings(env: Env, problems: string[]): NatsClientSettin
     if (path === undefined) return undefined;
     try {
       accessSync(path, constants.R_OK);
+      if (!statSync(path).isFile()) throw new Error('not a file');
     } catch {
       problems.push(`${name}: ${JSON.stringify(path)} is not a readable file`);
     }
@@ -52,8 +53,12 @@ export function loadNatsSettings(env: Env, problems: string[]): NatsClientSettin
       servers.push(`${scheme}://${host}`);
       if (scheme === 'tls' || scheme === 'wss') wantsTls = true;
       if (user !== undefined) {
-        urlUsers.add(decodeURIComponent(user));
-        urlPassword = password === undefined ? undefined : decodeURIComponent(password);
+        const decoded = decodeUserInfo(user, password);
+        if (decoded === undefined) problems.push(`KNP_NATS_URL: the user or password of ${scheme}://***@${host} is not valid percent-encoding`);
+        else {
+          urlUsers.add(decoded.user);
+          urlPassword = decoded.password ?? urlPassword;
+        }
       }
     } else if (/^[^\s/:@]+:\d+$/.test(text)) servers.push(text);
     else problems.push(`KNP_NATS_URL: ${JSON.stringify(text.replace(/\/\/[^@/]*@/, '//***@'))} is not a nats://host:port URL`);
@@ -67,6 +72,9 @@ export function loadNatsSettings(env: Env, problems: string[]): NatsClientSettin
   const user = envUser ?? [...urlUsers][0];
   if (user !== undefined) {
     if (envUser !== undefined && passwordFile === undefined) problems.push('KNP_NATS_PASSWORD_FILE: required with KNP_NATS_USER');
+    if (envUser === undefined && passwordFile === undefined && urlPassword === undefined && !problems.some((p) => p.startsWith('KNP_NATS_PASSWORD_FILE')))
+      problems.push('KNP_NATS_URL: a user without a password; give it in the URL or in KNP_NATS_PASSWORD_FILE');
+    if (urlPassword !== undefined && passwordFile !== undefined) problems.push('KNP_NATS_PASSWORD_FILE: a password is also given in KNP_NATS_URL; use one');
     methods.push({ kind: 'user', user, ...(urlUsers.size > 0 && urlPassword !== undefined ? { password: urlPassword } : {}), ...(passwordFile ? { passwordFile } : {}) });
   } else if (passwordFile !== undefined) problems.push('KNP_NATS_PASSWORD_FILE: needs KNP_NATS_USER');
   const tokenFile = readable('KNP_NATS_TOKEN_FILE');
@@ -82,4 +90,29 @@ export function loadNatsSettings(env: Env, problems: string[]): NatsClientSettin
   const tls = wantsTls || caFile || certFile || keyFile ? { ...(caFile ? { caFile } : {}), ...(certFile ? { certFile } : {}), ...(keyFile ? { keyFile } : {}) } : undefined;
 
   return { servers, auth: methods[0] ?? { kind: 'none' }, tls };
+}
+
+/** The user and password of a URL, percent-decoded; undefined when the encoding is broken. */
+function decodeUserInfo(user: string, password: string | undefined): { user: string; password: string | undefined } | undefined {
+  try {
+    return { user: decodeURIComponent(user), password: password === undefined ? undefined : decodeURIComponent(password) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Who the settings connect as, for messages and logs: names the variables, never a secret. */
+export function describeNatsAuth(auth: NatsAuth): string {
+  switch (auth.kind) {
+    case 'none':
+      return 'no credentials';
+    case 'user':
+      return `user ${JSON.stringify(auth.user)} (password from ${auth.passwordFile ? 'KNP_NATS_PASSWORD_FILE' : 'KNP_NATS_URL'})`;
+    case 'token':
+      return 'the token in KNP_NATS_TOKEN_FILE';
+    case 'nkey':
+      return 'the NKey seed in KNP_NATS_NKEY_FILE';
+    case 'creds':
+      return 'the credentials in KNP_NATS_CREDS';
+  }
 }

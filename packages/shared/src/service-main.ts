@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, loadTogether, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { InputError } from './schema.js';
 
 export type Service<S> = {
   /** `watcher`, `compiler`, `applier`: the command name, the logger's service name. */
@@ -48,6 +49,11 @@ export async function serviceMain<S>(argv: readonly string[], service: Service<S
     return 0;
   }
   if ('err' in started) {
+    if (started.err instanceof InputError) {
+      // settings the server refused (an identity, a certificate): one line naming them, like a bad variable
+      process.stderr.write(`knp ${service.name}: ${started.err.message}\n`);
+      return 2;
+    }
     log.fatal({ err: started.err }, `${service.name} failed to start`);
     return 1;
   }

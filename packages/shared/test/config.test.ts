@@ -4,10 +4,10 @@ import { ConfigError, loadConfig, loadTogether, textVariable, names, kernelName,
 
 const Config = suite('loadConfig');
 Config('defaults', () => {
-  assert.equal(loadConfig({}), { natsUrls: ['nats://127.0.0.1:4222'], prefix: 'knp', httpPort: undefined, logLevel: 'info' });
+  assert.equal(loadConfig({}), { nats: { servers: ['nats://127.0.0.1:4222'], auth: { kind: 'none' }, tls: undefined }, prefix: 'knp', httpPort: undefined, logLevel: 'info' });
 });
 Config('a comma-separated NATS list', () =>
-  assert.equal(loadConfig({ KNP_NATS_URL: 'nats://a:4222, nats://b:4222' }).natsUrls, ['nats://a:4222', 'nats://b:4222']));
+  assert.equal(loadConfig({ KNP_NATS_URL: 'nats://a:4222, nats://b:4222' }).nats.servers, ['nats://a:4222', 'nats://b:4222']));
 Config('every problem is listed with variable and value, secrets redacted', () => {
   try {
     loadConfig({ KNP_PREFIX: 'Knp-1', KNP_HTTP_PORT: '70000', KNP_LOG_LEVEL: 'loud', KNP_NATS_URL: 'nats://user:secret@host:4222/x' });
@@ -22,7 +22,7 @@ Config('every problem is listed with variable and value, secrets redacted', () =
 });
 Config('a service\'s own variables are not read here: a watcher does not fail on a bad KNP_BACKEND', () => {
   const c = loadConfig({ KNP_BACKEND: 'ebpf', KNP_STATE_DIR: 'rel', KNP_NODE_NAME: 'Not A Node', KNP_NETNS: 'a b', KUBECONFIG: '/k' });
-  assert.equal(Object.keys(c).sort(), ['httpPort', 'logLevel', 'natsUrls', 'prefix']);
+  assert.equal(Object.keys(c).sort(), ['httpPort', 'logLevel', 'nats', 'prefix']);
 });
 for (const prefix of ['k', 'knp', 'abcdefgh', 'a1'])
   Config(`prefix ${prefix} is accepted`, () => assert.is(loadConfig({ KNP_PREFIX: prefix }).prefix, prefix));

@@ -19,10 +19,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Spawns `nats-server -js` on 127.0.0.1:`port` with its store in `storeDir`; resolves once it logs that it is ready. */
-export async function spawnNatsServer(port: number, storeDir: string, extraArgs: readonly string[] = []): Promise<ChildProcess> {
+/**
+ * Spawns `nats-server -js` on 127.0.0.1:`port` with its store in `storeDir` (flags win over a `-c` file in
+ * `extraArgs`; `env` adds variables its config reads as `$VAR`); resolves once it logs that it is ready.
+ */
+export async function spawnNatsServer(port: number, storeDir: string, extraArgs: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<ChildProcess> {
   const child: ChildProcess = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
   });
   await serverReady(child, 'nats-server');
   return child;
@@ -47,10 +51,10 @@ export function serverReady(child: ChildProcess, name: string): Promise<void> {
 }
 
 /** Starts a private server on a free port with a temp store; `stop()` removes both. */
-export async function startNatsServer(extraArgs: readonly string[] = []): Promise<NatsServer> {
+export async function startNatsServer(extraArgs: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<NatsServer> {
   const storeDir = mkdtempSync(join(tmpdir(), 'knp-nats-'));
   const port = await freePort();
-  const child = await spawnNatsServer(port, storeDir, extraArgs);
+  const child = await spawnNatsServer(port, storeDir, extraArgs, env);
   let stopped = false;
   // a test process that dies without running `after` (uncaught error, closed stdout) must not leak the server
   const onExit = (): void => {

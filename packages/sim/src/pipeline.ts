@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetnsCluster, type PodSpec } from './netns/cluster.js';
-import { RestartableNats, Service } from './processes.js';
+import { RestartableNats, Service, knpInit } from './processes.js';
 import { startStandin, type Standin } from './standin/standin.js';
 
 export type Backend = 'nftables' | 'iptables';
@@ -23,7 +23,8 @@ export type PipelineOptions = {
 /**
  * The whole pipeline as processes for an end-to-end test: the API stand-in, NATS, the simulated cluster in
  * network namespaces, `bin/knp watcher`, the compilers and one `bin/knp applier` per node (KNP_NETNS = its
- * node), each logging to its own file. Created stopped; `destroy()` removes everything.
+ * node), each logging to its own file. Created stopped: `init()` (knp init), then `start()`; `destroy()`
+ * removes everything.
  */
 export class Pipeline {
   readonly dir = mkdtempSync(join(tmpdir(), 'knp-pipeline-'));
@@ -67,6 +68,11 @@ export class Pipeline {
 
   services(): Service[] {
     return [this.watcher, ...this.compilers, ...this.appliers.values()];
+  }
+
+  /** `knp init`: the streams, buckets and store the services wait for (they never create them). */
+  async init(): Promise<void> {
+    await knpInit(this.env);
   }
 
   start(): void {

@@ -155,6 +155,12 @@ export async function knpStatus<T>(env: Record<string, string>): Promise<T> {
   return JSON.parse(run.stdout) as T;
 }
 
+/** `bin/knp init` with `env`: the streams the services wait for; throws with its stderr when it fails. */
+export async function knpInit(env: Record<string, string>): Promise<void> {
+  const run = await knp(['init'], env);
+  if (run.code !== 0) throw new Error(`knp init failed (${run.code}): ${run.stderr}`);
+}
+
 /** `knp wait --synced --after-rv RV`; throws with the judged status when it does not exit 0. */
 export async function waitSynced(env: Record<string, string>, afterRv: string, timeoutS = 30): Promise<Record<string, unknown>> {
   const run = await knp(['wait', '--synced', '--after-rv', afterRv, '--timeout', String(timeoutS)], env);

@@ -7,6 +7,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, loadConfig, names } from '@knp/shared';
+import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@knp/shared/nats';
 import { connect } from 'nats';
 import { startNatsServer, startStandin, type K8sObject } from '@knp/sim';
 import { runWatcher, type WatcherHandle } from '../src/watcher.js';
@@ -47,6 +48,7 @@ try {
   const config = loadConfig({ KNP_NATS_URL: nats.url, KNP_PREFIX: 'bench' });
   const log = createLogger('watcher-bench', 'warn');
 
+  await ensureStreams(nc, 'bench', DEFAULT_STREAM_SETTINGS);
   let t0 = performance.now();
   watcher = await runWatcher(config, log, { nc, heartbeatMs: 1_000, kubeconfigPath: kubeconfig });
   const initialEvents = PODS + NAMESPACES;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { OBJECT_KINDS, WATCHER_STATUS_KEY, names, type Config, type Logger, type ObjectKind, type SigningKey, type WatcherStatus } from '@knp/shared';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { connect, type JetStreamManager, type KV, type NatsConnection } from 'nats';
-import { DEFAULT_STREAM_SETTINGS, StatusWriter, ensureStreams, streamEpoch, type StreamSettings, type Streams } from '@knp/shared/nats';
+import { type JetStreamManager, type KV, type NatsConnection } from 'nats';
+import { StatusWriter, awaitStreams, connectNats, streamEpoch, type Streams } from '@knp/shared/nats';
 import { startKindInformer, type KindInformer } from './informers.js';
 import { EventSigner } from './event-signer.js';
 import { Ledger } from './ledger.js';
@@ -13,12 +13,11 @@ import { WatcherOps } from './watcher-ops.js';
 import { NOT_LISTED, newerVersion, watcherStatus, type KindProgress, type WatcherFacts } from './watcher-status.js';
 
 export type WatcherOptions = {
-  readonly streams?: Partial<StreamSettings>;
   readonly heartbeatMs?: number;
   readonly restartMinMs?: number;
   readonly restartMaxMs?: number;
   readonly ackTimeoutMs?: number;
-  /** An existing connection (left open by `stop()`); otherwise one is made from `config.natsUrls`. */
+  /** An existing connection (left open by `stop()`); otherwise one is made from `config.nats` as the watcher role. */
   readonly nc?: NatsConnection;
   /** A loaded kubeconfig; otherwise the file `kubeconfigPath` (KUBECONFIG), else in-cluster. */
   readonly kubeConfig?: KubeConfig;
@@ -38,14 +37,17 @@ export type WatcherHandle = {
   stop(): Promise<void>;
 };
 
+/** The streams the watcher writes: events, and its status key. */
+const WATCHER_NEEDS = ['events', 'status'] as const;
+
 /** How long `stop()` lets the publisher finish what it holds before giving up on it. */
 const STOP_PUBLISH_WAIT_MS = 5_000;
 
 /**
  * The watcher service: lists and watches Pods, Namespaces and NetworkPolicies, publishes what the compiler
  * needs to `<PREFIX>_EVENTS` in API order (one publish in flight, acked before the next), a sync marker after
- * every list, and a status record with a heartbeat. Recreates the streams and republishes everything when
- * the events stream disappears or is recreated under the same name (a new epoch).
+ * every list, and a status record with a heartbeat. Waits for the streams `knp init` makes, and republishes
+ * everything when the events stream is recreated under the same name (a new epoch).
  */
 export async function runWatcher(config: Config, logger: Logger, opts: WatcherOptions = {}): Promise<WatcherHandle> {
   const ops = new WatcherOps(); // served while the start waits for NATS: alive, not ready
@@ -88,11 +90,10 @@ class WatcherService {
 
   /** Step 1: NATS, the streams and the status bucket; a failure here fails the start. */
   static async connect(config: Config, log: Logger, opts: WatcherOptions, ops: WatcherOps): Promise<WatcherService> {
-    const nc = opts.nc ?? (await connect({ servers: [...config.natsUrls], name: 'knp-watcher', maxReconnectAttempts: -1, waitOnFirstConnect: true }));
-    const settings: StreamSettings = { ...DEFAULT_STREAM_SETTINGS, ...opts.streams };
-    const streams = await ensureStreams(nc, config.prefix, settings);
+    const nc = opts.nc ?? (await connectNats(config.nats, 'watcher', { maxReconnectAttempts: -1, waitOnFirstConnect: true }));
+    const streams = (await awaitStreams(nc, config.prefix, WATCHER_NEEDS, log))!;
     const kv = await nc.jetstream().views.kv(streams.statusBucket);
-    return new WatcherService(config, log, opts, nc, await nc.jetstreamManager(), settings, streams, kv, ops);
+    return new WatcherService(config, log, opts, nc, await nc.jetstreamManager(), streams, kv, ops);
   }
 
   private constructor(
@@ -101,7 +102,6 @@ class WatcherService {
     private readonly opts: WatcherOptions,
     private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
-    private readonly settings: StreamSettings,
     streams: Streams,
     kv: KV,
     private readonly ops: WatcherOps,
@@ -195,7 +195,9 @@ class WatcherService {
     const epoch = await streamEpoch(this.jsm, this.state.streams.eventsStream);
     if (epoch === this.state.streams.epoch) return;
     const previous = this.state.streams.epoch;
-    this.state.streams = await ensureStreams(this.nc, this.config.prefix, this.settings);
+    const streams = await awaitStreams(this.nc, this.config.prefix, WATCHER_NEEDS, this.log, () => this.state.stopping);
+    if (streams === undefined) return;
+    this.state.streams = streams;
     this.log.warn({ previous, epoch: this.state.streams.epoch }, 'events stream recreated, republishing everything');
     const old = this.state.informers;
     this.state.informers = [];

@@ -5,7 +5,7 @@ import { createLogger, names, textVariable } from '@knp/shared';
 import { compileAll, explain } from '@knp/compiler';
 import { replayNode } from '@knp/compiler/service';
 import type { Command } from '../command.js';
-import { UsageError, type CommandIo } from '../io.js';
+import { UsageError, type CommandIo, type Env } from '../io.js';
 import { liveState, operatorSigning } from '../live-state.js';
 import { loadManifests } from '../load-manifests.js';
 import { FactsReader } from '../ops/facts.js';
@@ -25,7 +25,8 @@ on real packets with no policies, applies the example policies, measures again n
 answer, makes live changes (a pod relabelled, a pod added) with their API-write-to-kernel latency, and shows
 knp status and knp replay of a node at an earlier sequence. Everything it started is removed at the end,
 also on Ctrl-C; --keep leaves it running until Ctrl-C and prints how to point the other commands at it.
-KNP_NATS_URL: use that NATS instead of starting one. Needs root (network namespaces, nftables).`;
+KNP_NATS_URL (with the KNP_NATS_* identity and TLS variables, one identity allowed everything): use that
+NATS instead of starting one; the streams are made as knp init makes them. Needs root (network namespaces, nftables).`;
 
 /** `knp demo`: the narrated live pipeline. Exit 0 when every measured matrix equals explain's. */
 export const demoCommand: Command = {
@@ -52,7 +53,7 @@ export const demoCommand: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const ok = await narrate(stack, scenario, io, textVariable(env, 'KNP_NATS_URL'));
+      const ok = await narrate(stack, scenario, io, natsEnvOf(env));
       if (values.keep && !interrupted) {
         io.out(`\nstill running (Ctrl-C removes it). Point the other commands at it:\n  export KNP_NATS_URL=${stack.env.KNP_NATS_URL} KNP_PREFIX=${DEMO_PREFIX} KNP_TRUSTED_COMPILER_KEYS=${stack.env.KNP_TRUSTED_COMPILER_KEYS}\n  bin/knp status; bin/knp explain --all-pairs --port 9000/TCP; bin/knp history --node ${scenario.nodes[0]}\n  the API stand-in: KUBECONFIG=${stack.dir}/kubeconfig; service logs: ${stack.dir}/logs\n`);
         await new Promise(() => undefined); // until a signal
@@ -90,7 +91,14 @@ function prerequisites(backend: 'nftables' | 'iptables'): string[] {
 const ms = (n: number): string => `${Math.round(n)} ms`;
 
 /** The story, step by step; true when every measured matrix equals explain's. */
-async function narrate(stack: DemoStack, scenario: DemoScenario, io: CommandIo, natsUrl: string | undefined): Promise<boolean> {
+/** KNP_NATS_URL and the KNP_NATS_* identity and TLS variables when a NATS is given; undefined to start one. */
+function natsEnvOf(env: Env): Record<string, string> | undefined {
+  if (textVariable(env, 'KNP_NATS_URL') === undefined) return undefined;
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('KNP_NATS_') && e[1] !== undefined));
+}
+
+async function narrate(stack: DemoStack, scenario: DemoScenario, io: CommandIo, natsEnv: Record<string, string> | undefined): Promise<boolean> {
+  const natsUrl = natsEnv?.KNP_NATS_URL;
   const started = Date.now();
   const step = (n: number, text: string): void => io.out(`\n== ${n}/7 ${text}\n`);
   const pods = scenario.podSpecs.map((p) => p.name).sort();
@@ -98,7 +106,7 @@ async function narrate(stack: DemoStack, scenario: DemoScenario, io: CommandIo, 
   let ok = true;
 
   step(1, `starting: ${natsUrl ? `NATS at ${natsUrl}` : 'a private nats-server'}, the API stand-in with examples/, ${scenario.nodes.length} nodes and ${pods.length} pods in network namespaces, watcher, 2 compilers, ${scenario.nodes.length} appliers`);
-  await stack.start(natsUrl);
+  await stack.start(natsEnv);
   await stack.waitSynced(stack.standin!.resourceVersion());
   io.out(`   up and synced in ${ms(Date.now() - started)}; rules signed by the compilers, events by the watcher\n`);
 

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { createLogger, loadConfig, loadTogether, type Logger, type RuleSet } from '@knp/shared';
 import { replayNode } from '@knp/compiler/service';
 import { Applier, ApplyError, createBackend, loadKernelSettings, KERNEL_FORMATS, parseFormat, renderers, type KernelSettings } from '@knp/node-applier';
-import { connect } from 'nats';
+import { connectNats } from '@knp/shared/nats';
 import type { Command } from '../command.js';
 import { UsageError } from '../io.js';
 import { operatorSigning } from '../live-state.js';
@@ -46,7 +46,7 @@ export const replayCommand: Command = {
     const [config, kernel] = loadTogether(() => loadConfig(env), () => (values.apply ? loadKernelSettings(env) : undefined));
     const log = createLogger('replay', config.logLevel === 'info' ? 'warn' : config.logLevel, 2); // stdout carries the rule set
     const signing = operatorSigning(env, log);
-    const nc = await connect({ servers: [...config.natsUrls], name: 'knp-replay' });
+    const nc = await connectNats(config.nats, 'operator', { name: 'knp-replay' });
     try {
       const replayed = await replayNode(nc, config.prefix, values.node, { ...(toSeqText ? { toSeq: Number(toSeqText) } : {}), fromStart: values['from-start'] ?? false, signing, log });
       const { ruleSet } = replayed;

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@knp/shared';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
+import { connectNats } from '@knp/shared/nats';
 import type { Command } from '../command.js';
+import { connectFailure } from '../connect-failure.js';
 import { FactsReader, rulesTrustFromEnv } from '../ops/facts.js';
 import { renderStatus, statusReport } from '../ops/status-report.js';
 
@@ -21,9 +23,9 @@ export const statusCommand: Command = {
     const trust = rulesTrustFromEnv(env);
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: [...config.natsUrls], name: 'knp-status', timeout: 5_000 });
+      nc = await connectNats(config.nats, 'operator', { name: 'knp-status', timeout: 5_000 });
     } catch (err) {
-      io.err(`knp status: NATS unreachable: ${(err as Error).message}\n`);
+      io.err(`knp status: ${connectFailure(err)}\n`);
       return 2;
     }
     try {

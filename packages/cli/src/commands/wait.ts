@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '@knp/shared';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
+import { connectNats } from '@knp/shared/nats';
 import type { Command } from '../command.js';
+import { connectFailure } from '../connect-failure.js';
 import { UsageError } from '../io.js';
 import { FactsReader, rulesTrustFromEnv } from '../ops/facts.js';
 import { judgeSync, type SyncVerdict } from '../ops/judge.js';
@@ -39,9 +41,9 @@ export const waitCommand: Command = {
     const deadline = Date.now() + parsed.timeoutMs;
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: [...config.natsUrls], name: 'knp-wait', timeout: Math.min(5_000, parsed.timeoutMs), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+      nc = await connectNats(config.nats, 'operator', { name: 'knp-wait', timeout: Math.min(5_000, parsed.timeoutMs), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     } catch (err) {
-      io.out(`${JSON.stringify({ synced: false, error: `NATS unreachable: ${(err as Error).message}` })}\n`);
+      io.out(`${JSON.stringify({ synced: false, error: connectFailure(err) })}\n`);
       return 2;
     }
     const started = Date.now();

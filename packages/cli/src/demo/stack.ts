@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateSigningKeyPair, type Logger } from '@knp/shared';
+import { ConfigError, generateSigningKeyPair, loadNatsSettings, type Logger } from '@knp/shared';
+import { DEFAULT_STREAM_SETTINGS, connectNats, ensureStreams } from '@knp/shared/nats';
 import { NetnsCluster, Service, startNatsServer, startStandin, type NatsServer, type Standin } from '@knp/sim';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { FactsReader, rulesTrustFromEnv } from '../ops/facts.js';
 import { judgeSync, type SyncVerdict } from '../ops/judge.js';
 import type { DemoScenario } from './scenario.js';
@@ -27,10 +28,19 @@ export class DemoStack {
 
   constructor(private readonly scenario: DemoScenario, private readonly backend: 'nftables' | 'iptables', private readonly log: Logger) {}
 
-  /** Starts NATS, the stand-in (namespaces and pods, no policies yet), the cluster and the services. */
-  async start(natsUrl: string | undefined): Promise<void> {
-    if (natsUrl === undefined) this.nats = await startNatsServer();
-    const url = natsUrl ?? this.nats!.url;
+  /**
+   * Starts NATS (or uses the one `natsEnv` names: KNP_NATS_URL and one identity allowed everything, passed
+   * on to the services), creates the streams as `knp init` does, then the stand-in (namespaces and pods, no
+   * policies yet), the cluster and the services.
+   */
+  async start(natsEnv: Readonly<Record<string, string>> | undefined): Promise<void> {
+    if (natsEnv === undefined) this.nats = await startNatsServer();
+    const url = natsEnv?.KNP_NATS_URL ?? this.nats!.url;
+    const problems: string[] = [];
+    const settings = loadNatsSettings({ ...natsEnv, KNP_NATS_URL: url }, problems);
+    if (problems.length > 0) throw new ConfigError(problems);
+    this.nc = await connectNats(settings, 'init', { name: 'knp-demo' });
+    await ensureStreams(this.nc, DEMO_PREFIX, DEFAULT_STREAM_SETTINGS);
     this.standin = await startStandin();
     for (const ns of this.scenario.namespaces) this.standin.create('Namespace', structuredClone(ns) as never);
     for (const pod of this.scenario.pods) this.standin.create('Pod', structuredClone(pod) as never);
@@ -38,7 +48,7 @@ export class DemoStack {
     this.standin.writeKubeconfig(kubeconfig);
     const keys = this.writeKeys();
     this.env = {
-      KNP_NATS_URL: url, KNP_PREFIX: DEMO_PREFIX, KNP_LOG_LEVEL: 'info', KNP_HEARTBEAT_S: '1',
+      ...natsEnv, KNP_NATS_URL: url, KNP_PREFIX: DEMO_PREFIX, KNP_LOG_LEVEL: 'info', KNP_HEARTBEAT_S: '1',
       KNP_TRUSTED_WATCHER_KEYS: keys.watcherPub, KNP_TRUSTED_COMPILER_KEYS: keys.compilerPub,
     };
     this.cluster = await NetnsCluster.create({ nodes: this.scenario.nodes, pods: this.scenario.podSpecs });
@@ -53,7 +63,6 @@ export class DemoStack {
     add('compiler-2', ['compiler'], { KNP_SIGNING_KEY: keys.compilerKey });
     for (const node of this.scenario.nodes)
       add(`applier-${node}`, ['applier'], { KNP_NODE_NAME: node, KNP_NETNS: this.cluster.netnsOf(node), KNP_BACKEND: this.backend, KNP_STATE_DIR: join(this.dir, 'state'), KNP_RECONCILE_S: '30' });
-    this.nc = await connect({ servers: url, name: 'knp-demo' });
   }
 
   /** One key for the watcher and one shared by both compilers (files in the run's folder). */

@@ -6,7 +6,7 @@ import type { CompilerSettings } from './settings.js';
 /** What `runCompiler` takes besides the config and the logger. */
 export type CompilerOptions = {
   readonly settings?: Partial<CompilerSettings>;
-  /** An existing connection (left open by `stop()`); otherwise one is made from `config.natsUrls`. */
+  /** An existing connection (left open by `stop()`); otherwise one is made from `config.nats` as the compiler role. */
   readonly nc?: NatsConnection;
   /** Replay from the start of the stream even when snapshots exist. */
   readonly ignoreSnapshots?: boolean;

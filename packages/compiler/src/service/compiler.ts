@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { STATUS_SCHEMA, assertNever, compilerStatusKey, type CompilerStatus, type Logger, type RuleSet } from '@knp/shared';
-import { StatusWriter, ensureStreams, streamEpoch } from '@knp/shared/nats';
+import { StatusWriter, awaitStreams, streamEpoch } from '@knp/shared/nats';
 import { emptyState } from '../state.js';
 import { isCaughtUpTo, releaseWaiters } from './caught-up.js';
 import type { CompilerHandle, CompilerOptions } from './compiler-handle.js';
@@ -141,7 +141,10 @@ export class Compiler implements CompilerHandle {
     this.s.session.caughtUp = false; // before any await: nothing of the last pass may look current
     clearTimeout(this.s.idleTimer);
     const { nc, jsm, prefix, streams, snapshots } = this.nats;
-    this.s.epoch = (await streamEpoch(jsm, streams.eventsStream)) ?? (await ensureStreams(nc, prefix, this.settings.streams)).epoch;
+    // the events stream gone (deleted, not yet recreated by `knp init`): wait for it, then start on its epoch
+    const found = (await streamEpoch(jsm, streams.eventsStream)) ?? (await awaitStreams(nc, prefix, ['events'], this.log, () => this.stopping))?.epoch;
+    if (found === undefined) throw new Error('stopped while waiting for the events stream'); // run() ends the loop
+    this.s.epoch = found;
     if (this.s.phase === 'restarting') this.s.phase = 'running';
     const epoch = this.s.epoch;
     const rules = this.rulesStore(epoch);

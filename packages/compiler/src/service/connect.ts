@@ -1,6 +1,6 @@
 import type { Config, Logger } from '@knp/shared';
-import { ensureStreams, type Streams } from '@knp/shared/nats';
-import { connect, type JetStreamClient, type JetStreamManager, type KV, type NatsConnection } from 'nats';
+import { awaitStreams, connectNats, type Streams } from '@knp/shared/nats';
+import { type JetStreamClient, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import type { CompilerSettings } from './settings.js';
 import { SnapshotStore } from './snapshots.js';
 
@@ -18,14 +18,20 @@ export type CompilerNats = {
   readonly snapshots: SnapshotStore;
 };
 
-/** The connect step: the connection (unless given), the streams, the status bucket and the snapshot store. */
+/** The streams a compiler reads and writes: events in, rules out, its status keys, snapshots. */
+export const COMPILER_NEEDS = ['events', 'rules', 'status', 'snapshots'] as const;
+
+/**
+ * The connect step: the connection (unless given), the streams `knp init` made (waited for, with backoff,
+ * while missing), the status bucket and the snapshot store.
+ */
 export async function connectCompiler(config: Config, settings: CompilerSettings, given: NatsConnection | undefined, log: Logger): Promise<CompilerNats> {
-  const nc = given ?? (await connect({ servers: [...config.natsUrls], name: 'knp-compiler', maxReconnectAttempts: -1, waitOnFirstConnect: true }));
+  const nc = given ?? (await connectNats(config.nats, 'compiler', { maxReconnectAttempts: -1, waitOnFirstConnect: true }));
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
-  const streams = await ensureStreams(nc, config.prefix, settings.streams);
+  const streams = (await awaitStreams(nc, config.prefix, COMPILER_NEEDS, log))!;
   const statusBucket = await js.views.kv(streams.statusBucket);
   const { signer, compilers, watchers } = settings.signing;
-  const snapshots = await SnapshotStore.open(js, config.prefix, settings.streams.replicas, log, { signer, trust: compilers, requireSignedFold: watchers.mode === 'signed' });
+  const snapshots = await SnapshotStore.open(js, config.prefix, log, { signer, trust: compilers, requireSignedFold: watchers.mode === 'signed' });
   return { prefix: config.prefix, nc, ownsConnection: given === undefined, js, jsm, streams, statusBucket, snapshots };
 }

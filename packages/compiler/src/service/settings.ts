@@ -1,9 +1,7 @@
 import { ConfigError, intVariables, readSigningSettings, type SigningSettings } from '@knp/shared';
-import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '@knp/shared/nats';
 
 /** The compiler's own settings (the shared ones come from `loadConfig`). */
 export type CompilerSettings = {
-  readonly streams: StreamSettings;
   /** Write a snapshot once this many events were folded since the last one (0 = never by count). */
   readonly snapshotEveryEvents: number;
   /** Write a snapshot once this long passed since the last one, if anything was folded (0 = never by time). */
@@ -22,7 +20,6 @@ export type CompilerSettings = {
 };
 
 export const DEFAULT_COMPILER_SETTINGS: CompilerSettings = {
-  streams: DEFAULT_STREAM_SETTINGS,
   snapshotEveryEvents: 10_000,
   snapshotEveryMs: 300_000,
   snapshotsKept: 2,
@@ -32,8 +29,8 @@ export const DEFAULT_COMPILER_SETTINGS: CompilerSettings = {
 };
 
 /**
- * Reads KNP_SNAPSHOT_EVENTS, KNP_SNAPSHOT_S (0 = off), KNP_HEARTBEAT_S, KNP_COMPILER_MAX_BATCH and
- * KNP_STREAM_REPLICAS, and the signing variables (readSigningSettings); every problem is listed with
+ * Reads KNP_SNAPSHOT_EVENTS, KNP_SNAPSHOT_S (0 = off), KNP_HEARTBEAT_S, KNP_COMPILER_MAX_BATCH and the
+ * signing variables (readSigningSettings; the stream sizing is `knp init`'s); every problem is listed with
  * variable, value and expectation.
  */
 export function loadCompilerSettings(env: Readonly<Record<string, string | undefined>>): CompilerSettings {
@@ -44,12 +41,10 @@ export function loadCompilerSettings(env: Readonly<Record<string, string | undef
   const snapshotS = int('KNP_SNAPSHOT_S', d.snapshotEveryMs / 1000, 0, 86_400);
   const heartbeatS = int('KNP_HEARTBEAT_S', d.heartbeatMs / 1000, 1, 3_600);
   const maxBatchEvents = int('KNP_COMPILER_MAX_BATCH', d.maxBatchEvents, 1, 10_000_000);
-  const replicas = int('KNP_STREAM_REPLICAS', d.streams.replicas, 1, 5);
   const signing = readSigningSettings(env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...d,
-    streams: { ...d.streams, replicas },
     snapshotEveryEvents,
     snapshotEveryMs: snapshotS * 1000,
     heartbeatMs: heartbeatS * 1000,

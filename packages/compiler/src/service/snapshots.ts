@@ -1,5 +1,5 @@
 import { checkSignature, names, type Logger, type SigningKey, type Trust } from '@knp/shared';
-import { StorageType, type JetStreamClient, type ObjectInfo, type ObjectStore } from 'nats';
+import { type JetStreamClient, type ObjectInfo, type ObjectStore } from 'nats';
 import type { ClusterState } from '../state.js';
 import { SnapshotError, decodeSnapshot, encodeSnapshot, type Snapshot } from './snapshot-codec.js';
 
@@ -29,8 +29,9 @@ const UNSIGNED: SnapshotSigning = { signer: undefined, trust: { mode: 'unsigned'
 export class SnapshotStore {
   private constructor(private readonly os: ObjectStore, private readonly log: Logger, private readonly signing: SnapshotSigning) {}
 
-  static async open(js: JetStreamClient, prefix: string, replicas: number, log: Logger, signing: SnapshotSigning = UNSIGNED): Promise<SnapshotStore> {
-    const os = await js.views.os(names(prefix).snapshotBucket, { storage: StorageType.File, replicas });
+  /** Opens the store `knp init` made (the client only looks it up when it exists). */
+  static async open(js: JetStreamClient, prefix: string, log: Logger, signing: SnapshotSigning = UNSIGNED): Promise<SnapshotStore> {
+    const os = await js.views.os(names(prefix).snapshotBucket);
     return new SnapshotStore(os, log, signing);
   }
 

@@ -45,7 +45,7 @@ export async function foldStream(nc: NatsConnection, prefix: string, opts: FoldO
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
   const epoch = await streamEpoch(jsm, n.eventsStream);
-  if (epoch === undefined) throw new ReplayError(`no events stream ${n.eventsStream}: is the watcher running with KNP_PREFIX=${prefix}?`);
+  if (epoch === undefined) throw new ReplayError(`no events stream ${n.eventsStream}: did "knp init" run with KNP_PREFIX=${prefix}?`);
   const info = await jsm.streams.info(n.eventsStream);
   const target = opts.toSeq ?? info.state.last_seq;
   if (target > info.state.last_seq) throw new ReplayError(`sequence ${target} is past the stream's last sequence ${info.state.last_seq}`);
@@ -54,7 +54,7 @@ export async function foldStream(nc: NatsConnection, prefix: string, opts: FoldO
   let state: ClusterState = emptyState(epoch, watchers.mode === 'signed');
   if (!opts.fromStart && (await hasStream(jsm, `OBJ_${n.snapshotBucket}`))) {
     const trust = opts.signing?.compilers ?? { mode: 'unsigned' as const };
-    const store = await SnapshotStore.open(js, prefix, 1, opts.log, { signer: undefined, trust, requireSignedFold: watchers.mode === 'signed' });
+    const store = await SnapshotStore.open(js, prefix, opts.log, { signer: undefined, trust, requireSignedFold: watchers.mode === 'signed' });
     const snapshot = await store.loadNewest(epoch, target);
     if (snapshot) state = resumeState(snapshot.state, watchers.mode === 'signed');
   }

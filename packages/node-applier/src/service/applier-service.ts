@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type ConsumerMessages, type JsMsg, type MsgHdrs, type NatsConnection } from 'nats';
+import { type ConsumerMessages, type JsMsg, type MsgHdrs, type NatsConnection } from 'nats';
 import { applierStatusKey, names, type ApplierRecord, type Config, type Logger, type RuleSet } from '@knp/shared';
-import { ChunkError, StatusWriter, ensureStreams, readLarge, receivedRuleSet } from '@knp/shared/nats';
+import { ChunkError, NatsConnectError, StatusWriter, awaitStreams, connectNats, readLarge, receivedRuleSet } from '@knp/shared/nats';
 import { RECEIVED_AT_HEADER, parseReceivedAt } from '@knp/shared/ops';
 import { Applier, ApplyError, type ApplyOutcome } from '../applier.js';
 import type { Backend } from '../backend.js';
@@ -25,7 +25,7 @@ export type ApplierServiceOptions = {
   readonly settings: ApplierSettings;
   /** A backend to drive instead of the one KNP_BACKEND names (tests). */
   readonly backend?: Backend;
-  /** An existing connection (left open by `stop()`); otherwise one is made from `config.natsUrls`, retried forever. */
+  /** An existing connection (left open by `stop()`); otherwise one is made from `config.nats` as the applier role, retried forever. */
   readonly nc?: NatsConnection;
   /** Called after every rule set that is now in force (applied or found unchanged). */
   readonly onApplied?: (applied: Applied) => void;
@@ -178,9 +178,11 @@ class ApplierService {
   private async connect(): Promise<NatsConnection | undefined> {
     for (let attempt = 0; !this.state.stopping; attempt += 1) {
       try {
-        return await connect({ servers: [...this.config.natsUrls], name: 'knp-applier', maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_DELAY_MS });
+        return await connectNats(this.config.nats, 'applier', { maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_DELAY_MS });
       } catch (err) {
-        if (attempt === 0) this.log.warn({ err }, 'NATS unreachable, enforcing the stored rules and retrying');
+        // a refused identity is logged every time: rotating the secret file fixes it without a restart
+        if (err instanceof NatsConnectError) this.log.warn({ err }, 'NATS refused this identity, enforcing the stored rules and retrying');
+        else if (attempt === 0) this.log.warn({ err }, 'NATS unreachable, enforcing the stored rules and retrying');
         await sleep(RECONNECT_DELAY_MS);
       }
     }
@@ -197,11 +199,15 @@ class ApplierService {
     }
   }
 
-  /** Steps 4 and 5 on one connection: the streams, the status bucket, catch up to the newest rule set, then consume. */
+  /**
+   * Steps 4 and 5 on one connection: the streams (`knp init` makes them: waited for while missing), the
+   * status bucket, catch up to the newest rule set, then consume.
+   */
   private async session(nc: NatsConnection): Promise<void> {
     const js = nc.jetstream();
     const jsm = await nc.jetstreamManager();
-    const streams = await ensureStreams(nc, this.config.prefix, this.settings.streams);
+    const streams = await awaitStreams(nc, this.config.prefix, ['rules', 'status'], this.log, () => this.state.stopping);
+    if (streams === undefined) return;
     this.status.bind(await js.views.kv(streams.statusBucket));
     void this.status.write();
     const subject = names(this.config.prefix).rulesSubject(this.settings.node);

@@ -6,9 +6,10 @@ const USAGE = `usage: knp applier
 
 Enforces this node's rule sets: the one kept in KNP_STATE_DIR at once, then the newest on <prefix>.rules.<node>,
 then every newer one (durable consumer: apply, then ack). Reports to the <PREFIX>_status bucket.
-Environment: KNP_NODE_NAME (required), KNP_NATS_URL, KNP_PREFIX, KNP_BACKEND (nftables|iptables), KNP_IPTABLES_MODE
-(auto|nft|legacy: the iptables client; auto = the one whose rules the node holds), KNP_NETNS,
-KNP_STATE_DIR, KNP_LOG_LEVEL, KNP_HTTP_PORT (unset = off), KNP_HEARTBEAT_S (10), KNP_RECONCILE_S (30; 0 = off), KNP_STREAM_REPLICAS.
+Environment: KNP_NODE_NAME (required), KNP_NATS_URL (and the KNP_NATS_* identity and TLS variables), KNP_PREFIX,
+KNP_BACKEND (nftables|iptables), KNP_IPTABLES_MODE (auto|nft|legacy: the iptables client; auto = the one whose
+rules the node holds), KNP_NETNS, KNP_STATE_DIR, KNP_LOG_LEVEL, KNP_HTTP_PORT (unset = off), KNP_HEARTBEAT_S (10),
+KNP_RECONCILE_S (30; 0 = off).
 `;
 
 /** `knp applier`: the service `serviceMain` runs until SIGINT/SIGTERM. */

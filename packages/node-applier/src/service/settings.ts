@@ -1,5 +1,4 @@
 import { ConfigError, intVariables, readSigningSettings, textVariable, type Trust } from '@knp/shared';
-import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from '@knp/shared/nats';
 import { DEFAULT_KERNEL_SETTINGS, readKernelSettings, type KernelSettings } from '../kernel/select.js';
 
 /** The applier's own settings (the shared ones come from `loadConfig`). */
@@ -10,7 +9,6 @@ export type ApplierSettings = {
   readonly kernel: KernelSettings;
   /** KNP_STATE_DIR: where the last applied rule set is kept, so a restart enforces it before NATS answers. */
   readonly stateDir: string;
-  readonly streams: StreamSettings;
   /** Status record period; a record older than 3 periods is not "fresh" for `knp wait`. */
   readonly heartbeatMs: number;
   /** Drift check period (`Applier.reconcile`); 0 = never. */
@@ -24,7 +22,6 @@ export type ApplierSettings = {
 export const DEFAULT_APPLIER_SETTINGS: Omit<ApplierSettings, 'node'> = {
   kernel: DEFAULT_KERNEL_SETTINGS,
   stateDir: '/var/lib/knp',
-  streams: DEFAULT_STREAM_SETTINGS,
   heartbeatMs: 10_000,
   reconcileMs: 30_000,
   retryDelayMs: 5_000,
@@ -33,7 +30,7 @@ export const DEFAULT_APPLIER_SETTINGS: Omit<ApplierSettings, 'node'> = {
 
 /**
  * Reads KNP_NODE_NAME (required), KNP_BACKEND, KNP_NETNS, KNP_STATE_DIR, KNP_HEARTBEAT_S, KNP_RECONCILE_S
- * (0 = off), KNP_STREAM_REPLICAS and KNP_TRUSTED_COMPILER_KEYS; every problem is listed with variable, value and expectation.
+ * (0 = off) and KNP_TRUSTED_COMPILER_KEYS; every problem is listed with variable, value and expectation.
  */
 export function loadApplierSettings(env: Readonly<Record<string, string | undefined>>): ApplierSettings {
   const problems: string[] = [];
@@ -48,7 +45,6 @@ export function loadApplierSettings(env: Readonly<Record<string, string | undefi
   if (!stateDir.startsWith('/')) problems.push(`KNP_STATE_DIR: ${JSON.stringify(stateDir)} must be an absolute path`);
   const heartbeatS = int('KNP_HEARTBEAT_S', d.heartbeatMs / 1000, 1, 3_600);
   const reconcileS = int('KNP_RECONCILE_S', d.reconcileMs / 1000, 0, 86_400);
-  const replicas = int('KNP_STREAM_REPLICAS', d.streams.replicas, 1, 5);
   const trust = readSigningSettings(env, problems).compilers;
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -56,7 +52,6 @@ export function loadApplierSettings(env: Readonly<Record<string, string | undefi
     node: node!,
     kernel,
     stateDir,
-    streams: { ...d.streams, replicas },
     heartbeatMs: heartbeatS * 1000,
     reconcileMs: reconcileS * 1000,
     trust,

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { names } from '../names.js';
+import { ConfigError, intVariables } from '../config.js';
 import { isNotFound } from './errors.js';
 import {
   DiscardPolicy,
@@ -31,6 +33,20 @@ export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
   rulesPerNode: 5,
   statusHistory: 5,
 };
+
+/**
+ * `knp init`'s variables: KNP_STREAM_REPLICAS (1-5), KNP_EVENTS_MAX_AGE_S and KNP_EVENTS_MAX_BYTES (0 = keep
+ * the full history); every problem is listed with variable, value and expectation.
+ */
+export function loadStreamSettings(env: Readonly<Record<string, string | undefined>>): StreamSettings {
+  const problems: string[] = [];
+  const int = intVariables(env, problems);
+  const replicas = int('KNP_STREAM_REPLICAS', DEFAULT_STREAM_SETTINGS.replicas, 1, 5);
+  const maxAgeS = int('KNP_EVENTS_MAX_AGE_S', 0, 0, 10 * 365 * 86_400);
+  const maxBytes = int('KNP_EVENTS_MAX_BYTES', 0, 0, Number.MAX_SAFE_INTEGER);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { ...DEFAULT_STREAM_SETTINGS, replicas, eventsMaxAgeMs: maxAgeS * 1000, eventsMaxBytes: maxBytes };
+}
 
 export type Streams = {
   readonly eventsStream: string;
@@ -76,16 +92,69 @@ export function rulesStreamConfig(prefix: string, s: StreamSettings): Partial<St
 }
 
 /**
- * Creates or updates the events and rules streams and the status bucket; safe to run from every service at
- * once. Returns the names and the epoch (the events stream's `created` timestamp).
+ * What `knp init` runs (and tests, and the demo): creates or updates the events and rules streams, the
+ * status bucket and the snapshot object store; idempotent, safe to run concurrently. Returns the names and
+ * the epoch (the events stream's `created` timestamp). The services never create them: see `awaitStreams`.
  */
 export async function ensureStreams(nc: NatsConnection, prefix: string, settings: StreamSettings): Promise<Streams> {
   const jsm = await nc.jetstreamManager();
   const events = await ensureStream(jsm, eventsStreamConfig(prefix, settings));
   await ensureStream(jsm, rulesStreamConfig(prefix, settings));
   const n = names(prefix);
-  await nc.jetstream().views.kv(n.statusBucket, { history: settings.statusHistory, replicas: settings.replicas });
+  const js = nc.jetstream();
+  await js.views.kv(n.statusBucket, { history: settings.statusHistory, replicas: settings.replicas });
+  await js.views.os(n.snapshotBucket, { storage: StorageType.File, replicas: settings.replicas });
   return { eventsStream: n.eventsStream, rulesStream: n.rulesStream, statusBucket: n.statusBucket, epoch: events.created };
+}
+
+/** What a service uses of the layout `ensureStreams` makes. */
+export type StreamNeed = 'events' | 'rules' | 'status' | 'snapshots';
+
+/** The JetStream stream behind each need (a KV bucket is `KV_<bucket>`, an object store `OBJ_<bucket>`). */
+export function streamOfNeed(prefix: string, need: StreamNeed): string {
+  const n = names(prefix);
+  switch (need) {
+    case 'events':
+      return n.eventsStream;
+    case 'rules':
+      return n.rulesStream;
+    case 'status':
+      return `KV_${n.statusBucket}`;
+    case 'snapshots':
+      return `OBJ_${n.snapshotBucket}`;
+  }
+}
+
+/** The pause before the next look for missing streams: doubling from 250 ms, at most 10 s. */
+export const missingStreamsBackoffMs = (attempt: number): number => Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
+
+/**
+ * Waits until every stream of `needs` exists (made by `knp init`), looking again with backoff and logging
+ * what is missing; the events stream, when needed, gives the epoch (empty otherwise). Resolves undefined
+ * when `stopping()` turns true first.
+ */
+export async function awaitStreams(
+  nc: NatsConnection,
+  prefix: string,
+  needs: readonly StreamNeed[],
+  log: { warn(obj: object, msg: string): void },
+  stopping: () => boolean = () => false,
+): Promise<Streams | undefined> {
+  const jsm = await nc.jetstreamManager();
+  const n = names(prefix);
+  for (let attempt = 0; !stopping(); attempt += 1) {
+    const found = await Promise.all(needs.map(async (need) => ({ need, info: await streamInfo(jsm, streamOfNeed(prefix, need)) })));
+    const missing = found.filter((f) => f.info === undefined).map((f) => streamOfNeed(prefix, f.need));
+    if (missing.length === 0) {
+      const epoch = found.find((f) => f.need === 'events')?.info?.created ?? '';
+      return { eventsStream: n.eventsStream, rulesStream: n.rulesStream, statusBucket: n.statusBucket, epoch };
+    }
+    const retryMs = missingStreamsBackoffMs(attempt);
+    log.warn({ missing, retryMs }, 'streams missing: run knp init; looking again');
+    // in slices, so a service told to stop does not wait out a 10 s pause
+    for (let waited = 0; waited < retryMs && !stopping(); waited += 250) await sleep(Math.min(250, retryMs - waited));
+  }
+  return undefined;
 }
 
 /** Adds the stream, or updates it when a field we declare differs; a concurrent add by another service is fine. */

@@ -1,0 +1,32 @@
+import { parseArgs } from 'node:util';
+import { loadConfig, loadTogether, names } from '@knp/shared';
+import { connectNats, ensureStreams, loadStreamSettings } from '@knp/shared/nats';
+import type { Command } from '../command.js';
+
+const USAGE = `usage: knp init
+
+Creates or updates what the services use on JetStream: the events stream <PREFIX>_EVENTS, the rules stream
+<PREFIX>_RULES, the status bucket <PREFIX>_status and the snapshot object store <PREFIX>_snapshots. The
+services never create them (they wait, logging what is missing); run this once per prefix, and again after
+changing the sizing. Idempotent: a second run changes nothing. Connects as the init role of infra/nats/.
+Environment: KNP_NATS_URL and the KNP_NATS_* identity and TLS variables, KNP_PREFIX, KNP_STREAM_REPLICAS
+(1-5, default 1), KNP_EVENTS_MAX_AGE_S and KNP_EVENTS_MAX_BYTES (0 = keep the full history, the default).
+Prints the stream names and the events stream's epoch (JSON).`;
+
+/** `knp init`: the streams, bucket and object store, made once by their own role. */
+export const initCommand: Command = {
+  name: 'init',
+  usage: USAGE,
+  async run(argv, io, env) {
+    parseArgs({ args: [...argv], options: {}, strict: true, allowPositionals: false });
+    const [config, settings] = loadTogether(() => loadConfig(env), () => loadStreamSettings(env));
+    const nc = await connectNats(config.nats, 'init', { timeout: 5_000 });
+    try {
+      const streams = await ensureStreams(nc, config.prefix, settings);
+      io.out(`${JSON.stringify({ ...streams, snapshotBucket: names(config.prefix).snapshotBucket })}\n`);
+      return 0;
+    } finally {
+      await nc.close();
+    }
+  },
+};
