@@ -10,6 +10,7 @@ import { DEFAULT_APPLIER_SETTINGS, runApplierService, type ApplierHandle } from 
 import { createLogger, loadConfig, names } from '@knp/shared';
 import { runWatcher, type WatcherHandle } from '@knp/watcher';
 import { connect, type NatsConnection } from 'nats';
+import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@knp/shared/nats';
 import { freePort, sh, shQuiet, spawnNatsServer, startStandin, type K8sObject, type Standin } from '@knp/sim';
 import { waitFor } from '@knp/testing';
 
@@ -89,6 +90,7 @@ const ready = async (port: number | undefined): Promise<Scrape | false> => {
 Ops.before(async (ctx) => {
   ctx.dir = mkdtempSync(join(tmpdir(), 'knp-ops-test-'));
   ctx.nc = await connect({ servers: NATS_URL });
+  await ensureStreams(ctx.nc, PREFIX, DEFAULT_STREAM_SETTINGS); // what `knp init` makes: the services wait for it
   ctx.standin = await startStandin();
   for (const n of ['x', 'y']) ctx.standin.create('Namespace', ns(n));
   ctx.standin.create('Pod', pod('x', 'a', '10.9.0.1'));
@@ -199,6 +201,9 @@ Ops('a compiler whose start waits for NATS is alive and not ready, and ready onc
   assert.match(waiting.body, /connecting to NATS/);
   const server = await spawnNatsServer(natsPort, join(ctx.dir, 'nats-store'));
   try {
+    const init = await connect({ servers: `nats://127.0.0.1:${natsPort}` });
+    await ensureStreams(init, PREFIX, DEFAULT_STREAM_SETTINGS);
+    await init.close();
     const compiler = await starting;
     assert.is(compiler.httpPort, httpPort);
     await waitFor('the compiler ready', () => ready(httpPort));
