@@ -9,3 +9,4 @@ export * from './standin/standin.js';
 export * from './nats-server.js';
 export * from './processes.js';
 export * from './nats-cluster.js';
+export type { Lease, LeaseRoute } from './standin/leases.js';
