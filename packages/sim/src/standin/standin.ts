@@ -63,7 +63,7 @@ export type Standin = {
   resumeWatches(): void;
   /** Forgets the event history and list snapshots: a watch resuming from an older resourceVersion, or a continue token, gets 410 Gone. */
   expireHistory(): void;
-  /** Answers the next `n` requests with HTTP 500. */
+  /** Answers the next `n` Pod/Namespace/NetworkPolicy requests with HTTP 500 (Lease requests are not counted). */
   failNext(n: number): void;
   kubeconfig(): string;
   writeKubeconfig(path: string): void;
@@ -214,10 +214,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
 
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://standin');
-    if (failures > 0) {
-      failures -= 1;
-      return json(res, 500, statusBody(500, 'InternalError', 'stand-in told to fail'));
-    }
+    // Leases first: injected failures are meant for the informers' lists and watches
     const leaseRoute = leaseRouteOf(url.pathname);
     if (leaseRoute !== undefined) {
       const method = req.method ?? 'GET';
@@ -227,6 +224,10 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
         json(res, answer.status, answer.body);
       });
       return;
+    }
+    if (failures > 0) {
+      failures -= 1;
+      return json(res, 500, statusBody(500, 'InternalError', 'stand-in told to fail'));
     }
     const route = req.method === 'GET' ? routeOf(url.pathname) : undefined;
     if (route === undefined) return json(res, 404, statusBody(404, 'NotFound', `${req.method} ${url.pathname} not served`));
