@@ -7,7 +7,7 @@ import { modelName, unknownFields } from './k8s-fields.js';
 /**
  * infra/k8s rendered by `kubectl kustomize` (the base and the example overlay): every object valid for its
  * type (kubernetes-models) with no field its type lacks, and what the deployment promises: the RBAC is
- * exactly the watcher's read access, only the watcher holds an API token, the applier is confined to
+ * exactly the watcher's read access plus its one Lease, only the watcher holds an API token, the applier is confined to
  * NET_ADMIN + NET_RAW on the host network, every workload probed, sized and fed its secrets as files.
  */
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any };
@@ -53,22 +53,29 @@ Valid('the objects: one namespace, four service accounts, the watcher\'s RBAC, c
   assert.equal(example.map(id).sort(), [
     'ClusterRole knp-watcher', 'ClusterRoleBinding knp-watcher', 'ConfigMap knp/knp-config', 'DaemonSet knp/knp-applier',
     'Deployment knp/knp-compiler', 'Deployment knp/knp-watcher', 'Job knp/knp-init', 'Namespace knp', 'PodDisruptionBudget knp/knp-compiler',
-    'ResourceQuota knp/knp-critical-pods', 'ServiceAccount knp/knp-applier', 'ServiceAccount knp/knp-compiler', 'ServiceAccount knp/knp-init', 'ServiceAccount knp/knp-watcher',
+    'ResourceQuota knp/knp-critical-pods', 'Role knp/knp-watcher-lease', 'RoleBinding knp/knp-watcher-lease', 'ServiceAccount knp/knp-applier', 'ServiceAccount knp/knp-compiler', 'ServiceAccount knp/knp-init', 'ServiceAccount knp/knp-watcher',
   ]);
 });
 Valid.run();
 
 const Rbac = suite('infra/k8s: API access');
-Rbac('the only RBAC: the watcher may get, list and watch pods, namespaces and networkpolicies, nothing else', () => {
+const grantsOf = (role: Obj): string[] => role.rules.flatMap((r: any) =>
+  r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${g || 'core'}/${res}:${v}${r.resourceNames ? `[${r.resourceNames.join(',')}]` : ''}`)))).sort();
+Rbac('the only RBAC: the watcher may get, list and watch pods, namespaces and networkpolicies, and hold its Lease; nothing else', () => {
   const rbac = example.filter((o) => o.apiVersion.startsWith('rbac.authorization.k8s.io/'));
-  assert.equal(rbac.map(id).sort(), ['ClusterRole knp-watcher', 'ClusterRoleBinding knp-watcher']);
-  const grants = find('ClusterRole', 'knp-watcher').rules.flatMap((r: any) =>
-    r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${g || 'core'}/${res}:${v}`))));
+  assert.equal(rbac.map(id).sort(), ['ClusterRole knp-watcher', 'ClusterRoleBinding knp-watcher', 'Role knp/knp-watcher-lease', 'RoleBinding knp/knp-watcher-lease']);
+  const grants = grantsOf(find('ClusterRole', 'knp-watcher'));
   assert.equal(grants.sort(), ['core/namespaces:get', 'core/namespaces:list', 'core/namespaces:watch', 'core/pods:get', 'core/pods:list', 'core/pods:watch',
     'networking.k8s.io/networkpolicies:get', 'networking.k8s.io/networkpolicies:list', 'networking.k8s.io/networkpolicies:watch']);
   assert.ok(find('ClusterRole', 'knp-watcher').rules.every((r: any) => r.resourceNames === undefined && r.nonResourceURLs === undefined));
   const binding = find('ClusterRoleBinding', 'knp-watcher');
   assert.equal([binding.roleRef, binding.subjects], [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'knp-watcher' }, [{ kind: 'ServiceAccount', name: 'knp-watcher', namespace: 'knp' }]]);
+  // the Lease: get and update only that one by name; create cannot name it (the API checks names only for existing objects)
+  const lease = find('Role', 'knp-watcher-lease');
+  assert.is(lease.metadata.namespace, 'knp');
+  assert.equal(grantsOf(lease), ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get[knp-watcher]', 'coordination.k8s.io/leases:update[knp-watcher]']);
+  const leaseBinding = find('RoleBinding', 'knp-watcher-lease');
+  assert.equal([leaseBinding.metadata.namespace, leaseBinding.roleRef, leaseBinding.subjects], ['knp', { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'knp-watcher-lease' }, [{ kind: 'ServiceAccount', name: 'knp-watcher', namespace: 'knp' }]]);
 });
 Rbac('each workload its own service account; only the watcher mounts an API token', () => {
   for (const w of workloads) {
@@ -83,9 +90,13 @@ Rbac('each workload its own service account; only the watcher mounts an API toke
 Rbac.run();
 
 const Shape = suite('infra/k8s: the workloads');
-Shape('watcher: one replica, replaced by Recreate', () => {
+Shape('watcher: two replicas (one holds the Lease, one stands by) spread over nodes, rolled one at a time, the Lease in the pod\'s namespace', () => {
   const w = find('Deployment', 'knp-watcher');
-  assert.equal([w.spec.replicas, w.spec.strategy], [1, { type: 'Recreate' }]);
+  assert.equal([w.spec.replicas, w.spec.strategy], [2, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }]);
+  const term = w.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
+  assert.equal([term.topologyKey, term.labelSelector.matchLabels], ['kubernetes.io/hostname', w.spec.selector.matchLabels]);
+  assert.equal(envOf(podOf(w).containers[0]).get('KNP_LEASE_NAMESPACE'), { fieldRef: { fieldPath: 'metadata.namespace' } });
+  assert.not.ok(envOf(podOf(w).containers[0]).has('KNP_LEASE_NAME'), 'the Role names the default Lease, knp-watcher');
 });
 Shape('compilers: two replicas spread over nodes, a PodDisruptionBudget keeping one', () => {
   const c = find('Deployment', 'knp-compiler');

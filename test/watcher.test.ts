@@ -8,7 +8,7 @@ import {
   WATCHER_STATUS_KEY, checkEventSignature, createLogger, generateSigningKeyPair, isUpToDate, loadConfig, names, signingKeyFrom, type ClusterEvent, type ObjectEvent,
   type ObjectKind, type SigningKey, type Trust, type WatcherStatus,
 } from '@knp/shared';
-import { runWatcher, type WatcherHandle } from '@knp/watcher';
+import { runWatcher, type WatcherHandle, type WatcherOptions } from '@knp/watcher';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@knp/shared/nats';
 import { connect, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import { startStandin, type Change, type K8sObject, type Standin, type StandinKind } from '@knp/sim';
@@ -61,10 +61,10 @@ async function scenario(ctx: Ctx): Promise<Scenario> {
   return { standin, prefix, stream: names(prefix).eventsStream, kv: undefined as unknown as KV, kubeconfig, watchers: [] };
 }
 
-async function startWatcher(ctx: Ctx, s: Scenario, signer?: SigningKey): Promise<WatcherHandle> {
+async function startWatcher(ctx: Ctx, s: Scenario, signer?: SigningKey, extra: WatcherOptions = {}): Promise<WatcherHandle> {
   const config = loadConfig({ KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: s.prefix });
   await ensureStreams(ctx.nc, s.prefix, DEFAULT_STREAM_SETTINGS); // what `knp init` does: the watcher waits for it
-  const w = await runWatcher(config, log, { nc: ctx.nc, heartbeatMs: 100, restartMinMs: 20, restartMaxMs: 200, kubeconfigPath: s.kubeconfig, ...(signer ? { signer } : {}) });
+  const w = await runWatcher(config, log, { nc: ctx.nc, heartbeatMs: 100, restartMinMs: 20, restartMaxMs: 200, kubeconfigPath: s.kubeconfig, ...(signer ? { signer } : {}), ...extra });
   s.watchers.push(w);
   s.kv = await ctx.nc.jetstream().views.kv(names(s.prefix).statusBucket);
   return w;
@@ -295,6 +295,28 @@ Watcher('a 410 Gone relist loses nothing', async (ctx) => {
     const after = objectEvents(stored.filter((m) => m.seq > before)).map((e) => `${e.op} ${e.uid}`).sort();
     assert.equal(after, [`added ${created.metadata.uid}`, `deleted ${deleted.metadata.uid}`, `modified ${modified.metadata.uid}`].sort());
     assert.equal(foldLiveUids(stored.map((m) => m.event)), liveUids(s));
+  } finally {
+    await finish(s);
+  }
+});
+
+Watcher('a queue over its bound stops the informers, which list again (in pages) once half is published: nothing lost', async (ctx) => {
+  const s = await scenario(ctx);
+  try {
+    const { standin } = s;
+    standin.create('Namespace', ns('prod'));
+    for (let i = 0; i < 60; i += 1) standin.create('Pod', pod('prod', `p${i}`, { v: '0' }, `10.0.1.${i}`));
+    const w = await startWatcher(ctx, s, undefined, { maxQueue: 10, listPageSize: 7 });
+    for (let i = 0; i < 10; i += 1) standin.update('Pod', { namespace: 'prod', name: `p${i}` }, (o) => void (o.metadata.labels = { v: '1' }));
+    for (let i = 50; i < 55; i += 1) standin.delete('Pod', 'prod', `p${i}`);
+    await caughtUp(s, w);
+    // 60 pods in pages of 7 are 9 list requests; the pause and resume listed every kind again
+    assert.ok(standin.stats.lists > 9 + 2, `${standin.stats.lists} list requests: the informers were never stopped and restarted`);
+    const events = await readEvents(ctx.jsm, s.stream);
+    assert.equal(foldLiveUids(events.map((m) => m.event)), liveUids(s));
+    const lastLabels = new Map<string, unknown>();
+    for (const e of objectEvents(events)) lastLabels.set(e.uid, (e.object as { metadata?: { labels?: unknown } } | undefined)?.metadata?.labels);
+    for (const o of standin.list('Pod')) assert.equal(lastLabels.get(o.metadata.uid!), o.metadata.labels, o.metadata.name);
   } finally {
     await finish(s);
   }

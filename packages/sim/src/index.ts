@@ -10,3 +10,4 @@ export * from './nats-server.js';
 export * from './processes.js';
 export * from './nats-cluster.js';
 export * from './pipeline.js';
+export type { Lease, LeaseRoute } from './standin/leases.js';

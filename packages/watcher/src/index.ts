@@ -7,3 +7,7 @@ export * from './watcher-config.js';
 export * from './watcher-status.js';
 export { watcherService } from './main.js';
 export { EventSigner } from './event-signer.js';
+export * from './lease.js';
+export { LeaseKeeper, DEFAULT_LEASE_SETTINGS, leaseRecordOf, type LeaseSettings, type LostReason } from './lease-keeper.js';
+export * from './backpressure.js';
+export { listAllPages, DEFAULT_LIST_PAGE_SIZE, type ListPage } from './informers.js';

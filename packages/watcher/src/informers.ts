@@ -28,24 +28,61 @@ export type KindInformer = {
   stop(): Promise<void>;
 };
 
-export type RestartPolicy = { readonly restartMinMs: number; readonly restartMaxMs: number };
+export type RestartPolicy = { readonly restartMinMs: number; readonly restartMaxMs: number; readonly pageSize: number };
 
-function listFunction(kc: KubeConfig, kind: ObjectKind): () => Promise<KubernetesListObject<KubernetesObject>> {
+/** Items per list page (client-go's reflector uses 500). */
+export const DEFAULT_LIST_PAGE_SIZE = 500;
+
+/** One page of a list: `limit` items at most, from where `_continue` left off. */
+export type ListPage = (page: { readonly limit: number; readonly _continue?: string }) => Promise<KubernetesListObject<KubernetesObject>>;
+
+function pageFunction(kc: KubeConfig, kind: ObjectKind): ListPage {
   switch (kind) {
     case 'Namespace': {
       const api = kc.makeApiClient(CoreV1Api);
-      return () => api.listNamespace();
+      return (page) => api.listNamespace(page);
     }
     case 'Pod': {
       const api = kc.makeApiClient(CoreV1Api);
-      return () => api.listPodForAllNamespaces();
+      return (page) => api.listPodForAllNamespaces(page);
     }
     case 'NetworkPolicy': {
       const api = kc.makeApiClient(NetworkingV1Api);
-      return () => api.listNetworkPolicyForAllNamespaces();
+      return (page) => api.listNetworkPolicyForAllNamespaces(page);
     }
   }
 }
+
+/** Lists restarted from scratch after their continue token expired, before the list counts as failed. */
+const MAX_LIST_RESTARTS = 3;
+
+/**
+ * A complete list read in pages of `pageSize` (limit/continue): the API serves every page from the snapshot
+ * of the first, whose resourceVersion the result carries, so the watch that follows starts where the list
+ * ended. A 410 Gone on a continue token (the snapshot was compacted away) means relist from scratch.
+ */
+export async function listAllPages(page: ListPage, pageSize: number, log: Logger, kind: ObjectKind): Promise<KubernetesListObject<KubernetesObject>> {
+  for (let restart = 0; ; restart += 1) {
+    const items: KubernetesObject[] = [];
+    let first: KubernetesListObject<KubernetesObject> | undefined;
+    let token: string | undefined;
+    try {
+      do {
+        const result = await page({ limit: pageSize, ...(token ? { _continue: token } : {}) });
+        first ??= result;
+        items.push(...result.items);
+        token = result.metadata?._continue || undefined;
+      } while (token !== undefined);
+    } catch (err) {
+      if (token === undefined || statusOf(err) !== 410 || restart >= MAX_LIST_RESTARTS) throw err;
+      log.warn({ kind, restart: restart + 1, items: items.length }, 'list continue token expired, listing again from scratch');
+      continue;
+    }
+    return { ...first!, metadata: { ...first!.metadata, _continue: undefined }, items } as KubernetesListObject<KubernetesObject>;
+  }
+}
+
+const statusOf = (err: unknown): unknown => (err as { code?: unknown } | undefined)?.code;
 
 /**
  * Starts an informer for one kind with our own restart loop: the client's informer re-watches on a clean
@@ -53,13 +90,16 @@ function listFunction(kc: KubeConfig, kind: ObjectKind): () => Promise<Kubernete
  * error callback starts it again with backoff. `stop()` fires the error callback too: the flag guards it.
  */
 export function startKindInformer(kc: KubeConfig, kind: ObjectKind, handlers: InformerHandlers, policy: RestartPolicy, log: Logger): KindInformer {
-  const list = listFunction(kc, kind);
+  const page = pageFunction(kc, kind);
+  const list = () => listAllPages(page, policy.pageSize, log, kind);
   let stopped = false;
   let failures = 0;
   let restartTimer: NodeJS.Timeout | undefined;
   const informer = makeInformer<KubernetesObject>(kc, WATCH_PATH[kind], async () => {
     const result = await list();
-    if (!stopped) handlers.onList(result.items, result.metadata?.resourceVersion ?? '');
+    // the client's informer starts a watch after the list even when stopped meanwhile: failing it does not
+    if (stopped) throw new Error(`${kind} informer stopped during its list`);
+    handlers.onList(result.items, result.metadata?.resourceVersion ?? '');
     failures = 0;
     return result;
   });

@@ -3,7 +3,12 @@ import { ServiceOps, watcherMetrics, watcherReadiness, type Readiness } from '@k
 import type { PublisherObserver } from './publisher.js';
 
 /** What readiness is judged on, read from the service when asked. */
-export type WatcherOpsFacts = { readonly unlisted: readonly ObjectKind[]; readonly pending: number };
+export type WatcherOpsFacts = {
+  /** Waiting for the Lease another watcher holds: ready (a rollout must be able to replace replicas), idle. */
+  readonly standby: boolean;
+  readonly unlisted: readonly ObjectKind[];
+  readonly pending: number;
+};
 
 /**
  * The watcher's operator endpoints and series: a publisher observer that counts publishes and ticks the
@@ -50,6 +55,7 @@ export class WatcherOps extends ServiceOps<WatcherOpsFacts> implements Publisher
   }
 
   protected judge(f: WatcherOpsFacts): Readiness {
+    if (f.standby) return { ready: true, reason: 'standby: another watcher holds the lease' };
     this.listsPublished = f.unlisted.length === 0 && (this.listsPublished || f.pending === 0);
     return watcherReadiness({ ...f, listsPublished: this.listsPublished });
   }

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { OBJECT_KINDS, WATCHER_STATUS_KEY, names, type Config, type Logger, type ObjectKind, type SigningKey, type WatcherStatus } from '@knp/shared';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import { StatusWriter, awaitStreams, connectNats, streamEpoch, type Streams } from '@knp/shared/nats';
-import { startKindInformer, type KindInformer } from './informers.js';
+import { DEFAULT_LIST_PAGE_SIZE, startKindInformer, type KindInformer } from './informers.js';
+import { DEFAULT_MAX_QUEUE, nextFlow, type Flow } from './backpressure.js';
+import { DEFAULT_LEASE_SETTINGS, LeaseKeeper, type LeaseSettings, type LostReason } from './lease-keeper.js';
 import { EventSigner } from './event-signer.js';
 import { Ledger } from './ledger.js';
 import { Publisher } from './publisher.js';
@@ -24,6 +27,19 @@ export type WatcherOptions = {
   readonly kubeconfigPath?: string;
   /** Signs every event (KNP_SIGNING_KEY); without it events are published unsigned, with a warning. */
   readonly signer?: SigningKey;
+  /** The Lease only the active watcher holds (default DEFAULT_LEASE_SETTINGS). */
+  readonly lease?: LeaseSettings;
+  /** The first half of our lease identity (`<pod>/<instance>`); default the host name (a pod's name). */
+  readonly podName?: string;
+  /**
+   * Called once the lease is lost, after publishing and the informers were stopped. `knp watcher` exits the
+   * process here so Kubernetes restarts it as a standby; in-process users get a stopped watcher.
+   */
+  readonly onLeaseLost?: (reason: LostReason) => void;
+  /** Events waiting for the stream above which the informers stop until half of them are published. */
+  readonly maxQueue?: number;
+  /** Items per list page (limit/continue). */
+  readonly listPageSize?: number;
 };
 
 export type WatcherHandle = {
@@ -56,7 +72,8 @@ export async function runWatcher(config: Config, logger: Logger, opts: WatcherOp
     await ops.close();
     throw err;
   });
-  await service.seedLedger();
+  await service.acquireLease(); // standby until then: no informers, no publishing
+  await service.seedLedger(); // after the lease: the previous holder has stopped publishing
   service.startInformers();
   service.scheduleHeartbeat();
   return { instance: service.instance, httpPort, epoch: () => service.epoch, status: () => service.status(), idle: () => service.idle(), stop: () => service.stop() };
@@ -69,8 +86,13 @@ type WatcherState = {
   /** Per kind: the newest resourceVersion our callbacks saw, and whether a list completed since the (re)start. */
   kinds: Record<ObjectKind, KindProgress>;
   informers: KindInformer[];
+  /** Paused: the publisher holds more than `maxQueue` events, the informers are stopped until it drains. */
+  flow: Flow;
+  pausing: Promise<void>;
   heartbeatTimer: NodeJS.Timeout | undefined;
+  /** No more publishing: a stop began or the lease was lost. */
   stopping: boolean;
+  closed: boolean;
 };
 
 /**
@@ -87,6 +109,8 @@ class WatcherService {
   private readonly statusWriter: StatusWriter<WatcherStatus>;
   private readonly kc: KubeConfig;
   private readonly signer: EventSigner | undefined;
+  private readonly lease: LeaseKeeper;
+  private readonly maxQueue: number;
 
   /** Step 1: NATS, the streams and the status bucket; a failure here fails the start. */
   static async connect(config: Config, log: Logger, opts: WatcherOptions, ops: WatcherOps): Promise<WatcherService> {
@@ -106,7 +130,8 @@ class WatcherService {
     kv: KV,
     private readonly ops: WatcherOps,
   ) {
-    this.state = { streams, kinds: notListed(), informers: [], heartbeatTimer: undefined, stopping: false };
+    this.state = { streams, kinds: notListed(), informers: [], flow: 'flowing', pausing: Promise.resolve(), heartbeatTimer: undefined, stopping: false, closed: false };
+    this.maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.signer = opts.signer ? new EventSigner(opts.signer) : undefined;
     this.publisher = new Publisher(
       nc.jetstream(),
@@ -116,17 +141,43 @@ class WatcherService {
       },
       log,
       () => void this.statusWriter.write(),
-      this.ops,
+      {
+        queued: (pending) => this.ops.queued(pending),
+        attempted: (event, outcome, pending) => {
+          this.ops.attempted(event, outcome, pending);
+          this.checkFlow();
+        },
+      },
     );
     this.statusWriter = new StatusWriter(WATCHER_STATUS_KEY, () => this.status(), log, kv);
     this.kc = opts.kubeConfig ?? loadKubeConfig(opts.kubeconfigPath);
-    ops.attach(() => ({ unlisted: OBJECT_KINDS.filter((kind) => !this.state.kinds[kind].listed), pending: this.publisher.pending }));
+    this.lease = new LeaseKeeper(this.kc, opts.lease ?? DEFAULT_LEASE_SETTINGS, `${opts.podName ?? hostname()}/${this.instance}`, log.child({ component: 'lease' }));
+    ops.attach(() => ({ standby: !this.lease.leading && !this.state.stopping, unlisted: OBJECT_KINDS.filter((kind) => !this.state.kinds[kind].listed), pending: this.publisher.pending }));
     log.info({ instance: this.instance, stream: streams.eventsStream, epoch: streams.epoch, keyId: opts.signer?.keyId }, 'watcher starting');
     if (!opts.signer) log.warn('event signing off: KNP_SIGNING_KEY is unset, so compilers that require signed events will refuse everything published');
   }
 
   get epoch(): string {
     return this.state.streams.epoch;
+  }
+
+  /** Step 1b: wait, as a standby, until we hold the Lease; from then on losing it stops everything at once. */
+  async acquireLease(): Promise<void> {
+    await this.lease.acquire((reason) => this.onLeaseLost(reason));
+  }
+
+  /**
+   * The lease is lost: another watcher may be publishing now, and our stale sync markers would delete its
+   * newer objects. Stop publishing first (synchronously: nothing queued goes out), then the informers.
+   */
+  private onLeaseLost(reason: LostReason): void {
+    if (this.state.stopping) return;
+    this.state.stopping = true;
+    this.publisher.stop();
+    clearTimeout(this.state.heartbeatTimer);
+    void Promise.all(this.state.informers.map((i) => i.stop()));
+    this.log.error({ instance: this.instance, reason, published: this.publisher.published }, 'lease lost: publishing stopped');
+    this.opts.onLeaseLost?.(reason);
   }
 
   /** Step 2: what the stream already says about every object, so a restart publishes only what changed. */
@@ -143,7 +194,7 @@ class WatcherService {
 
   /** Step 3: one informer per kind, each calling `onList` and `onChange`. */
   startInformers(): void {
-    const policy = { restartMinMs: this.opts.restartMinMs ?? 200, restartMaxMs: this.opts.restartMaxMs ?? 10_000 };
+    const policy = { restartMinMs: this.opts.restartMinMs ?? 200, restartMaxMs: this.opts.restartMaxMs ?? 10_000, pageSize: this.opts.listPageSize ?? DEFAULT_LIST_PAGE_SIZE };
     this.state.informers = OBJECT_KINDS.map((kind) =>
       startKindInformer(this.kc, kind, {
         onList: (items, resourceVersion) => this.onList(kind, items, resourceVersion),
@@ -160,6 +211,7 @@ class WatcherService {
     this.ops.listed(kind, this.ledger.size(kind));
     this.log.info({ kind, items: items.length, resourceVersion, events: events.length }, 'list received');
     this.publisher.push(events); // step 6: publish, in order, one at a time
+    this.checkFlow();
     if (events.length === 0) void this.statusWriter.write(); // the publisher will not go idle again to say so
   }
 
@@ -171,8 +223,32 @@ class WatcherService {
     this.state.kinds[kind] = { ...progress, resourceVersion: newerVersion(progress.resourceVersion, trimmed.metadata.resourceVersion) };
     const event = this.ledger.change(kind, type, trimmed);
     if (event === undefined) this.log.debug({ kind, uid: trimmed.metadata.uid, type }, 'irrelevant change filtered');
-    else this.publisher.push([event]);
+    else {
+      this.publisher.push([event]);
+      this.checkFlow();
+    }
     this.ops.changed(kind, this.ledger.size(kind));
+  }
+
+  /**
+   * Step 5b, backpressure (`nextFlow`): over `maxQueue` pending events the informers stop (we stop reading
+   * the API); at half they start again, and their list brings what changed meanwhile through the ledger.
+   */
+  private checkFlow(): void {
+    const flow = nextFlow(this.state.flow, this.publisher.pending, this.maxQueue);
+    if (flow === this.state.flow || this.state.stopping) return;
+    this.state.flow = flow;
+    if (flow === 'paused') {
+      this.log.warn({ pending: this.publisher.pending, maxQueue: this.maxQueue }, 'publish queue over its bound: informers stopped until it drains');
+      const old = this.state.informers;
+      this.state.informers = [];
+      this.state.pausing = Promise.all(old.map((i) => i.stop())).then(() => undefined);
+    } else {
+      this.log.info({ pending: this.publisher.pending }, 'publish queue drained: informers listing again');
+      void this.state.pausing.then(() => {
+        if (!this.state.stopping && this.state.flow === 'flowing' && this.state.informers.length === 0) this.startInformers();
+      });
+    }
   }
 
   /** Step 7: every `heartbeatMs`, check the stream's epoch, then write the status record. */
@@ -204,6 +280,7 @@ class WatcherService {
     await Promise.all(old.map((i) => i.stop()));
     this.publisher.clear();
     this.ledger.clear();
+    this.state.flow = 'flowing';
     this.state.kinds = notListed();
     this.ops.restarted();
     this.startInformers();
@@ -227,14 +304,17 @@ class WatcherService {
 
   /** Step 8: informers first (nothing new comes in), then what the publisher holds, then the final record. */
   async stop(): Promise<void> {
-    if (this.state.stopping) return;
+    if (this.state.closed) return;
+    this.state.closed = true;
+    const lost = this.state.stopping; // the lease was lost: nothing more is published or recorded
     this.state.stopping = true;
     clearTimeout(this.state.heartbeatTimer);
     await this.ops.close(); // first: nothing below waiting on NATS keeps the port
     await Promise.all(this.state.informers.map((i) => i.stop()));
-    await Promise.race([this.publisher.idle(), new Promise((resolve) => setTimeout(resolve, STOP_PUBLISH_WAIT_MS).unref())]);
+    if (!lost) await Promise.race([this.publisher.idle(), new Promise((resolve) => setTimeout(resolve, STOP_PUBLISH_WAIT_MS).unref())]);
     this.publisher.stop();
-    await this.statusWriter.close();
+    if (!lost) await this.statusWriter.close();
+    await this.lease.release();
     this.log.info({ instance: this.instance, published: this.publisher.published, duplicates: this.publisher.duplicates }, 'watcher stopped');
     if (this.opts.nc === undefined) await this.nc.drain();
   }

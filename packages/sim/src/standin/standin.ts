@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LeaseStore, leaseRouteOf, readJsonBody, type Lease } from './leases.js';
 
 /**
  * A Kubernetes API stand-in for Pods, Namespaces and NetworkPolicies: list and watch (cluster-wide and
  * namespaced paths), resourceVersion, bookmarks when asked, 410 Gone for a resourceVersion older than the
- * bounded history, watch headers flushed at once. Objects change through the in-process API only.
+ * bounded history, watch headers flushed at once, lists paged by limit/continue from a snapshot (410 Gone
+ * once `expireHistory()` dropped it). Objects change through the in-process API only. Leases
+ * (coordination.k8s.io/v1) are served for leader election: get, list, create, replace (see leases.ts).
  */
 export type StandinKind = 'Pod' | 'Namespace' | 'NetworkPolicy';
 export type K8sObject = {
@@ -42,9 +45,12 @@ export type Standin = {
   get(kind: StandinKind, namespace: string | undefined, name: string): K8sObject | undefined;
   list(kind: StandinKind): K8sObject[];
   resourceVersion(): string;
+  /** A Lease as stored (written by clients over HTTP), and how many lease writes succeeded or got 409. */
+  lease(namespace: string, name: string): Lease | undefined;
+  readonly leaseStats: { readonly writes: number; readonly conflicts: number };
   /** Every change made, in order (for tests comparing what reached the stream). */
   readonly changes: readonly Change[];
-  /** Requests served so far: lists, watches and 410 Gone answers. */
+  /** Requests served so far: lists (each page counts), watches and 410 Gone answers. */
   readonly stats: { lists: number; watches: number; gone: number };
   /** Watches currently open. */
   openWatches(): number;
@@ -55,9 +61,9 @@ export type Standin = {
   /** Ends open watches and holds new watch requests until `resumeWatches()`. */
   suspendWatches(): void;
   resumeWatches(): void;
-  /** Forgets the event history: every watch resuming from an older resourceVersion gets 410 Gone. */
+  /** Forgets the event history and list snapshots: a watch resuming from an older resourceVersion, or a continue token, gets 410 Gone. */
   expireHistory(): void;
-  /** Answers the next `n` requests with HTTP 500. */
+  /** Answers the next `n` Pod/Namespace/NetworkPolicy requests with HTTP 500 (Lease requests are not counted). */
   failNext(n: number): void;
   kubeconfig(): string;
   writeKubeconfig(path: string): void;
@@ -103,6 +109,9 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   let suspended = false;
   let failures = 0;
   const stats = { lists: 0, watches: 0, gone: 0 };
+  const leases = new LeaseStore();
+  /** The rest of a paged list, by continue token: the items of the first page's snapshot not yet served. */
+  const snapshots = new Map<string, { rv: string; items: K8sObject[] }>();
 
   const keyOf = (namespace: string | undefined, name: string): string => `${namespace ?? ''}/${name}`;
   const clone = <T>(v: T): T => structuredClone(v);
@@ -205,6 +214,17 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
 
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://standin');
+    // Leases first: injected failures are meant for the informers' lists and watches
+    const leaseRoute = leaseRouteOf(url.pathname);
+    if (leaseRoute !== undefined) {
+      const method = req.method ?? 'GET';
+      const body = method === 'GET' ? Promise.resolve(undefined) : readJsonBody(req);
+      void body.then((b) => {
+        const answer = leases.answer(method, leaseRoute, b);
+        json(res, answer.status, answer.body);
+      });
+      return;
+    }
     if (failures > 0) {
       failures -= 1;
       return json(res, 500, statusBody(500, 'InternalError', 'stand-in told to fail'));
@@ -222,8 +242,23 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       return o ? json(res, 200, o) : json(res, 404, statusBody(404, 'NotFound', `${route.kind} ${route.name} not found`));
     }
     stats.lists += 1;
-    const items = [...store.get(route.kind)!.values()].filter((o) => matches(route, route.kind, o));
-    json(res, 200, { apiVersion: KINDS[route.kind].apiVersion, kind: KINDS[route.kind].list, metadata: { resourceVersion: String(rv) }, items });
+    const token = url.searchParams.get('continue') ?? '';
+    const snapshot = token === '' ? { rv: String(rv), items: [...store.get(route.kind)!.values()].filter((o) => matches(route, route.kind, o)) } : snapshots.get(token);
+    if (snapshot === undefined) {
+      stats.gone += 1;
+      return json(res, 410, statusBody(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'));
+    }
+    snapshots.delete(token);
+    const limit = Number(url.searchParams.get('limit') ?? '0');
+    const paged = Number.isInteger(limit) && limit > 0 && snapshot.items.length > limit;
+    const items = paged ? snapshot.items.slice(0, limit) : snapshot.items;
+    const metadata: Record<string, unknown> = { resourceVersion: snapshot.rv };
+    if (paged) {
+      const next = randomUUID();
+      snapshots.set(next, { rv: snapshot.rv, items: snapshot.items.slice(limit) });
+      Object.assign(metadata, { continue: next, remainingItemCount: snapshot.items.length - limit });
+    }
+    json(res, 200, { apiVersion: KINDS[route.kind].apiVersion, kind: KINDS[route.kind].list, metadata, items });
   };
 
   const server = createServer(serve);
@@ -259,6 +294,8 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     port,
     ...api,
     resourceVersion: () => String(rv),
+    lease: (namespace: string, name: string) => leases.get(namespace, name),
+    leaseStats: leases.stats,
     changes,
     stats,
     openWatches: () => watchers.size,
@@ -274,6 +311,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     },
     expireHistory() {
       history.length = 0;
+      snapshots.clear();
       floor = rv;
     },
     failNext(n: number) {
