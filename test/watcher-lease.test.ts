@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OBJECT_KINDS, names, type ObjectEvent, type ObjectKind } from '@knp/shared';
 import { connect, type NatsConnection } from 'nats';
-import { Service, startNatsServer, startStandin, type K8sObject, type NatsServer, type Standin, type StandinKind } from '@knp/sim';
+import { Service, knpInit, startNatsServer, startStandin, type K8sObject, type NatsServer, type Standin, type StandinKind } from '@knp/sim';
 import { foldLiveUids, readEvents, waitFor } from '@knp/testing';
 
 /**
@@ -33,6 +33,7 @@ L.before(async (ctx) => {
     KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: PREFIX, KNP_LOG_LEVEL: 'info', KNP_HEARTBEAT_S: '1', KUBECONFIG: kubeconfig,
     KNP_LEASE_DURATION_S: String(LEASE_S), KNP_LEASE_RENEW_S: '1', KNP_LIST_PAGE_SIZE: '4', // lists of 10+ come in pages
   };
+  await knpInit(env); // the streams: the watchers wait for them
   ctx.watchers = ['a', 'b'].map((n) => new Service(`watcher-${n}`, ['watcher'], { ...env, HOSTNAME: `watcher-${n}` }, join(ctx.dir, 'logs')));
 });
 
