@@ -8,11 +8,11 @@ import type { Command } from '../command.js';
 import { UsageError, type CommandIo, type Env } from '../io.js';
 import { liveState, operatorSigning } from '../live-state.js';
 import { loadManifests } from '../load-manifests.js';
-import { FactsReader } from '../ops/facts.js';
+import { FactsReader, rulesTrustFromEnv } from '../ops/facts.js';
 import { renderStatus, statusReport } from '../ops/status-report.js';
 import { disagreements, pairKey, renderMatrix, type Verdicts } from '../demo/matrix.js';
 import { demoPairs, demoScenario, type DemoObject, type DemoScenario } from '../demo/scenario.js';
-import { DEMO_PREFIX, DemoStack } from '../demo/stack.js';
+import { DemoStack } from '../demo/stack.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../../../examples/', import.meta.url));
 
@@ -55,7 +55,7 @@ export const demoCommand: Command = {
     try {
       const ok = await narrate(stack, scenario, io, natsEnvOf(env));
       if (values.keep && !interrupted) {
-        io.out(`\nstill running (Ctrl-C removes it). Point the other commands at it:\n  export KNP_NATS_URL=${stack.env.KNP_NATS_URL} KNP_PREFIX=${DEMO_PREFIX} KNP_TRUSTED_COMPILER_KEYS=${stack.env.KNP_TRUSTED_COMPILER_KEYS}\n  bin/knp status; bin/knp explain --all-pairs --port 9000/TCP; bin/knp history --node ${scenario.nodes[0]}\n  the API stand-in: KUBECONFIG=${stack.dir}/kubeconfig; service logs: ${stack.dir}/logs\n`);
+        io.out(`\nstill running (Ctrl-C removes it). Point the other commands at it:\n  export KNP_NATS_URL=${stack.env.KNP_NATS_URL} KNP_PREFIX=${stack.prefix} KNP_TRUSTED_COMPILER_KEYS=${stack.env.KNP_TRUSTED_COMPILER_KEYS}${stack.env.KNP_NATS_USER ? ` KNP_NATS_USER=${stack.env.KNP_NATS_USER} KNP_NATS_PASSWORD_FILE=${stack.env.KNP_NATS_PASSWORD_FILE}` : ''}\n  bin/knp status; bin/knp explain --all-pairs --port 9000/TCP; bin/knp history --node ${scenario.nodes[0]}\n  the API stand-in: KUBECONFIG=${stack.dir}/kubeconfig; service logs: ${stack.dir}/logs\n`);
         await new Promise(() => undefined); // until a signal
       }
       return ok ? 0 : 1;
@@ -113,7 +113,7 @@ async function narrate(stack: DemoStack, scenario: DemoScenario, io: CommandIo, 
   step(2, 'no policies yet: every pod reaches every other, measured on real TCP connections');
   const open = await measure(stack, scenario);
   io.out(renderMatrix(pods, ports, open));
-  const seqBeforePolicies = (await stack.nc!.jetstreamManager().then((j) => j.streams.info(names(DEMO_PREFIX).eventsStream))).state.last_seq;
+  const seqBeforePolicies = (await stack.nc!.jetstreamManager().then((j) => j.streams.info(names(stack.prefix).eventsStream))).state.last_seq;
 
   step(3, `the ${scenario.policies.length} example policies go into the API`);
   const before = Date.now();
@@ -142,12 +142,12 @@ async function narrate(stack: DemoStack, scenario: DemoScenario, io: CommandIo, 
   ok = (await compare(stack, scenarioNow, podsNow, portsNow, io, 'after the changes')) && ok;
 
   step(5, 'knp status');
-  io.out(renderStatus(statusReport(await new FactsReader(stack.nc!, DEMO_PREFIX).read())));
+  io.out(renderStatus(statusReport(await new FactsReader(stack.nc!, stack.prefix, rulesTrustFromEnv(stack.env)).read())));
 
   step(6, `knp replay: ${scenario.nodes[0]} rebuilt from the events stream as of sequence ${seqBeforePolicies} (before the policies) and now`);
   const log = createLogger('demo', 'warn', 2);
   for (const [label, toSeq] of [[`as of seq ${seqBeforePolicies}`, seqBeforePolicies], ['now', undefined]] as const) {
-    const r = await replayNode(stack.nc!, DEMO_PREFIX, scenario.nodes[0]!, { ...(toSeq !== undefined ? { toSeq } : {}), log });
+    const r = await replayNode(stack.nc!, stack.prefix, scenario.nodes[0]!, { ...(toSeq !== undefined ? { toSeq } : {}), log });
     const isolated = r.ruleSet.pods.filter((p) => p.ingress.isolated || p.egress.isolated).length;
     io.out(`   ${label.padEnd(14)} version ${r.ruleSet.version.seq}: ${r.ruleSet.pods.length} pods (${isolated} isolated), ${r.ruleSet.rules.length} rules, ${r.ruleSet.sets.length} address sets, hash ${r.ruleSet.contentHash.slice(0, 12)}\n`);
   }
@@ -170,7 +170,7 @@ async function measure(stack: DemoStack, scenario: DemoScenario): Promise<Verdic
 /** knp explain's verdicts, from the events stream as of now (the same path as `knp explain` without --manifests). */
 async function explained(stack: DemoStack, scenario: DemoScenario): Promise<Verdicts> {
   const log = createLogger('demo', 'warn', 2);
-  const { state } = await liveState(stack.nc!, DEMO_PREFIX, { kind: 'now' }, log, operatorSigning(stack.env, log)); // signed, as the demo's compilers
+  const { state } = await liveState(stack.nc!, stack.prefix, { kind: 'now' }, log, operatorSigning(stack.env, log)); // signed, as the demo's compilers
   const ruleSets = compileAll(state);
   return new Map(demoPairs(scenario.podSpecs).map((p) => [pairKey(p.from, p.to), explain(state, ruleSets, p.from, p.to, p.port, 'TCP').allowed]));
 }
@@ -187,7 +187,7 @@ async function compare(stack: DemoStack, scenario: DemoScenario, pods: readonly 
 
 /** One API write, then the time until every node that changed had its new rule set in the kernel. */
 async function change(stack: DemoStack, io: CommandIo, what: string, write: () => unknown): Promise<void> {
-  const reader = new FactsReader(stack.nc!, DEMO_PREFIX);
+  const reader = new FactsReader(stack.nc!, stack.prefix, rulesTrustFromEnv(stack.env));
   const versionsBefore = new Map((await reader.read()).appliers.map((a) => [a.node, a.version?.seq ?? 0]));
   const t0 = Date.now();
   write();
