@@ -27,8 +27,10 @@ export type CompilerState = {
   counters: PublishCounters;
   /** `caughtUp(seq)` calls waiting for an evaluation. */
   waiters: Waiter[];
-  /** The canonical text of the last rejections record written. */
+  /** The canonical text of the last rejections record written, its bytes and when (ms). */
   lastRejections: string;
+  lastRejectionsBytes: Uint8Array | undefined;
+  lastRejectionsAt: number;
   /** Evaluations run one at a time (the follow loop's and the idle timer's): each chains on this one. */
   evaluating: Promise<void>;
   idleTimer: NodeJS.Timeout | undefined;
@@ -44,7 +46,7 @@ export function initialState(session: Session, now: number, signedEvents: boolea
     phase: 'running', epoch: session.epoch, session,
     follow: { source: undefined, waiting: false, reopening: false, lastMessageAt: now },
     counters: { published: 0, adopted: 0, behind: 0, errors: 0 },
-    waiters: [], lastRejections: '', evaluating: Promise.resolve(), idleTimer: undefined, snapshotting: undefined,
+    waiters: [], lastRejections: '', lastRejectionsBytes: undefined, lastRejectionsAt: 0, evaluating: Promise.resolve(), idleTimer: undefined, snapshotting: undefined,
     signedEvents, input,
   };
 }

@@ -7,7 +7,7 @@ import { isCaughtUpTo, releaseWaiters } from './caught-up.js';
 import type { CompilerHandle, CompilerOptions } from './compiler-handle.js';
 import { initialState, type CompilerState } from './compiler-state.js';
 import type { CompilerNats } from './connect.js';
-import { evaluatePass } from './evaluation-step.js';
+import { evaluatePass, refreshRejections } from './evaluation-step.js';
 import { openEventSource, type Consumed } from './event-source.js';
 import { afterMessage, isIdleEvaluationDue } from './follow-decision.js';
 import { RulesStore } from './rules-store.js';
@@ -270,6 +270,7 @@ export class Compiler implements CompilerHandle {
   /** Every heartbeat: the status record, the two watchdogs, and a snapshot if one is due. */
   private beat(): void {
     void this.statusWriter.write();
+    void refreshRejections(this.s, this.nats.statusBucket, this.log);
     void checkEpoch(this.s, this.nats, this.log);
     void checkStall(this.s, this.nats, this.stallMs, this.log);
     if (this.snapshotDue() && !this.stopping) void this.snapshot();

@@ -73,11 +73,31 @@ async function recordRejections(c: CompilerState, epoch: string, at: ClusterStat
   const { text, record } = rejectionsRecord(epoch, at.seq, all);
   if (text === c.lastRejections) return all.length;
   try {
-    await statusBucket.put(REJECTIONS_KEY, JSONCodec().encode(record));
+    const bytes = JSONCodec().encode(record);
+    await statusBucket.put(REJECTIONS_KEY, bytes);
     c.lastRejections = text;
+    c.lastRejectionsBytes = bytes;
+    c.lastRejectionsAt = Date.now();
     for (const r of all) log.warn({ object: r.object, field: r.field, reason: r.reason }, 'policy rejected');
   } catch (err) {
     log.warn({ err }, 'rejections write failed');
   }
   return all.length;
+}
+
+/**
+ * The rejections record is written again at least this often (from the heartbeat), so the status bucket's
+ * TTL (KNP_STATUS_TTL_S, at least an hour) never expires the record of a live compiler on a quiet cluster.
+ */
+export const REJECTIONS_REFRESH_MS = 10 * 60_000;
+
+/** Writes the last rejections record again when it is older than REJECTIONS_REFRESH_MS. */
+export async function refreshRejections(c: CompilerState, statusBucket: KV, log: Logger, now = Date.now()): Promise<void> {
+  if (c.lastRejectionsBytes === undefined || now - c.lastRejectionsAt < REJECTIONS_REFRESH_MS) return;
+  c.lastRejectionsAt = now;
+  try {
+    await statusBucket.put(REJECTIONS_KEY, c.lastRejectionsBytes);
+  } catch (err) {
+    log.warn({ err }, 'rejections refresh failed');
+  }
 }

@@ -23,6 +23,11 @@ export type StreamSettings = {
   readonly rulesPerNode: number;
   /** Revisions kept per key in the status bucket. */
   readonly statusHistory: number;
+  /**
+   * A status record not written for this long expires (the bucket's max age): live services rewrite theirs
+   * every heartbeat, so only the records of instances that are gone disappear.
+   */
+  readonly statusTtlMs: number;
 };
 
 export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
@@ -32,11 +37,13 @@ export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
   eventsMaxBytes: 0,
   rulesPerNode: 5,
   statusHistory: 5,
+  statusTtlMs: 86_400_000,
 };
 
 /**
  * `knp init`'s variables: KNP_STREAM_REPLICAS (1-5), KNP_EVENTS_MAX_AGE_S and KNP_EVENTS_MAX_BYTES (0 = keep
- * the full history); every problem is listed with variable, value and expectation.
+ * the full history), KNP_STATUS_TTL_S (status records of gone instances expire; default a day); every
+ * problem is listed with variable, value and expectation.
  */
 export function loadStreamSettings(env: Readonly<Record<string, string | undefined>>): StreamSettings {
   const problems: string[] = [];
@@ -44,8 +51,10 @@ export function loadStreamSettings(env: Readonly<Record<string, string | undefin
   const replicas = int('KNP_STREAM_REPLICAS', DEFAULT_STREAM_SETTINGS.replicas, 1, 5);
   const maxAgeS = int('KNP_EVENTS_MAX_AGE_S', 0, 0, 10 * 365 * 86_400);
   const maxBytes = int('KNP_EVENTS_MAX_BYTES', 0, 0, Number.MAX_SAFE_INTEGER);
+  // at least an hour: above any heartbeat (KNP_HEARTBEAT_S <= 3600) and the compiler's rejections refresh
+  const statusTtlS = int('KNP_STATUS_TTL_S', DEFAULT_STREAM_SETTINGS.statusTtlMs / 1000, 3_600, 10 * 365 * 86_400);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { ...DEFAULT_STREAM_SETTINGS, replicas, eventsMaxAgeMs: maxAgeS * 1000, eventsMaxBytes: maxBytes };
+  return { ...DEFAULT_STREAM_SETTINGS, replicas, eventsMaxAgeMs: maxAgeS * 1000, eventsMaxBytes: maxBytes, statusTtlMs: statusTtlS * 1000 };
 }
 
 export type Streams = {
@@ -102,7 +111,11 @@ export async function ensureStreams(nc: NatsConnection, prefix: string, settings
   await ensureStream(jsm, rulesStreamConfig(prefix, settings));
   const n = names(prefix);
   const js = nc.jetstream();
-  await js.views.kv(n.statusBucket, { history: settings.statusHistory, replicas: settings.replicas });
+  await js.views.kv(n.statusBucket, { history: settings.statusHistory, replicas: settings.replicas, ttl: settings.statusTtlMs });
+  // a bucket made before (or with another TTL) gets this one: kv() does not change an existing bucket
+  const statusStream = `KV_${n.statusBucket}`;
+  const status = await jsm.streams.info(statusStream);
+  if (status.config.max_age !== nanos(settings.statusTtlMs)) await jsm.streams.update(statusStream, { ...status.config, max_age: nanos(settings.statusTtlMs) });
   await js.views.os(n.snapshotBucket, { storage: StorageType.File, replicas: settings.replicas });
   return { eventsStream: n.eventsStream, rulesStream: n.rulesStream, statusBucket: n.statusBucket, epoch: events.created };
 }
