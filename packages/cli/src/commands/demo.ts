@@ -55,7 +55,7 @@ export const demoCommand: Command = {
     try {
       const ok = await narrate(stack, scenario, io, natsEnvOf(env));
       if (values.keep && !interrupted) {
-        io.out(`\nstill running (Ctrl-C removes it). Point the other commands at it:\n  export KNP_NATS_URL=${stack.env.KNP_NATS_URL} KNP_PREFIX=${stack.prefix} KNP_TRUSTED_COMPILER_KEYS=${stack.env.KNP_TRUSTED_COMPILER_KEYS}${stack.env.KNP_NATS_USER ? ` KNP_NATS_USER=${stack.env.KNP_NATS_USER} KNP_NATS_PASSWORD_FILE=${stack.env.KNP_NATS_PASSWORD_FILE}` : ''}\n  bin/knp status; bin/knp explain --all-pairs --port 9000/TCP; bin/knp history --node ${scenario.nodes[0]}\n  the API stand-in: KUBECONFIG=${stack.dir}/kubeconfig; service logs: ${stack.dir}/logs\n`);
+        io.out(`\nstill running (Ctrl-C removes it). Point the other commands at it:\n  export KNP_NATS_URL=${stack.env.KNP_NATS_URL?.replace(/\/\/[^@/]*@/g, '//***@')} KNP_PREFIX=${stack.prefix} KNP_TRUSTED_COMPILER_KEYS=${stack.env.KNP_TRUSTED_COMPILER_KEYS}${stack.env.KNP_NATS_USER ? ` KNP_NATS_USER=${stack.env.KNP_NATS_USER} KNP_NATS_PASSWORD_FILE=${stack.env.KNP_NATS_PASSWORD_FILE}` : ''}\n  bin/knp status; bin/knp explain --all-pairs --port 9000/TCP; bin/knp history --node ${scenario.nodes[0]}\n  the API stand-in: KUBECONFIG=${stack.dir}/kubeconfig; service logs: ${stack.dir}/logs\n`);
         await new Promise(() => undefined); // until a signal
       }
       return ok ? 0 : 1;

@@ -41,7 +41,12 @@ export function loadCompilerSettings(env: Readonly<Record<string, string | undef
   const snapshotS = int('KNP_SNAPSHOT_S', d.snapshotEveryMs / 1000, 0, 86_400);
   const heartbeatS = int('KNP_HEARTBEAT_S', d.heartbeatMs / 1000, 1, 3_600);
   const maxBatchEvents = int('KNP_COMPILER_MAX_BATCH', d.maxBatchEvents, 1, 10_000_000);
-  const signing = readSigningSettings(env, problems);
+  const read = readSigningSettings(env, problems);
+  // a compiler that signs but was given no compiler keys trusts its own: a forged rule set on a node's
+  // subject is then published over, never deferred to as a newer version (see README, Security)
+  const signing = read.signer !== undefined && read.compilers.mode === 'unsigned'
+    ? { ...read, compilers: { mode: 'signed' as const, keys: new Map([[read.signer.keyId, read.signer.publicKey]]) } }
+    : read;
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...d,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
  * PEM files (private PKCS#8, public SPKI); a key is named by its id, the first 16 hex digits of the sha256
  * of its raw 32-byte public key, which travels in a message header next to the signature.
  */
-export type SigningKey = { readonly keyId: string; sign(data: Uint8Array): string };
+export type SigningKey = { readonly keyId: string; readonly publicKey: KeyObject; sign(data: Uint8Array): string };
 /** Public keys by key id: whose signatures a reader accepts. */
 export type TrustedKeys = ReadonlyMap<string, KeyObject>;
 
@@ -35,8 +35,8 @@ export function generateSigningKeyPair(): { readonly keyId: string; readonly pri
 /** A signer over a private key held in memory; `sign` returns the base64 signature. */
 export function signingKeyFrom(privateKey: KeyObject): SigningKey {
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new KeyError(`key type ${privateKey.asymmetricKeyType ?? 'unknown'} is not ed25519`);
-  const keyId = keyIdOf(createPublicKey(privateKey));
-  return { keyId, sign: (data) => sign(null, data, privateKey).toString('base64') };
+  const publicKey = createPublicKey(privateKey);
+  return { keyId: keyIdOf(publicKey), publicKey, sign: (data) => sign(null, data, privateKey).toString('base64') };
 }
 
 /** Reads a private key file (PEM, PKCS#8 Ed25519). Throws KeyError naming the file, never printing the key. */
