@@ -21,7 +21,7 @@ export type NatsClientSettings = {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const URL_PATTERN = /^(nats|tls|ws|wss):\/\/(?:([^\s/@:]+)(?::([^\s/@]*))?@)?([^\s/@]+)$/;
+const URL_PATTERN = /^(nats|tls|ws|wss):\/\/(?:([^\s/@:]+)(?::([^\s/@]*))?@)?([^\s/@]+)\/?$/;
 
 /**
  * Reads KNP_NATS_URL (comma-separated; `nats://user:password@host:port` allowed), KNP_NATS_USER +
@@ -44,6 +44,7 @@ export function loadNatsSettings(env: Env, problems: string[]): NatsClientSettin
 
   const servers: string[] = [];
   const urlUsers = new Set<string>();
+  const urlPasswords = new Set<string>();
   let urlPassword: string | undefined;
   let wantsTls = false;
   for (const text of (value('KNP_NATS_URL') ?? 'nats://127.0.0.1:4222').split(',').map((u) => u.trim()).filter(Boolean)) {
@@ -57,6 +58,7 @@ export function loadNatsSettings(env: Env, problems: string[]): NatsClientSettin
         if (decoded === undefined) problems.push(`KNP_NATS_URL: the user or password of ${scheme}://***@${host} is not valid percent-encoding`);
         else {
           urlUsers.add(decoded.user);
+          if (decoded.password !== undefined) urlPasswords.add(decoded.password);
           urlPassword = decoded.password ?? urlPassword;
         }
       }
@@ -64,6 +66,7 @@ export function loadNatsSettings(env: Env, problems: string[]): NatsClientSettin
     else problems.push(`KNP_NATS_URL: ${JSON.stringify(text.replace(/\/\/[^@/]*@/, '//***@'))} is not a nats://host:port URL`);
   }
   if (urlUsers.size > 1) problems.push('KNP_NATS_URL: the URLs name different users; use one identity');
+  if (urlPasswords.size > 1) problems.push('KNP_NATS_URL: the URLs give different passwords; use one identity');
 
   const methods: NatsAuth[] = [];
   const envUser = value('KNP_NATS_USER');

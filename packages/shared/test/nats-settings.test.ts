@@ -26,6 +26,8 @@ const accepted: Array<[string, Record<string, string>, Partial<NatsClientSetting
   ['a creds file', { KNP_NATS_CREDS: f }, { auth: { kind: 'creds', credsFile: f } }],
   ['a tls:// URL requires TLS with the system CAs', { KNP_NATS_URL: 'tls://a:4222' }, { tls: {} }],
   ['a CA alone turns TLS on', { KNP_NATS_TLS_CA: f }, { tls: { caFile: f } }],
+  ['a trailing slash after host:port', { KNP_NATS_URL: 'nats://a:4222/, nats://b:4222' }, { servers: ['nats://a:4222', 'nats://b:4222'] }],
+  ['a cluster\'s URLs each with the same user and password', { KNP_NATS_URL: 'nats://knp:pw@a:4222,nats://knp:pw@b:4222' }, { servers: ['nats://a:4222', 'nats://b:4222'], auth: { kind: 'user', user: 'knp', password: 'pw' } }],
 ];
 for (const [name, env, expected] of accepted)
   Settings(name, () => {
@@ -45,6 +47,7 @@ const refused: Array<[string, Record<string, string>, RegExp]> = [
   ['a client certificate without its key', { KNP_NATS_TLS_CERT: f }, /give both or neither/],
   ['broken percent-encoding in the URL', { KNP_NATS_URL: 'nats://knp:%E0%A4%A@a:4222' }, /not valid percent-encoding/],
   ['a URL with a path', { KNP_NATS_URL: 'nats://a:4222/x' }, /is not a nats:\/\/host:port URL/],
+  ['URLs giving different passwords (the last would win silently)', { KNP_NATS_URL: 'nats://knp:one@a:4222,nats://knp:two@b:4222' }, /the URLs give different passwords/],
 ];
 for (const [name, env, problem] of refused)
   Settings(`refused: ${name}`, () => assert.match(load(env).problems.join('\n'), problem));
