@@ -35,11 +35,14 @@ Demo('runs to completion: the matrices measured on real packets equal knp explai
 Demo('Ctrl-C removes every namespace and process it started', async () => {
   const before = namespaces();
   const child = spawn(KNP, ['demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
+  let out = '', err = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  // read stderr too: a full pipe would block the demo's writes, and what it says there explains a stall
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no step 3 in 60 s:\n${out}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`no step 3 in 60 s:\n${out}\n--- stderr (last 4000 characters)\n${err.slice(-4000)}`)), 60_000);
     child.stdout.on('data', () => out.includes('== 3/7') && (clearTimeout(timer), resolve()));
+    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`the demo exited (${code}) before step 3:\n${out}\n--- stderr\n${err.slice(-4000)}`))));
   });
   assert.ok(namespaces().length > before.length, 'the demo had made its namespaces');
   const code = await new Promise<number | null>((resolve) => {

@@ -45,7 +45,7 @@ async function as(ctx: Ctx, role: NatsRole): Promise<NatsConnection> {
 
 Roles.before(async (ctx) => {
   ctx.dir = mkdtempSync(join(tmpdir(), 'knp-roles-'));
-  ctx.passwords = new Map(ROLES.map((r) => [r, randomBytes(18).toString('base64url')]));
+  ctx.passwords = new Map(ROLES.map((r) => [r, `k${randomBytes(18).toString('hex')}`]));
   for (const [role, password] of ctx.passwords) writeFileSync(join(ctx.dir, `${role}.password`), `${password}\n`, { mode: 0o600 });
   const env = Object.fromEntries([...ctx.passwords].map(([role, password]) => [`NATS_PASSWORD_${role.toUpperCase()}`, password]));
   ctx.nats = await startNatsServer(['-c', CONF], env);

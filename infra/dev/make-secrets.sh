@@ -13,7 +13,8 @@ chmod 700 "$dir"
 cd "$dir"
 umask 022
 for role in init watcher compiler applier operator; do
-  [ -s "nats-$role.password" ] || openssl rand -hex 24 | tr -d '\n' > "nats-$role.password"
+  # a leading letter: nats-server parses $NATS_PASSWORD_<ROLE> as a config value, and `1e5...` is a number
+  [ -s "nats-$role.password" ] || printf 'k%s' "$(openssl rand -hex 24)" > "nats-$role.password"
 done
 if [ ! -s nats.env ]; then
   for role in init watcher compiler applier operator; do

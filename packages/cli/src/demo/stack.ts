@@ -98,7 +98,8 @@ export class DemoStack {
     this.prefix = 'knp'; // the config's subjects are written for it
     const passwords: Record<string, string> = {};
     for (const role of ROLES) {
-      const password = randomBytes(18).toString('base64url');
+      // nats-server parses a substituted variable as a config value: `1e5…` or `-…` would not be a string
+      const password = `k${randomBytes(18).toString('hex')}`;
       const file = join(this.dir, `${role}.password`);
       writeFileSync(file, password, { mode: 0o600 });
       passwords[`NATS_PASSWORD_${role.toUpperCase()}`] = password;
