@@ -31,7 +31,7 @@ export type EventSource = AsyncIterable<Consumed> & { close(): Promise<void> };
 
 /**
  * Reads the events stream in order from `afterSeq + 1` and keeps following: an ordered consumer with one
- * string filter (the form nats-server 2.9 accepts: see shared/notes/nats-facts.md). Parts of large events
+ * string filter (nats-server 2.9 accepts no more: an array of filters, even of one, hangs the consumer). Parts of large events
  * are skipped and their manifests reassembled; each event carries its stream sequence as `seq`. With signed
  * `trust`, a message is decoded only if its signature by a trusted watcher key verifies over its whole
  * payload and origin (checkEventSignature); the decoded event then carries the signed origin.

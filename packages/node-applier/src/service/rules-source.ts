@@ -10,7 +10,7 @@ export const ACK_WAIT_MS = 120_000;
 
 /**
  * Creates the node's durable pull consumer unless it exists. A durable's deliver policy applies only at
- * creation (shared/notes/nats-facts.md); `Last` means a new applier starts from the node's newest rule set,
+ * creation (later it resumes from its ack floor); `Last` means a new applier starts from the node's newest rule set,
  * and a restarted one resumes after its ack floor. The filter is the exact subject, so the parts of a chunked
  * rule set (`<subject>~<i>`) are never delivered: the manifest is, and `readLarge` fetches its parts.
  */

@@ -8,7 +8,7 @@ import type { Probe, ProbeRequest, ProbeResponse } from './agent.js';
 import { sh, shQuiet } from './sh.js';
 
 /**
- * A routed test cluster in network namespaces (shared/notes/netns-test-topology.md): one namespace per
+ * A routed test cluster in network namespaces: one namespace per
  * node and per pod, each pod's veth ending in its node with a /32 route (Calico-style), so every
  * pod-to-pod packet crosses the forward hook of the node(s) on its path. Every pod runs an agent
  * (test/netns/agent.ts) serving TCP/UDP echo on 80 and 81 and probing on request.
