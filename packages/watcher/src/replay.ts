@@ -5,7 +5,7 @@ import { readLarge } from '@knp/shared/nats';
 /**
  * Reads the last message of every subject of the events stream (what the stream currently says about each
  * object and the last sync chunk per kind), in stream order. An ordered consumer with one string filter and
- * LastPerSubject: the forms nats-server 2.9 accepts (shared/notes/nats-facts.md). `keep` may leave a
+ * LastPerSubject: the forms nats-server 2.9 accepts (an array filter or deliver_policy All hangs it). `keep` may leave a
  * message out (it is then published again), given its headers and whole payload.
  */
 export async function readLastPerSubject(
