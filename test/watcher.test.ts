@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import {
   WATCHER_STATUS_KEY, checkEventSignature, createLogger, generateSigningKeyPair, isUpToDate, loadConfig, names, signingKeyFrom, type ClusterEvent, type ObjectEvent,
-  type ObjectKind, type SigningKey, type Trust, type WatcherStatus,
+  type ObjectKind, type WatchedKind, type SigningKey, type Trust, type WatcherStatus,
 } from '@knp/shared';
 import { runWatcher, type WatcherHandle, type WatcherOptions } from '@knp/watcher';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@knp/shared/nats';
@@ -81,7 +81,7 @@ async function caughtUp(s: Scenario, w: WatcherHandle): Promise<WatcherStatus> {
   return waitFor(`watcher ${w.instance} caught up`, async () => {
     const status = (await s.kv.get(WATCHER_STATUS_KEY))?.json<WatcherStatus>();
     if (!isUpToDate(status, w.instance)) return undefined;
-    return KINDS.every((k) => Number(status!.kinds[k as ObjectKind].resourceVersion) >= last(k)) ? status : undefined;
+    return KINDS.every((k) => Number(status!.kinds[k as WatchedKind].resourceVersion) >= last(k)) ? status : undefined;
   });
 }
 
@@ -93,6 +93,8 @@ const liveUids = (s: Scenario): Record<ObjectKind, string[]> => ({
   Pod: s.standin.list('Pod').map((o) => o.metadata.uid!).sort(),
   Namespace: s.standin.list('Namespace').map((o) => o.metadata.uid!).sort(),
   NetworkPolicy: s.standin.list('NetworkPolicy').map((o) => o.metadata.uid!).sort(),
+  Node: [],
+  ClusterNetworkPolicy: [],
 });
 
 Watcher('every create, update and delete appears once in the stream, in API order per kind', async (ctx) => {

@@ -1,8 +1,8 @@
-import { OBJECT_KINDS, isDnsLabel, isDnsSubdomain, preview, type ObjectKind } from '@knp/shared';
+import { WATCHED_KINDS, isDnsLabel, isDnsSubdomain, preview, type WatchedKind } from '@knp/shared';
 import type { K8sObject } from '@knp/sim';
 
 /** What `knp standin` serves from manifests, and what it leaves out (one line each, for stderr). */
-export type StandinObjects = { readonly objects: readonly { readonly kind: ObjectKind; readonly object: K8sObject }[]; readonly skipped: readonly string[] };
+export type StandinObjects = { readonly objects: readonly { readonly kind: WatchedKind; readonly object: K8sObject }[]; readonly skipped: readonly string[] };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -13,13 +13,13 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * stand-in validates them as it does a real API server's.
  */
 export function standinObjects(manifests: readonly unknown[]): StandinObjects {
-  const objects: { kind: ObjectKind; object: K8sObject }[] = [];
+  const objects: { kind: WatchedKind; object: K8sObject }[] = [];
   const skipped: string[] = [];
   const visit = (value: unknown, where: string): void => {
     if (!isRecord(value)) return void skipped.push(`${where}: not an object`);
     const { kind, items, metadata } = value;
     if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items)) return items.forEach((item, i) => visit(item, `${where}.items[${i}]`));
-    const known = OBJECT_KINDS.find((k) => k === kind);
+    const known = WATCHED_KINDS.find((k) => k === kind);
     if (known === undefined) return;
     const problem = !isRecord(metadata)
       ? 'without metadata'

@@ -215,7 +215,7 @@ line('before state / after state / after compile', `${heapBefore.toFixed(0)} / $
 line('state alone / compiled rule sets + memos', `${(heapState - heapBefore).toFixed(0)} / ${(heapCompiled - heapState).toFixed(0)} MiB`);
 
 // ---- 5. rule set size: this IR against one rule per (local pod, peer pod, port) --------------------------
-const members = (set: AddressSet): number => (set.kind === 'pods' ? set.ips.length : set.kind === 'cidr' ? 1 + set.except.length : set.entries.length);
+const members = (set: AddressSet): number => (set.kind === 'pods' || set.kind === 'nodes' ? set.ips.length : set.kind === 'cidr' ? 1 + set.except.length : set.entries.length);
 type Size = { node: string; ir: number; old: number; pods: number; rules: number; sets: number; members: number };
 const sizes: Size[] = Object.values(full).map((rs) => {
   const setSize = new Map(rs.sets.map((s) => [s.id, members(s)]));

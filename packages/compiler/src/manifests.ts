@@ -1,4 +1,4 @@
-import { OBJECT_KINDS, formatRejection, isDnsLabel, isDnsSubdomain, isUid, manifestUid, preview, type ObjectKind, type Rejection } from '@knp/shared';
+import { WATCHED_KINDS, formatRejection, isDnsLabel, isDnsSubdomain, isUid, manifestUid, preview, type ObjectKind, type Rejection } from '@knp/shared';
 import type { FoldEvent } from './fold-event.js';
 import { foldEvent } from './input/event.js';
 import { readObject } from './input/object.js';
@@ -21,7 +21,7 @@ export function eventsFromObjects(objects: readonly unknown[]): ManifestEvents {
     if (!isRecord(value)) return void errors.push(`${where}: not an object`);
     const { kind, items, metadata } = value;
     if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items)) return items.forEach((item, i) => visit(item, `${where}.items[${i}]`));
-    if (typeof kind !== 'string' || !(OBJECT_KINDS as readonly string[]).includes(kind)) return;
+    if (typeof kind !== 'string' || !(WATCHED_KINDS as readonly string[]).includes(kind)) return;
     const id = identity(kind as ObjectKind, metadata);
     if (typeof id === 'string') return void errors.push(`${where}: ${kind} ${id}`);
     const read = readObject(kind as ObjectKind, id, value);

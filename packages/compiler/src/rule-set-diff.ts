@@ -50,7 +50,7 @@ function describeRules(content: RuleSetContent): Map<string, string> {
 
 function members(set: AddressSet): Set<string> {
   switch (set.kind) {
-    case 'pods': return new Set(set.ips);
+    case 'pods': case 'nodes': return new Set(set.ips);
     case 'pod-ports': return new Set(set.entries.map((e) => `${e.ip} ${e.port}/${e.protocol}`));
     case 'cidr': return new Set();
   }

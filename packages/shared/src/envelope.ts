@@ -3,8 +3,19 @@ import { shortHash } from './canonical.js';
 import { formatRejection, type Rejection } from './rejection.js';
 import { isDnsLabel, isDnsSubdomain, isResourceVersion, isSyncId, isUid, preview } from './api-strings.js';
 
-export type ObjectKind = 'Pod' | 'Namespace' | 'NetworkPolicy';
-export const OBJECT_KINDS: readonly ObjectKind[] = ['Namespace', 'Pod', 'NetworkPolicy'];
+export type ObjectKind = 'Pod' | 'Namespace' | 'NetworkPolicy' | 'Node' | 'ClusterNetworkPolicy';
+export const OBJECT_KINDS: readonly ObjectKind[] = ['Namespace', 'Pod', 'NetworkPolicy', 'Node', 'ClusterNetworkPolicy'];
+
+/**
+ * The kinds the watcher lists, watches and syncs; the publish gate waits for a full sync of each. Node and
+ * ClusterNetworkPolicy join once the watcher publishes them (the compiler already reads their envelopes).
+ */
+export type WatchedKind = 'Namespace' | 'Pod' | 'NetworkPolicy';
+export const WATCHED_KINDS: readonly WatchedKind[] = ['Namespace', 'Pod', 'NetworkPolicy'];
+
+/** Kinds in no namespace: their events carry no `namespace`. */
+export const CLUSTER_SCOPED_KINDS: readonly ObjectKind[] = ['Namespace', 'Node', 'ClusterNetworkPolicy'];
+export const isClusterScoped = (kind: ObjectKind): boolean => CLUSTER_SCOPED_KINDS.includes(kind);
 
 /**
  * What the watcher publishes and the compiler folds. `object` holds the trimmed API object (what the
@@ -57,7 +68,7 @@ const isIndex = (v: unknown, below: number): v is number => typeof v === 'number
  * Reads the envelope of a decoded message, every field typed and bounded, into a fresh value (nothing else
  * of the input is carried, except a non-deleted event's `object`, which the compiler reads). A sync marker
  * must be whole; an object event needs a valid uid, name (DNS-1123 label for a Namespace, subdomain else)
- * and, except for a Namespace, namespace (DNS-1123 label); an added or modified one an object.
+ * and, except for a cluster-scoped kind (Namespace, Node, ClusterNetworkPolicy), namespace (DNS-1123 label); an added or modified one an object.
  */
 export function readEnvelope(value: unknown): EnvelopeRead {
   const skip = (object: string, field: string, reason: string): EnvelopeRead => ({ rejection: { object, field, reason } });
@@ -85,8 +96,8 @@ export function readEnvelope(value: unknown): EnvelopeRead {
   if (!isUid(uid)) return skip(what(), 'uid', `${preview(uid)} is not a uid`);
   if (kind === 'Namespace' ? !isDnsLabel(name) : !isDnsSubdomain(name))
     return skip(what(), 'name', `${preview(name)} is not a DNS-1123 ${kind === 'Namespace' ? 'label' : 'subdomain'}`);
-  if (kind === 'Namespace' ? namespace !== undefined : !isDnsLabel(namespace))
-    return skip(what(), 'namespace', kind === 'Namespace' ? 'a Namespace is in no namespace' : `${preview(namespace)} is not a DNS-1123 label`);
+  if (isClusterScoped(kind) ? namespace !== undefined : !isDnsLabel(namespace))
+    return skip(what(), 'namespace', isClusterScoped(kind) ? `a ${kind} is in no namespace` : `${preview(namespace)} is not a DNS-1123 label`);
   if (op !== 'deleted' && !isRecord(object)) return skip(what(), 'object', `${preview(object)} is not an object`);
   const event: ObjectEvent = {
     schema: EVENT_SCHEMA, op: op as ObjectEvent['op'], kind, uid, name: name as string, resourceVersion,

@@ -23,6 +23,8 @@ export type AddressSet =
   /** An ipBlock: the network minus its exceptions. Host bits are cleared; all CIDRs are of one family. */
   | { readonly kind: 'cidr'; readonly id: string; readonly cidr: string; readonly except: readonly string[] }
   /** Egress to a named port: the (ip, protocol, port) of each selected pod that declares that port. */
+  /** IPs of the Nodes a ClusterNetworkPolicy `nodes` peer selects (their status.addresses). */
+  | { readonly kind: 'nodes'; readonly id: string; readonly selector: string; readonly ips: readonly string[] }
   | {
       readonly kind: 'pod-ports';
       readonly id: string;
@@ -49,11 +51,37 @@ export type Rule = {
   readonly origins: readonly RuleOrigin[];
 };
 
-/** One direction of one local pod: isolated or not, by which policies, and which rules allow traffic. */
+/**
+ * ClusterNetworkPolicy tiers around NetworkPolicy. Per direction, a pod's traffic is decided by its `admin`
+ * tier rules in order (the first matching rule decides: Accept allows, Deny drops, Pass leaves the tier),
+ * then NetworkPolicy (when a policy isolates the pod in that direction, its rules decide), then its
+ * `baseline` tier rules in order (Accept allows, Deny drops), and otherwise the traffic is allowed.
+ */
+export type Tier = 'admin' | 'baseline';
+export type TierAction = 'Accept' | 'Deny' | 'Pass';
+
+/** Where a tier rule came from: the ClusterNetworkPolicy's name, tier and priority, and the rule's index in spec.ingress or spec.egress. */
+export type TierRuleOrigin = { readonly policy: string; readonly tier: Tier; readonly priority: number; readonly rule: number };
+
+/** A compiled ClusterNetworkPolicy rule: when any term matches, `action` decides. Shared by every pod it applies to. */
+export type TierRule = {
+  readonly id: string;
+  readonly direction: Direction;
+  readonly action: TierAction;
+  readonly terms: readonly Term[];
+  readonly origin: TierRuleOrigin;
+};
+
+/**
+ * One direction of one local pod: isolated or not, by which policies, and which rules allow traffic;
+ * `admin` and `baseline`: the ids of the tier rules that apply, in evaluation order (absent: none).
+ */
 export type PodDirection = {
   readonly isolated: boolean;
   readonly policies: readonly string[];
   readonly rules: readonly string[];
+  readonly admin?: readonly string[];
+  readonly baseline?: readonly string[];
 };
 
 export type LocalPod = {
@@ -72,6 +100,8 @@ export type RuleSetContent = {
   readonly pods: readonly LocalPod[];
   readonly rules: readonly Rule[];
   readonly sets: readonly AddressSet[];
+  /** The tier rules the pods' `admin`/`baseline` lists name, sorted by id (absent: none). */
+  readonly tierRules?: readonly TierRule[];
 };
 
 export type RuleSet = RuleSetContent & {
@@ -94,7 +124,8 @@ export function addressSetHash(set: AddressSet): string {
  * large set shared by every node is hashed once, not once per node.
  */
 export function contentHash(content: RuleSetContent): string {
-  return sha256(canonicalJson({ node: content.node, pods: content.pods, rules: content.rules, sets: content.sets.map(addressSetHash) }));
+  const tiers = content.tierRules && content.tierRules.length > 0 ? { tierRules: content.tierRules } : {};
+  return sha256(canonicalJson({ node: content.node, pods: content.pods, rules: content.rules, sets: content.sets.map(addressSetHash), ...tiers }));
 }
 
 export function makeRuleSet(content: RuleSetContent, version: RuleSetVersion): RuleSet {

@@ -23,7 +23,7 @@ export async function readEvents(jsm: JetStreamManager, stream: string): Promise
  * objects of that kind it does not name are deleted. Returns the live uids per kind, sorted.
  */
 export function foldLiveUids(events: readonly ClusterEvent[]): Record<ObjectKind, string[]> {
-  const live: Record<ObjectKind, Set<string>> = { Pod: new Set(), Namespace: new Set(), NetworkPolicy: new Set() };
+  const live: Record<ObjectKind, Set<string>> = { Pod: new Set(), Namespace: new Set(), NetworkPolicy: new Set(), Node: new Set(), ClusterNetworkPolicy: new Set() };
   const syncs = new Map<string, { chunks: number; seen: Set<number>; uids: Set<string> }>();
   for (const e of events) {
     if (e.op === 'sync') {
@@ -38,5 +38,5 @@ export function foldLiveUids(events: readonly ClusterEvent[]): Record<ObjectKind
     } else if (e.op === 'deleted') live[e.kind].delete(e.uid);
     else live[e.kind].add(e.uid);
   }
-  return { Pod: [...live.Pod].sort(), Namespace: [...live.Namespace].sort(), NetworkPolicy: [...live.NetworkPolicy].sort() };
+  return { Pod: [...live.Pod].sort(), Namespace: [...live.Namespace].sort(), NetworkPolicy: [...live.NetworkPolicy].sort(), Node: [...live.Node].sort(), ClusterNetworkPolicy: [...live.ClusterNetworkPolicy].sort() };
 }

@@ -1,4 +1,4 @@
-import type { Logger, ObjectKind } from '@knp/shared';
+import type { Logger, WatchedKind } from '@knp/shared';
 import {
   CoreV1Api,
   NetworkingV1Api,
@@ -9,7 +9,7 @@ import {
 } from '@kubernetes/client-node';
 
 /** Cluster-wide watch paths; bookmarks keep the resourceVersion fresh when nothing of a kind changes. */
-const WATCH_PATH: Record<ObjectKind, string> = {
+const WATCH_PATH: Record<WatchedKind, string> = {
   Namespace: '/api/v1/namespaces?allowWatchBookmarks=true',
   Pod: '/api/v1/pods?allowWatchBookmarks=true',
   NetworkPolicy: '/apis/networking.k8s.io/v1/networkpolicies?allowWatchBookmarks=true',
@@ -22,7 +22,7 @@ export type InformerHandlers = {
 };
 
 export type KindInformer = {
-  readonly kind: ObjectKind;
+  readonly kind: WatchedKind;
   /** The last resourceVersion the informer saw (lists, events and bookmarks). */
   latestResourceVersion(): string;
   stop(): Promise<void>;
@@ -36,7 +36,7 @@ export const DEFAULT_LIST_PAGE_SIZE = 500;
 /** One page of a list: `limit` items at most, from where `_continue` left off. */
 export type ListPage = (page: { readonly limit: number; readonly _continue?: string }) => Promise<KubernetesListObject<KubernetesObject>>;
 
-function pageFunction(kc: KubeConfig, kind: ObjectKind): ListPage {
+function pageFunction(kc: KubeConfig, kind: WatchedKind): ListPage {
   switch (kind) {
     case 'Namespace': {
       const api = kc.makeApiClient(CoreV1Api);
@@ -61,7 +61,7 @@ const MAX_LIST_RESTARTS = 3;
  * of the first, whose resourceVersion the result carries, so the watch that follows starts where the list
  * ended. A 410 Gone on a continue token (the snapshot was compacted away) means relist from scratch.
  */
-export async function listAllPages(page: ListPage, pageSize: number, log: Logger, kind: ObjectKind): Promise<KubernetesListObject<KubernetesObject>> {
+export async function listAllPages(page: ListPage, pageSize: number, log: Logger, kind: WatchedKind): Promise<KubernetesListObject<KubernetesObject>> {
   for (let restart = 0; ; restart += 1) {
     const items: KubernetesObject[] = [];
     let first: KubernetesListObject<KubernetesObject> | undefined;
@@ -89,7 +89,7 @@ const statusOf = (err: unknown): unknown => (err as { code?: unknown } | undefin
  * end and relists on 410 Gone, but stops for good on other errors (HTTP 500, connection refused), so the
  * error callback starts it again with backoff. `stop()` fires the error callback too: the flag guards it.
  */
-export function startKindInformer(kc: KubeConfig, kind: ObjectKind, handlers: InformerHandlers, policy: RestartPolicy, log: Logger): KindInformer {
+export function startKindInformer(kc: KubeConfig, kind: WatchedKind, handlers: InformerHandlers, policy: RestartPolicy, log: Logger): KindInformer {
   const page = pageFunction(kc, kind);
   const list = () => listAllPages(page, policy.pageSize, log, kind);
   let stopped = false;

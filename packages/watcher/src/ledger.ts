@@ -1,4 +1,4 @@
-import type { ClusterEvent, ObjectEvent, ObjectKind } from '@knp/shared';
+import { WATCHED_KINDS, type ClusterEvent, type ObjectEvent, type WatchedKind } from '@knp/shared';
 import { contentKey, objectEvent, syncEvents, type TrimmedObject } from './trim.js';
 
 type Entry = { readonly object: TrimmedObject; readonly key: string };
@@ -9,18 +9,20 @@ type Entry = { readonly object: TrimmedObject; readonly key: string };
  * per subject, so a restarted watcher publishes only what changed. No I/O.
  */
 export class Ledger {
-  private readonly live = new Map<ObjectKind, Map<string, Entry>>();
-  private readonly lastSync = new Map<ObjectKind, string>();
+  private readonly live = new Map<WatchedKind, Map<string, Entry>>();
+  private readonly lastSync = new Map<WatchedKind, string>();
 
   /** Folds an event read back from the stream (startup); sync events remember the last live set. */
   seed(event: ClusterEvent): void {
+    if (!(WATCHED_KINDS as readonly string[]).includes(event.kind)) return;
+    const kind = event.kind as WatchedKind;
     if (event.op === 'sync') {
-      if (event.chunk === event.chunks - 1) this.lastSync.set(event.kind, event.syncId);
+      if (event.chunk === event.chunks - 1) this.lastSync.set(kind, event.syncId);
       return;
     }
     const object = event.object as TrimmedObject | undefined;
-    if (event.op === 'deleted' || object === undefined) this.table(event.kind).delete(event.uid);
-    else this.table(event.kind).set(event.uid, { object, key: contentKey(object) });
+    if (event.op === 'deleted' || object === undefined) this.table(kind).delete(event.uid);
+    else this.table(kind).set(event.uid, { object, key: contentKey(object) });
   }
 
   /** Forgets everything (the stream was recreated: everything must be published again). */
@@ -30,7 +32,7 @@ export class Ledger {
   }
 
   /** Events for a complete list: adds and relevant modifications, deletions of what vanished, then the sync marker. */
-  list(kind: ObjectKind, items: readonly TrimmedObject[], resourceVersion: string): ClusterEvent[] {
+  list(kind: WatchedKind, items: readonly TrimmedObject[], resourceVersion: string): ClusterEvent[] {
     const table = this.table(kind);
     const listed = new Set<string>();
     const events: ClusterEvent[] = [];
@@ -53,7 +55,7 @@ export class Ledger {
   }
 
   /** The event for one watched change, or undefined when it changes nothing the stream does not already say. */
-  change(kind: ObjectKind, type: 'add' | 'update' | 'delete', item: TrimmedObject): ObjectEvent | undefined {
+  change(kind: WatchedKind, type: 'add' | 'update' | 'delete', item: TrimmedObject): ObjectEvent | undefined {
     const table = this.table(kind);
     if (type !== 'delete') return this.upsert(table, item);
     if (!table.delete(item.metadata.uid)) return undefined; // already gone (e.g. a relist said so first)
@@ -61,7 +63,7 @@ export class Ledger {
   }
 
   /** Number of live objects of a kind the ledger knows. */
-  size(kind: ObjectKind): number {
+  size(kind: WatchedKind): number {
     return this.table(kind).size;
   }
 
@@ -74,7 +76,7 @@ export class Ledger {
     return objectEvent('modified', item);
   }
 
-  private table(kind: ObjectKind): Map<string, Entry> {
+  private table(kind: WatchedKind): Map<string, Entry> {
     let t = this.live.get(kind);
     if (t === undefined) this.live.set(kind, (t = new Map()));
     return t;

@@ -1,4 +1,4 @@
-import { EVENT_SCHEMA, canonicalJson, namedPorts, shortHash, type ObjectEvent, type ObjectKind, type SyncEvent } from '@knp/shared';
+import { EVENT_SCHEMA, canonicalJson, namedPorts, shortHash, type ObjectEvent, type WatchedKind, type SyncEvent } from '@knp/shared';
 
 /** The part of an API object the compiler reads; everything else is dropped before publishing. */
 export type TrimmedMeta = {
@@ -11,13 +11,13 @@ export type TrimmedMeta = {
 };
 export type TrimmedObject = {
   readonly apiVersion: string;
-  readonly kind: ObjectKind;
+  readonly kind: WatchedKind;
   readonly metadata: TrimmedMeta;
   readonly spec?: unknown;
   readonly status?: unknown;
 };
 
-const API_VERSION: Record<ObjectKind, string> = { Pod: 'v1', Namespace: 'v1', NetworkPolicy: 'networking.k8s.io/v1' };
+const API_VERSION: Record<WatchedKind, string> = { Pod: 'v1', Namespace: 'v1', NetworkPolicy: 'networking.k8s.io/v1' };
 
 type Loose = Record<string, unknown> | undefined;
 const obj = (v: unknown): Loose => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
@@ -28,7 +28,7 @@ const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
  * Trims a Pod, Namespace or NetworkPolicy (as listed by the typed client or sent by a watch) to what the
  * compiler needs. Undefined when the object has no uid or name (nothing we could key it by).
  */
-export function trimObject(kind: ObjectKind, raw: unknown): TrimmedObject | undefined {
+export function trimObject(kind: WatchedKind, raw: unknown): TrimmedObject | undefined {
   const o = obj(raw);
   const m = obj(o?.metadata);
   const uid = str(m?.uid), name = str(m?.name);
@@ -131,12 +131,12 @@ export function objectEvent(op: ObjectEvent['op'], t: TrimmedObject, resourceVer
 export const SYNC_CHUNK_UIDS = 8_000;
 
 /** Identifies a sync by what it names, so a relist that finds the same live set repeats nothing. */
-export function syncIdOf(kind: ObjectKind, uids: readonly string[]): string {
+export function syncIdOf(kind: WatchedKind, uids: readonly string[]): string {
   return shortHash(canonicalJson({ kind, uids: [...uids].sort() }), 24);
 }
 
 /** The sync marker after a list: the live uids of a kind (sorted) in chunks of at most `perChunk`. */
-export function syncEvents(kind: ObjectKind, resourceVersion: string, uids: readonly string[], perChunk = SYNC_CHUNK_UIDS): SyncEvent[] {
+export function syncEvents(kind: WatchedKind, resourceVersion: string, uids: readonly string[], perChunk = SYNC_CHUNK_UIDS): SyncEvent[] {
   const sorted = [...uids].sort();
   const syncId = syncIdOf(kind, sorted);
   const chunks = Math.max(1, Math.ceil(sorted.length / perChunk));

@@ -1,4 +1,4 @@
-import { OBJECT_KINDS, STATUS_SCHEMA, type KindStatus, type ObjectKind, type WatcherStatus } from '@knp/shared';
+import { WATCHED_KINDS, STATUS_SCHEMA, type KindStatus, type WatchedKind, type WatcherStatus } from '@knp/shared';
 
 /** What the watcher has seen of one kind since it (re)started: the newest resourceVersion, and whether a list completed. */
 export type KindProgress = { readonly resourceVersion: string; readonly listed: boolean };
@@ -21,15 +21,15 @@ export type WatcherFacts = {
   readonly epoch: string;
   readonly startedAt: string;
   /** Per kind: our progress, the informer's last resourceVersion (it also sees bookmarks) and the live objects we know. */
-  readonly kinds: Readonly<Record<ObjectKind, KindProgress & { readonly informerVersion: string; readonly objects: number }>>;
+  readonly kinds: Readonly<Record<WatchedKind, KindProgress & { readonly informerVersion: string; readonly objects: number }>>;
   readonly publisher: { readonly pending: number; readonly idle: boolean; readonly published: number; readonly duplicates: number; readonly lastSeq: number };
   readonly signing?: { readonly keyId: string; readonly start: number };
 };
 
 /** The status record as of `now`: up to date once every kind was listed and everything seen is published. */
 export function watcherStatus(facts: WatcherFacts, now: string): WatcherStatus {
-  const kinds = {} as Record<ObjectKind, KindStatus>;
-  for (const kind of OBJECT_KINDS) {
+  const kinds = {} as Record<WatchedKind, KindStatus>;
+  for (const kind of WATCHED_KINDS) {
     const k = facts.kinds[kind];
     kinds[kind] = { resourceVersion: newerVersion(k.resourceVersion, k.informerVersion), listed: k.listed, objects: k.objects };
   }
@@ -42,7 +42,7 @@ export function watcherStatus(facts: WatcherFacts, now: string): WatcherStatus {
     heartbeatAt: now,
     kinds,
     pending: publisher.pending,
-    upToDate: OBJECT_KINDS.every((kind) => facts.kinds[kind].listed) && publisher.idle,
+    upToDate: WATCHED_KINDS.every((kind) => facts.kinds[kind].listed) && publisher.idle,
     published: publisher.published,
     duplicates: publisher.duplicates,
     lastSeq: publisher.lastSeq,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { OBJECT_KINDS, WATCHER_STATUS_KEY, names, type Config, type Logger, type ObjectKind, type SigningKey, type WatcherStatus } from '@knp/shared';
+import { WATCHED_KINDS, WATCHER_STATUS_KEY, names, type Config, type Logger, type WatchedKind, type SigningKey, type WatcherStatus } from '@knp/shared';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import { StatusWriter, awaitStreams, connectNats, streamEpoch, type Streams } from '@knp/shared/nats';
@@ -84,7 +84,7 @@ type WatcherState = {
   /** The streams as last ensured; a new `epoch` means the events stream was recreated. */
   streams: Streams;
   /** Per kind: the newest resourceVersion our callbacks saw, and whether a list completed since the (re)start. */
-  kinds: Record<ObjectKind, KindProgress>;
+  kinds: Record<WatchedKind, KindProgress>;
   informers: KindInformer[];
   /** Paused: the publisher holds more than `maxQueue` events, the informers are stopped until it drains. */
   flow: Flow;
@@ -152,7 +152,7 @@ class WatcherService {
     this.statusWriter = new StatusWriter(WATCHER_STATUS_KEY, () => this.status(), log, kv);
     this.kc = opts.kubeConfig ?? loadKubeConfig(opts.kubeconfigPath);
     this.lease = new LeaseKeeper(this.kc, opts.lease ?? DEFAULT_LEASE_SETTINGS, `${opts.podName ?? hostname()}/${this.instance}`, log.child({ component: 'lease' }));
-    ops.attach(() => ({ standby: !this.lease.leading && !this.state.stopping, unlisted: OBJECT_KINDS.filter((kind) => !this.state.kinds[kind].listed), pending: this.publisher.pending }));
+    ops.attach(() => ({ standby: !this.lease.leading && !this.state.stopping, unlisted: WATCHED_KINDS.filter((kind) => !this.state.kinds[kind].listed), pending: this.publisher.pending }));
     log.info({ instance: this.instance, stream: streams.eventsStream, epoch: streams.epoch, keyId: opts.signer?.keyId }, 'watcher starting');
     if (!opts.signer) log.warn('event signing off: KNP_SIGNING_KEY is unset, so compilers that require signed events will refuse everything published');
   }
@@ -195,7 +195,7 @@ class WatcherService {
   /** Step 3: one informer per kind, each calling `onList` and `onChange`. */
   startInformers(): void {
     const policy = { restartMinMs: this.opts.restartMinMs ?? 200, restartMaxMs: this.opts.restartMaxMs ?? 10_000, pageSize: this.opts.listPageSize ?? DEFAULT_LIST_PAGE_SIZE };
-    this.state.informers = OBJECT_KINDS.map((kind) =>
+    this.state.informers = WATCHED_KINDS.map((kind) =>
       startKindInformer(this.kc, kind, {
         onList: (items, resourceVersion) => this.onList(kind, items, resourceVersion),
         onChange: (type, object) => this.onChange(kind, type, object),
@@ -204,7 +204,7 @@ class WatcherService {
   }
 
   /** Step 4: a complete list (start, 410 Gone): adds, modifications and deletions since the ledger, then a sync marker. */
-  private onList(kind: ObjectKind, items: readonly KubernetesObject[], resourceVersion: string): void {
+  private onList(kind: WatchedKind, items: readonly KubernetesObject[], resourceVersion: string): void {
     const trimmed = items.map((o) => trimObject(kind, o)).filter((t) => t !== undefined);
     const events = this.ledger.list(kind, trimmed, resourceVersion);
     this.state.kinds[kind] = { resourceVersion, listed: true };
@@ -216,7 +216,7 @@ class WatcherService {
   }
 
   /** Step 5: one watched change; the ledger drops those that change nothing the compiler reads. */
-  private onChange(kind: ObjectKind, type: 'add' | 'update' | 'delete', object: KubernetesObject): void {
+  private onChange(kind: WatchedKind, type: 'add' | 'update' | 'delete', object: KubernetesObject): void {
     const trimmed = trimObject(kind, object);
     if (trimmed === undefined) return this.log.warn({ kind }, 'object without uid or name ignored');
     const progress = this.state.kinds[kind];
@@ -287,7 +287,7 @@ class WatcherService {
   }
 
   status(): WatcherStatus {
-    const kinds = Object.fromEntries(OBJECT_KINDS.map((kind) => [kind, {
+    const kinds = Object.fromEntries(WATCHED_KINDS.map((kind) => [kind, {
       ...this.state.kinds[kind],
       informerVersion: this.state.informers.find((i) => i.kind === kind)?.latestResourceVersion() ?? '',
       objects: this.ledger.size(kind),
@@ -320,7 +320,7 @@ class WatcherService {
   }
 }
 
-const notListed = (): Record<ObjectKind, KindProgress> => Object.fromEntries(OBJECT_KINDS.map((kind) => [kind, NOT_LISTED])) as Record<ObjectKind, KindProgress>;
+const notListed = (): Record<WatchedKind, KindProgress> => Object.fromEntries(WATCHED_KINDS.map((kind) => [kind, NOT_LISTED])) as Record<WatchedKind, KindProgress>;
 
 function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();

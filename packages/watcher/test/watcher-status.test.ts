@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ObjectKind } from '@knp/shared';
+import type { WatchedKind } from '@knp/shared';
 import { newerVersion, watcherStatus, type WatcherFacts } from '../src/watcher-status.js';
 
 const Newer = suite('newerVersion: the resourceVersion the status record names');
@@ -39,6 +39,6 @@ Status('a bookmark the informer saw moves the recorded resourceVersion of a kind
 Status('the record carries identity, epoch, heartbeat time and the publisher counters', () => {
   const { kinds: _, ...rest } = watcherStatus(facts({}, { pending: 0 }), 'T1');
   assert.equal(rest, { schema: 1, instance: 'w-1', epoch: 'E1', startedAt: 'T0', heartbeatAt: 'T1', pending: 0, upToDate: true, published: 3, duplicates: 1, lastSeq: 9 });
-  assert.equal(Object.keys(watcherStatus(facts({}), 'T1').kinds).sort(), ['Namespace', 'NetworkPolicy', 'Pod'] satisfies ObjectKind[]);
+  assert.equal(Object.keys(watcherStatus(facts({}), 'T1').kinds).sort(), ['Namespace', 'NetworkPolicy', 'Pod'] satisfies WatchedKind[]);
 });
 Status.run();

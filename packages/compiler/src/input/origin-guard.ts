@@ -1,4 +1,4 @@
-import { OBJECT_KINDS, type ObjectKind, type Refusal, type SignedOrigin } from '@knp/shared';
+import { WATCHED_KINDS, type ObjectKind, type Refusal, type SignedOrigin } from '@knp/shared';
 import type { ClusterState, OriginMark } from '../state.js';
 
 /**
@@ -38,8 +38,8 @@ export function admitOrigin(marks: Map<string, OriginMark>, origin: SignedOrigin
  */
 export function publishGate(signedMode: boolean, state: ClusterState): readonly ObjectKind[] {
   if (!signedMode) return [];
-  if (!state.trust.signed) return OBJECT_KINDS;
-  return OBJECT_KINDS.filter((k) => state.trust.synced[k] !== true);
+  if (!state.trust.signed) return WATCHED_KINDS;
+  return WATCHED_KINDS.filter((k) => state.trust.synced[k] !== true);
 }
 
 /**

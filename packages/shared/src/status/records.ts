@@ -1,4 +1,4 @@
-import type { ObjectKind } from '../envelope.js';
+import type { ObjectKind, WatchedKind } from '../envelope.js';
 import type { Rejection } from '../rejection.js';
 import type { RuleSetVersion } from '../ruleset.js';
 import { subjectToken } from '../names.js';
@@ -38,7 +38,8 @@ export type WatcherStatus = {
   readonly epoch: string;
   readonly startedAt: string;
   readonly heartbeatAt: string;
-  readonly kinds: Readonly<Record<ObjectKind, KindStatus>>;
+  /** One entry per kind the watcher watches (WATCHED_KINDS). */
+  readonly kinds: Readonly<Record<WatchedKind, KindStatus>>;
   /** Events seen and not yet acknowledged by the stream. */
   readonly pending: number;
   /** Every kind listed and everything seen published. */

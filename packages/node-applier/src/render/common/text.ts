@@ -96,7 +96,7 @@ export function familiesOf(ruleSet: RuleSetContent): Family[] {
   const note = (text: string): void => void seen.add(text.includes(':') ? 6 : 4);
   for (const pod of ruleSet.pods) pod.ips.forEach(note);
   for (const set of ruleSet.sets) {
-    if (set.kind === 'pods') set.ips.forEach(note);
+    if (set.kind === 'pods' || set.kind === 'nodes') set.ips.forEach(note);
     else if (set.kind === 'cidr') note(set.cidr);
     else set.entries.forEach((e) => note(e.ip));
   }

@@ -170,7 +170,8 @@ function planSet(prefix: string, set: AddressSet, families: readonly Family[], w
   // the kind is part of the identity: `ipset swap` needs both sets of one type
   const name = (family: Family): string => kernelName(prefix, 'as', `ipset/${set.kind}/${set.id}/v${family}`);
   switch (set.kind) {
-    case 'pods': {
+    case 'pods':
+    case 'nodes': {
       const ips = set.ips.map((ip, i) => canonicalIp(ip, `${where}.ips[${i}]`));
       return families.map((family) => ({ name: name(family), type: 'hash:ip', family, role: 'pods', entries: sortedUnique(ips.filter((ip) => ip.family === family)) }));
     }

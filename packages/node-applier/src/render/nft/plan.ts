@@ -116,7 +116,8 @@ function ruleChainName(prefix: string, rule: Rule): string {
 function planSet(prefix: string, set: AddressSet, families: readonly Family[], where: string): { family: Family; set: NftSetPlan }[] {
   const name = (family: Family): string => kernelName(prefix, 'as', `${set.id}/v${family}`);
   switch (set.kind) {
-    case 'pods': {
+    case 'pods':
+    case 'nodes': {
       const ips = set.ips.map((ip, i) => canonicalIp(ip, `${where}.ips[${i}]`));
       return families.map((family) => ({
         family,
