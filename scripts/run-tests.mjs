@@ -6,7 +6,8 @@
 // than on the CPU, and every fixture is private to its file (own nats-server on a free port, own network
 // namespaces named by pid or run id, own temp dirs), so two at a time on 2 cores cut the wall time without
 // sharing state. Files in EXCLUSIVE run alone: they hold a host-wide resource (the xtables lock file is one
-// per host, not per network namespace) or measure recovery under kills.
+// per host, not per network namespace), look at the whole host (the demo checks that no namespace or
+// service process is left anywhere) or measure recovery under kills.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -50,7 +51,7 @@ const files = [
 ].filter((f) => !filter || filter.test(relative(root, f))).sort();
 
 const JOBS = Math.max(1, Number(process.env.KNP_TEST_JOBS ?? 2) || 1);
-const EXCLUSIVE = [/xtables-lock\.test\.js$/, /faults\.test\.js$/];
+const EXCLUSIVE = [/xtables-lock\.test\.js$/, /faults\.test\.js$/, /demo\.test\.js$/];
 // the longest files start first so the two lanes end together (from the suite's timings; unknown files after)
 const LONG_FIRST = [/e2e-pipeline/, /faults/, /conformance-(nft|iptables)/, /jetstream-cluster/, /nats-roles/, /event-trust/, /demo/, /hostile-live/, /backend-switch/];
 const weight = (f) => { const i = LONG_FIRST.findIndex((re) => re.test(f)); return i < 0 ? LONG_FIRST.length : i; };
