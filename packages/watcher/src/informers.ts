@@ -1,22 +1,25 @@
 import type { Logger, WatchedKind } from '@knp/shared';
 import {
-  CoreV1Api,
+  ApiException,
   CustomObjectsApi,
-  NetworkingV1Api,
+  HttpMethod,
+  IsomorphicFetchHttpLibrary,
+  RequestContext,
   makeInformer,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 
-/** Cluster-wide watch paths; bookmarks keep the resourceVersion fresh when nothing of a kind changes. */
-const WATCH_PATH: Record<WatchedKind, string> = {
-  Namespace: '/api/v1/namespaces?allowWatchBookmarks=true',
-  Pod: '/api/v1/pods?allowWatchBookmarks=true',
-  NetworkPolicy: '/apis/networking.k8s.io/v1/networkpolicies?allowWatchBookmarks=true',
-  Node: '/api/v1/nodes?allowWatchBookmarks=true',
-  ClusterNetworkPolicy: '/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies?allowWatchBookmarks=true',
+/** Cluster-wide list paths (the watch adds bookmarks, which keep the resourceVersion fresh when nothing of a kind changes). */
+const LIST_PATH: Record<WatchedKind, string> = {
+  Namespace: '/api/v1/namespaces',
+  Pod: '/api/v1/pods',
+  NetworkPolicy: '/apis/networking.k8s.io/v1/networkpolicies',
+  Node: '/api/v1/nodes',
+  ClusterNetworkPolicy: '/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies',
 };
+const watchPath = (kind: WatchedKind): string => `${LIST_PATH[kind]}?allowWatchBookmarks=true`;
 
 /** ClusterNetworkPolicy is a CRD (SIG Network's network-policy-api): served only where it is installed. */
 const CNP_API = { group: 'policy.networking.k8s.io', version: 'v1alpha2', plural: 'clusternetworkpolicies' } as const;
@@ -44,33 +47,30 @@ export const DEFAULT_LIST_PAGE_SIZE = 500;
 /** One page of a list: `limit` items at most, from where `_continue` left off. */
 export type ListPage = (page: { readonly limit: number; readonly _continue?: string }) => Promise<KubernetesListObject<KubernetesObject>>;
 
+/**
+ * One page of a list as the API's plain JSON, like a watch event. Not the typed client: its deserializer
+ * assigns label keys onto plain objects, where a label `__proto__` vanishes (it sets the prototype), so a
+ * listed object would differ from the same object watched. JSON.parse keeps such a key as data.
+ */
 function pageFunction(kc: KubeConfig, kind: WatchedKind): ListPage {
-  switch (kind) {
-    case 'Namespace': {
-      const api = kc.makeApiClient(CoreV1Api);
-      return (page) => api.listNamespace(page);
-    }
-    case 'Pod': {
-      const api = kc.makeApiClient(CoreV1Api);
-      return (page) => api.listPodForAllNamespaces(page);
-    }
-    case 'NetworkPolicy': {
-      const api = kc.makeApiClient(NetworkingV1Api);
-      return (page) => api.listNetworkPolicyForAllNamespaces(page);
-    }
-    case 'Node': {
-      const api = kc.makeApiClient(CoreV1Api);
-      return (page) => api.listNode(page);
-    }
-    case 'ClusterNetworkPolicy': {
-      const api = kc.makeApiClient(CustomObjectsApi);
-      // a custom object list is plain API JSON: its continue token is `continue`, where typed lists say `_continue`
-      return async (page) => {
-        const list = (await api.listClusterCustomObject({ ...CNP_API, ...page })) as KubernetesListObject<KubernetesObject> & { metadata?: { continue?: string } };
-        return { ...list, metadata: { ...list.metadata, _continue: list.metadata?._continue ?? list.metadata?.continue } };
-      };
-    }
-  }
+  const http = new IsomorphicFetchHttpLibrary();
+  return async ({ limit, _continue }) => {
+    const server = kc.getCurrentCluster()?.server;
+    if (!server) throw new Error('the kubeconfig names no current cluster');
+    const url = new URL(server + LIST_PATH[kind]); // a server URL may carry a path prefix (an API proxy)
+    url.searchParams.set('limit', String(limit));
+    if (_continue !== undefined) url.searchParams.set('continue', _continue);
+    const request = new RequestContext(url.toString(), HttpMethod.GET);
+    request.setHeaderParam('Accept', 'application/json');
+    await kc.applySecurityAuthentication(request);
+    const response = await http.send(request).toPromise();
+    const text = await response.body.text();
+    if (response.httpStatusCode !== 200) throw new ApiException(response.httpStatusCode, `list ${kind}: HTTP ${response.httpStatusCode}`, text.slice(0, 1_000), response.headers);
+    const list = JSON.parse(text) as KubernetesListObject<KubernetesObject> & { metadata?: { continue?: string } };
+    if (!Array.isArray(list.items)) throw new Error(`list ${kind}: the answer has no items`);
+    // the API's JSON says `continue`; the client's informer and listAllPages read `_continue`
+    return { ...list, metadata: { ...list.metadata, _continue: list.metadata?.continue || undefined } };
+  };
 }
 
 /** Whether the API serves a kind: asked of the group/version's discovery for a CRD, always true for built-in kinds. */
@@ -136,7 +136,7 @@ export function startKindInformer(kc: KubeConfig, kind: WatchedKind, handlers: I
   let stopped = false;
   let failures = 0;
   let restartTimer: NodeJS.Timeout | undefined;
-  const informer = makeInformer<KubernetesObject>(kc, WATCH_PATH[kind], async () => {
+  const informer = makeInformer<KubernetesObject>(kc, watchPath(kind), async () => {
     const result = await list();
     // the client's informer starts a watch after the list even when stopped meanwhile: failing it does not
     if (stopped) throw new Error(`${kind} informer stopped during its list`);

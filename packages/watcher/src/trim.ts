@@ -66,9 +66,9 @@ export function trimObject(kind: WatchedKind, raw: unknown): TrimmedObject | und
 const plainData = (v: unknown): unknown => JSON.parse(JSON.stringify(v)) as unknown;
 
 /**
- * The typed client's list deserializes into class instances and renames the ingress rule's `from` to
- * `_from` (a reserved word in its generator); a watch event is plain API JSON. A JSON round trip makes both
- * plain data, and `_from` goes back to the API's name, so a policy listed at start keeps its peers.
+ * The typed client deserializes into class instances and renames the ingress rule's `from` to `_from` (a
+ * reserved word in its generator); a watch event, and our lists, are plain API JSON. A JSON round trip makes
+ * both plain data, and `_from` goes back to the API's name, so a typed policy keeps its peers.
  */
 function policySpec(spec: unknown): unknown {
   const plain = plainData(spec) as Record<string, unknown>;
