@@ -10,7 +10,8 @@ import { standinObjects } from '../src/standin-objects.js';
 const Pick = suite('standinObjects: what knp standin serves');
 const ns = (name: unknown) => ({ kind: 'Namespace', metadata: { name } });
 const cases: Array<[what: string, manifests: unknown[], kinds: string[], skipped: string[]]> = [
-  ['the three kinds are served, others ignored', [ns('a'), { kind: 'Pod', metadata: { name: 'p', namespace: 'a' } }, { kind: 'Deployment', metadata: { name: 'd' } }], ['Namespace', 'Pod'], []],
+  ['the watched kinds are served, others ignored', [ns('a'), { kind: 'Pod', metadata: { name: 'p', namespace: 'a' } }, { kind: 'Deployment', metadata: { name: 'd' } }], ['Namespace', 'Pod'], []],
+  ['Nodes and ClusterNetworkPolicies are served too (cluster-scoped)', [{ kind: 'Node', metadata: { name: 'node-1.example' } }, { kind: 'ClusterNetworkPolicy', metadata: { name: 'deny-all' } }], ['Node', 'ClusterNetworkPolicy'], []],
   ['a List is expanded', [{ kind: 'List', items: [ns('a'), { kind: 'NetworkPolicy', metadata: { name: 'np' } }] }], ['Namespace', 'NetworkPolicy'], []],
   ['a bad name is skipped and named, hostile text previewed', [ns('Bad\nName'), 'text'], [], ['object 0: Namespace metadata.name "Bad\\nName" is not a DNS-1123 label', 'object 1: not an object']],
   ['a bad namespace is skipped', [{ kind: 'Pod', metadata: { name: 'p', namespace: 'x/y' } }], [], ['object 0: Pod metadata.namespace "x/y" is not a DNS-1123 label']],
