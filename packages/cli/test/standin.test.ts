@@ -49,6 +49,9 @@ Serve('lists the example pods, writes a kubeconfig naming itself, and stops on S
     assert.equal(pods.items.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort(), ['backend/api-1', 'backend/api-2', 'database/postgres-0', 'frontend/web-1', 'frontend/web-2', 'monitoring/prometheus-0']);
     const policies = (await (await fetch(`${url}/apis/networking.k8s.io/v1/networkpolicies`)).json()) as { items: unknown[] };
     assert.ok(policies.items.length > 0);
+    assert.is((await fetch(`${url}/api/v1/nodes`)).status, 200, 'Nodes are served (none in examples/)');
+    const discovery = (await (await fetch(`${url}/apis/policy.networking.k8s.io/v1alpha2`)).json()) as { resources: { name: string }[] };
+    assert.equal(discovery.resources.map((r) => r.name), ['clusternetworkpolicies'], 'the ClusterNetworkPolicy CRD is installed by default');
   } finally {
     if (child.exitCode === null) {
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
