@@ -61,10 +61,10 @@ const STOP_PUBLISH_WAIT_MS = 5_000;
 
 /**
  * The watcher service: lists and watches Pods, Namespaces, NetworkPolicies, Nodes and (when its CRD is
- * installed) ClusterNetworkPolicies, publishes what the compiler
- * needs to `<PREFIX>_EVENTS` in API order (one publish in flight, acked before the next), a sync marker after
- * every list, and a status record with a heartbeat. Waits for the streams `knp init` makes, and republishes
- * everything when the events stream is recreated under the same name (a new epoch).
+ * installed) ClusterNetworkPolicies, publishes what the compiler needs to `<PREFIX>_EVENTS` in API order
+ * (one publish in flight, acked before the next), a sync marker after every list (an empty one for a kind
+ * whose CRD is not installed), and a status record with a heartbeat. Waits for the streams `knp init`
+ * makes, and republishes everything when the events stream is recreated under the same name (a new epoch).
  */
 export async function runWatcher(config: Config, logger: Logger, opts: WatcherOptions = {}): Promise<WatcherHandle> {
   const ops = new WatcherOps(); // served while the start waits for NATS: alive, not ready

@@ -7,9 +7,9 @@ import { LeaseStore, leaseRouteOf, readJsonBody, type Lease } from './leases.js'
 /**
  * A Kubernetes API stand-in for Pods, Namespaces, NetworkPolicies, Nodes and ClusterNetworkPolicies
  * (policy.networking.k8s.io/v1alpha2, a CRD: served, with its group/version discovery, only while
- * installed, see `setCrdInstalled`): list and watch (cluster-wide and namespaced paths), resourceVersion, bookmarks when asked, 410 Gone for a resourceVersion older than the
- * bounded history, watch headers flushed at once, lists paged by limit/continue from a snapshot (410 Gone
- * once `expireHistory()` dropped it). Objects change through the in-process API only. Leases
+ * installed, see `setCrdInstalled`): list and watch (cluster-wide and namespaced paths), resourceVersion,
+ * bookmarks when asked, 410 Gone for a resourceVersion older than the bounded history, watch headers
+ * flushed at once, lists paged by limit/continue from a snapshot (410 Gone once `expireHistory()` dropped it). Objects change through the in-process API only. Leases
  * (coordination.k8s.io/v1) are served for leader election: get, list, create, replace (see leases.ts).
  */
 export type StandinKind = 'Pod' | 'Namespace' | 'NetworkPolicy' | 'Node' | 'ClusterNetworkPolicy';
