@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Protocol } from '@knp/shared';
-import { cluster, clusterPolicy, namespace, node, pod, policy } from '@knp/testing';
+import { cluster, clusterPolicy, node, pod, policy } from '@knp/testing';
+import { worldObjects } from './world.js';
 import { compileAll, compileNode, evaluate, explain, type ClusterState, type Explanation } from '../src/index.js';
 
 /** ClusterNetworkPolicy tiers through compile and evaluate: admin, then NetworkPolicy if isolated, then baseline, else allowed. */
@@ -9,11 +10,7 @@ const Tiers = suite('ClusterNetworkPolicy tiers');
 
 const world = (extra: unknown[] = []) =>
   cluster([
-    namespace('x', { team: 'x' }),
-    namespace('y', { team: 'y' }),
-    pod({ ns: 'x', name: 'a', labels: { app: 'a' }, ip: ['10.0.0.1', 'fd00::1'], node: 'n1', ports: [{ name: 'http', port: 8080 }] }),
-    pod({ ns: 'x', name: 'b', labels: { app: 'b' }, ip: ['10.0.0.2', 'fd00::2'], node: 'n1', ports: [{ name: 'http', port: 9090 }] }),
-    pod({ ns: 'y', name: 'c', labels: { app: 'c' }, ip: '10.0.1.3', node: 'n2', ports: [{ name: 'http', port: 7070, protocol: 'UDP' }] }),
+    ...worldObjects(),
     node('n1', { role: 'worker' }, ['192.168.0.1', 'fd01::1']),
     node('n2', { role: 'cp' }, ['192.168.0.2']),
     ...extra,
