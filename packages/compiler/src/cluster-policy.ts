@@ -128,8 +128,8 @@ function parseRule(rule: unknown, index: number, direction: Direction, who: stri
   for (const key of Object.keys(rule))
     if (![peerField, 'name', 'action', 'protocols'].includes(key)) problems.push({ object: who, field: `${at}.${key}`, reason: 'is not a field knp knows' });
   if (present(rule.name) && (typeof rule.name !== 'string' || rule.name.length > 100)) problems.push({ object: who, field: `${at}.name`, reason: `${preview(rule.name)} is not a name of at most 100 characters` });
-  const peers = list(rule[peerField], `${at}.${peerField}`, true, who, problems).flatMap((p, i) => parsePeer(p, `${at}.${peerField}[${i}]`, direction, who, problems));
-  const rawPorts = present(rule.protocols) ? list(rule.protocols, `${at}.protocols`, true, who, problems) : undefined;
+  const peers = list(rule[peerField], `${at}.${peerField}`, who, problems).flatMap((p, i) => parsePeer(p, `${at}.${peerField}[${i}]`, direction, who, problems));
+  const rawPorts = present(rule.protocols) ? list(rule.protocols, `${at}.protocols`, who, problems) : undefined;
   const ports = rawPorts?.flatMap((p, i) => parsePort(p, `${at}.protocols[${i}]`, who, problems) ?? []);
   if (ports?.some((p) => p.kind === 'named') && peers.some((p) => p.kind !== 'pods'))
     problems.push({ object: who, field: `${at}.protocols`, reason: 'destinationNamedPort cannot be used with networks or nodes peers (they have no named ports)' });
@@ -137,9 +137,8 @@ function parseRule(rule: unknown, index: number, direction: Direction, who: stri
   return { kind: 'match', index, action, peers, ports: ports ?? 'any' };
 }
 
-/** A list of 1-25 items (`required`: absent counts as empty). */
-function list(value: unknown, field: string, required: boolean, who: string, problems: Rejection[]): readonly unknown[] {
-  if (!present(value) && !required) return [];
+/** A list of 1-25 items; anything else is a problem (and reads as empty). */
+function list(value: unknown, field: string, who: string, problems: Rejection[]): readonly unknown[] {
   if (!Array.isArray(value)) return problems.push({ object: who, field, reason: `${preview(value)} is not a list` }), [];
   if (value.length === 0 || value.length > MAX_ITEMS) return problems.push({ object: who, field, reason: `has ${value.length} items; must have 1-${MAX_ITEMS}` }), [];
   return value;
@@ -166,7 +165,7 @@ function parsePeer(value: unknown, at: string, direction: Direction, who: string
       return nodeSelector ? [{ kind: 'nodes', selector: nodeSelector }] : [];
     }
     case 'networks':
-      return list(value.networks, field, true, who, problems).flatMap((text, i): IpBlockPeer[] => {
+      return list(value.networks, field, who, problems).flatMap((text, i): IpBlockPeer[] => {
         // spec: a CIDR is at most 43 characters
         const cidr = typeof text === 'string' && text.length <= 43 ? parseCidr(text) : undefined;
         if (!cidr) return problems.push({ object: who, field: `${field}[${i}]`, reason: `${preview(text)} is not a CIDR` }), [];
