@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatRejection, manifestUid } from '@knp/shared';
 import { clusterPolicy, cluster, namespace, node, pod } from '@knp/testing';
-import { decodeEvent, eventsFromObjects, parseClusterPolicy, type ClusterRule } from '../src/index.js';
+import { compileNode, decodeEvent, eventsFromObjects, parseClusterPolicy, type ClusterRule } from '../src/index.js';
 import { wireEvent } from './wire-fold.js';
 
 /** ClusterNetworkPolicy at the edge: whole-policy errors skip it, rule errors fail closed, each named by object and field. */
@@ -163,6 +163,11 @@ Parse('hostile names and label keys are only keys: constructor, toString, hasOwn
   assert.ok(s.nodes[manifestUid('Node', undefined, 'constructor')]);
   assert.is(Object.getPrototypeOf(s.nodes), null);
   assert.is(Object.getPrototypeOf(s.clusterPolicies), null);
+  const rs = compileNode(s, 'constructor').ruleSet;
+  assert.equal(rs.pods[0]?.egress.admin?.length, 1, 'the policy applies through a label named toString');
+  assert.equal(rs.pods[0]?.ingress.baseline?.length, 1, 'and one through a label named hasOwnProperty');
+  const nodes = rs.sets.find((x) => x.kind === 'nodes');
+  assert.equal(nodes?.kind === 'nodes' && nodes.ips, ['192.168.0.9']);
   // the names parse as tiers or protocols never: a prototype member is not a tier
   assert.is(parse(base({ tier: 'constructor' })).record, undefined);
   assert.is(parse(base({ tier: '__proto__' })).record, undefined);
