@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import type { Protocol } from '@knp/shared';
 import { cluster, clusterPolicy, node, pod, policy } from '@knp/testing';
 import { worldObjects } from './world.js';
-import { compileAll, compileNode, evaluate, explain, type ClusterState, type Explanation } from '../src/index.js';
+import { compileAll, compileNode, diffRuleSets, evaluate, explain, type ClusterState, type Explanation } from '../src/index.js';
 
 /** ClusterNetworkPolicy tiers through compile and evaluate: admin, then NetworkPolicy if isolated, then baseline, else allowed. */
 const Tiers = suite('ClusterNetworkPolicy tiers');
@@ -188,6 +188,14 @@ Tiers('compileNode and allRejections report the rejections of the policies that 
   const s = world([cnp('bad', 'Admin', 1, { ingress: [{ action: 'Deny', from: [{}] }] })]);
   assert.equal(compileNode(s, 'n1').rejections.map((r) => [r.object, r.field]), [['ClusterNetworkPolicy bad', 'spec.ingress[0].from[0]']]);
   assert.equal(compileNode(s, 'n2').rejections, [], 'no pod of n2 is a subject');
+});
+
+Tiers('knp history words: a tier rule coming is named with its policy, tier, priority and action', () => {
+  const before = compileNode(world(), 'n1').ruleSet;
+  const after = compileNode(world([cnp('block-y', 'Admin', 10, { ingress: [{ action: 'Deny', from: fromY, protocols: [{ tcp: { destinationPort: { range: { start: 80, end: 90 } } } }] }] })]), 'n1').ruleSet;
+  const d = diffRuleSets(before, after);
+  assert.equal(d.policies.added, ['ClusterNetworkPolicy block-y']);
+  assert.equal(d.rules.added, ['ClusterNetworkPolicy block-y (admin tier, priority 10) ingress[0]: Deny from namespaces {team=y} pods {all} on 80-90/TCP']);
 });
 
 Tiers.run();
