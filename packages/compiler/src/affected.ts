@@ -14,7 +14,16 @@ type RuleVisitor = (policy: ParsedPolicy, rule: PolicyRule, direction: 'ingress'
  * property test checks it against full compiles.
  */
 export function affectedNodes(prev: ClusterState, next: ClusterState, event: FoldEvent): string[] {
-  if (event.op === 'sync') return [...new Set([...nodesOf(prev), ...nodesOf(next)])].sort();
+  const every = (): string[] => [...new Set([...nodesOf(prev), ...nodesOf(next)])].sort();
+  if (event.op === 'sync') return every();
+  // ClusterNetworkPolicy, conservatively: a policy change, or a change of what its peers or subjects can
+  // select (a Node's labels or addresses, a Namespace's labels, a pod some peer may select), recompiles
+  // every node. Cluster policies are few and change rarely; a pod only its own node's subjects see is
+  // counted below like any pod (its node).
+  if (event.kind === 'ClusterNetworkPolicy') return every();
+  if (event.kind === 'Node') return nodeChanged(prev, next, event.uid) && hasClusterPolicies(prev, next) ? every() : [];
+  if (event.kind === 'Namespace' && hasClusterPolicies(prev, next)) return every();
+  if (event.kind === 'Pod' && clusterPeerMaySelect(prev, next, event.namespace, event.uid)) return every();
   const nodes = new Set<string>();
   const addTargetsOf = (policy: ParsedPolicy): void => {
     addTargets(prev, policy, nodes);
@@ -59,6 +68,28 @@ export function affectedNodes(prev: ClusterState, next: ClusterState, event: Fol
     }
   }
   return [...nodes].sort();
+}
+
+const hasClusterPolicies = (prev: ClusterState, next: ClusterState): boolean =>
+  Object.keys(prev.clusterPolicies).length > 0 || Object.keys(next.clusterPolicies).length > 0;
+
+function nodeChanged(prev: ClusterState, next: ClusterState, uid: string): boolean {
+  const a = prev.nodes[uid], b = next.nodes[uid];
+  return a === undefined || b === undefined ? a !== b : JSON.stringify([a.labels, a.ips]) !== JSON.stringify([b.labels, b.ips]);
+}
+
+/** Could a pod peer of some ClusterNetworkPolicy select this pod, before or after the event? */
+function clusterPeerMaySelect(prev: ClusterState, next: ClusterState, namespace: string, uid: string): boolean {
+  for (const state of [prev, next]) {
+    const pod = state.pods[namespace]?.[uid];
+    if (!pod) continue;
+    const nsLabels = state.namespaces[state.namespaceUids[namespace] ?? '']?.labels;
+    if (!nsLabels) continue;
+    for (const policy of Object.values(state.clusterPolicies))
+      for (const rule of [...policy.ingress, ...policy.egress])
+        if (rule.kind === 'match' && rule.peers.some((p) => p.kind === 'pods' && matches(p.namespaceSelector!, nsLabels) && matches(p.podSelector, pod.labels))) return true;
+  }
+  return false;
 }
 
 function forEachRule(state: ClusterState, visit: RuleVisitor): void {
