@@ -133,7 +133,7 @@ function namedPortFiles(): CnpScenario[] {
     rules[index] = { ...rules[index]!, namedPort: name };
     return onePolicy(f, tier, f.direction === 'ingress' ? rules : undefined, f.direction === 'egress' ? rules : undefined);
   };
-  const [ingressUdp, , , egressTcp, egressUdp] = PROTOCOL_FILES as [ProtocolFile, ProtocolFile, ProtocolFile, ProtocolFile, ProtocolFile, ProtocolFile];
+  const [, ingressUdp, , egressTcp, egressUdp] = PROTOCOL_FILES as [ProtocolFile, ProtocolFile, ProtocolFile, ProtocolFile, ProtocolFile, ProtocolFile];
   // `web` is 80/TCP and `dns` 53/UDP on every model pod, so the rewritten rule keeps its verdicts on those ports and matches no other
   return [
     // egress-tcp rule 5 (accept hufflepuff at 8080) becomes `web`: now 80 is accepted and 8080 falls to the deny
