@@ -44,7 +44,8 @@ export function houseSubject(house: House, style: SelectorStyle): CnpSubject {
   return { namespaces: style === 'namespace-name' ? nameIs(house) : houseIs(house) };
 }
 
-export function housePeer(peer: House | 'all-houses', style: SelectorStyle): CnpPeer {
+export function housePeer(peer: HouseRule['peer'], style: SelectorStyle): CnpPeer {
+  if (peer === 'all-namespaces') return { namespaces: {} };
   if (peer === 'all-houses') return { namespaces: { matchExpressions: [{ key: HOUSE_LABEL, operator: 'Exists' }] } };
   return houseSubject(peer, style) as CnpPeer;
 }

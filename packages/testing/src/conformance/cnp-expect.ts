@@ -12,10 +12,10 @@ import { Reachability } from './reachability.js';
 
 /** A port or an inclusive range, per protocol; absent: every port of every protocol. */
 export type HousePorts = Partial<Record<Protocol, number | readonly [number, number]>>;
-/** A rule whose peer is one house's pods (or every house's: `all-houses`). */
+/** A rule whose peer is one house's pods, every house's (`all-houses`: label Exists) or every namespace's (`all-namespaces`: `{}`). */
 export type HouseRule = {
   readonly action: CnpAction;
-  readonly peer: House | 'all-houses';
+  readonly peer: House | 'all-houses' | 'all-namespaces';
   readonly ports?: HousePorts;
   /** The named port the policy writes instead of `ports`; `ports` then says what it resolves to on every model pod. */
   readonly namedPort?: string;
@@ -32,7 +32,7 @@ export type HousePolicy = {
 export type HouseNetworkPolicy = { readonly subject: House; readonly ingressFrom: readonly House[]; readonly egressTo: readonly House[] };
 
 function ruleMatches(rule: HouseRule, peer: House, protocol: Protocol, port: number): boolean {
-  if (rule.peer !== 'all-houses' && rule.peer !== peer) return false;
+  if (rule.peer !== 'all-houses' && rule.peer !== 'all-namespaces' && rule.peer !== peer) return false;
   if (rule.ports === undefined) return true;
   const p = rule.ports[protocol];
   return p !== undefined && (typeof p === 'number' ? p === port : port >= p[0] && port <= p[1]);

@@ -190,6 +190,17 @@ function samePriorityFile(tier: 'Admin' | 'Baseline'): CnpScenario[] {
   ].flatMap((subtest) => houseScenarios(upstream, subtest, policies, 'namespace-name', ['TCP']));
 }
 
+/** admin-network-policy-same-priority.go (the earlier CNPAdminTierSamePriority): two accept-then-deny-all policies at one priority. */
+function disjointSamePriorityFile(): CnpScenario[] {
+  const acceptThenDeny = (name: string, subject: House, peer: House): HousePolicy => ({
+    name, tier: 'Admin', priority: 15, subject, ingress: [{ action: 'Accept', peer }, { action: 'Deny', peer: 'all-namespaces' }],
+  });
+  const policies = [acceptThenDeny('same-priority-1', 'gryffindor', 'ravenclaw'), acceptThenDeny('same-priority-2', 'hufflepuff', 'slytherin')];
+  const upstream = { file: 'admin-network-policy-same-priority.go', test: 'CNPAdminTierSamePriority' };
+  return ['Should allow traffic matching same priority disjoint policies', 'Should deny traffic not matching same priority disjoint policies']
+    .flatMap((subtest) => houseScenarios(upstream, subtest, policies, 'namespace-name', ['TCP']));
+}
+
 /** admin-network-policy-standard-priority.go: a Pass at a lower priority number beats a Deny, landing in Baseline. */
 function priorityFile(): CnpScenario[] {
   const upstream = { file: 'admin-network-policy-standard-priority.go', test: 'CNPAdminTierPriorityField' };
@@ -255,7 +266,7 @@ export const cnpScenarios: readonly CnpScenario[] = [
   ...gressFile('Admin'), ...gressFile('Baseline'),
   ...namedPortFiles(),
   ...isolationFile('Admin'), ...isolationFile('Baseline'),
-  ...samePriorityFile('Admin'), ...samePriorityFile('Baseline'),
+  ...samePriorityFile('Admin'), ...samePriorityFile('Baseline'), ...disjointSamePriorityFile(),
   ...priorityFile(),
   ...integrationFile(),
   ...portRangeFile('Admin'), ...portRangeFile('Baseline'),
