@@ -27,6 +27,8 @@ export type CnpScenario = {
   /** The pod x pod matrix over CNP_MATRIX_PODS. */
   readonly expected: Reachability;
   readonly external?: readonly ExternalProbe[];
+  /** Set for knp's fail-closed cases: the compiler must report the rule it cannot read (every other scenario compiles without a rejection). */
+  readonly failsClosed?: true;
   /** Set when a real kernel cannot replay the scenario, saying why. */
   readonly compilerOnly?: string;
 };

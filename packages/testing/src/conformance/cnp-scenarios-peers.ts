@@ -125,7 +125,7 @@ function failClosed(): CnpScenario[] {
   const admin = (name: string, egress: CnpEgressRule[]) => clusterNetworkPolicy(name, { tier: 'Admin', priority: 1, subject, egress });
   const baselineDeny = houseCnp({ name: 'default', tier: 'Baseline', priority: 10, subject: 'gryffindor', egress: [{ action: 'Deny', peer: 'all-houses' }] }, 'namespace-name');
   const none: Upstream | undefined = undefined;
-  return [
+  return ([
     ...scenariosFor(none, 'a Deny rule whose only peer is domainNames (not enforced) fails closed and denies all egress',
       [admin('fail-closed-deny', [{ action: 'Deny', to: [unreadable] }])], ['TCP'], allEgressDenied, nodesDenied),
     ...scenariosFor(none, 'a Pass rule whose only peer sets no field fails closed as a Deny of all egress',
@@ -136,7 +136,7 @@ function failClosed(): CnpScenario[] {
     ...scenariosFor(none, 'a Deny rule with a named port on a networks peer fails closed and denies all egress',
       [admin('fail-closed-named-port', [{ action: 'Deny', to: [{ networks: ['10.244.0.0/16'] }], protocols: [{ destinationNamedPort: 'web' }] }])],
       ['TCP'], allEgressDenied, nodesDenied),
-  ];
+  ] satisfies CnpScenario[]).map((s) => ({ ...s, failsClosed: true as const }));
 }
 
 export function cnpSelectorScenarios(): CnpScenario[] {

@@ -260,6 +260,35 @@ function hairpinFile(): CnpScenario[] {
     'Should enforce CNP ingress deny policy on hairpin service traffic', [policy], 'namespace-name', ['TCP']);
 }
 
+/** knp's own: tier order and tie-breaks the upstream files leave implicit. */
+function tierOrder(): CnpScenario[] {
+  const run = (subtest: string, policies: HousePolicy[], nps: Parameters<typeof houseScenarios>[5] = []) =>
+    houseScenarios(undefined, subtest, policies, 'namespace-name', ['TCP'], nps);
+  const onlySlytherin = [{ subject: 'gryffindor' as const, ingressFrom: ['slytherin' as const], egressTo: HOUSES_ALL }];
+  const at = (name: string, priority: number, action: HouseRule['action']): HousePolicy =>
+    ({ name, tier: 'Admin', priority, subject: 'gryffindor', ingress: [{ action, peer: 'slytherin' }] });
+  return [
+    ...run('an Admin Accept lets in what a NetworkPolicy isolating the pod would not', [
+      { name: 'accept-ravenclaw', tier: 'Admin', priority: 5, subject: 'gryffindor', ingress: [{ action: 'Accept', peer: 'ravenclaw' }] },
+    ], onlySlytherin),
+    ...run('a NetworkPolicy isolating the pod decides before Baseline: its allow beats a Baseline Deny', [
+      { name: 'default', tier: 'Baseline', priority: 5, subject: 'gryffindor', ingress: [{ action: 'Deny', peer: 'all-houses' }] },
+    ], onlySlytherin),
+    ...run("an egress Accept does not bypass the destination's ingress Deny", [
+      { name: 'accept-to-slytherin', tier: 'Admin', priority: 5, subject: 'gryffindor', egress: [{ action: 'Accept', peer: 'slytherin' }] },
+      { name: 'deny-from-gryffindor', tier: 'Admin', priority: 6, subject: 'slytherin', ingress: [{ action: 'Deny', peer: 'gryffindor' }] },
+    ]),
+    ...run('an Admin Deny beats a Baseline Accept, and an Admin Pass at a lower priority number beats both', [
+      at('deny', 20, 'Deny'), at('pass', 10, 'Pass'),
+      { name: 'default', tier: 'Baseline', priority: 1, subject: 'gryffindor', ingress: [{ action: 'Deny', peer: 'slytherin' }] },
+    ]),
+    ...run('at the same priority the policy whose name sorts first decides (accept-a before deny-b)', [at('deny-b', 7, 'Deny'), at('accept-a', 7, 'Accept')]),
+    ...run('at the same priority the policy whose name sorts first decides (deny-a before accept-b)', [at('accept-b', 7, 'Accept'), at('deny-a', 7, 'Deny')]),
+  ];
+}
+
+const HOUSES_ALL = ['gryffindor', 'slytherin', 'hufflepuff', 'ravenclaw'] as const;
+
 /** Every scenario of the ClusterNetworkPolicy table. */
 export const cnpScenarios: readonly CnpScenario[] = [
   ...(['Admin', 'Baseline'] as const).flatMap((tier) => PROTOCOL_FILES.flatMap((f) => protocolFile(f, tier))),
@@ -272,4 +301,5 @@ export const cnpScenarios: readonly CnpScenario[] = [
   ...portRangeFile('Admin'), ...portRangeFile('Baseline'),
   ...hairpinFile(),
   ...cnpSelectorScenarios(),
+  ...tierOrder(),
 ];
