@@ -78,16 +78,21 @@ function nodeChanged(prev: ClusterState, next: ClusterState, uid: string): boole
   return a === undefined || b === undefined ? a !== b : JSON.stringify([a.labels, a.ips]) !== JSON.stringify([b.labels, b.ips]);
 }
 
-/** Could a pod peer of some ClusterNetworkPolicy select this pod, before or after the event? */
+/**
+ * Could a pod peer of some ClusterNetworkPolicy select this pod, or a pod sharing one of its IPs (which
+ * may gain or lose that IP), before or after the event?
+ */
 function clusterPeerMaySelect(prev: ClusterState, next: ClusterState, namespace: string, uid: string): boolean {
   for (const state of [prev, next]) {
     const pod = state.pods[namespace]?.[uid];
-    if (!pod) continue;
-    const nsLabels = state.namespaces[state.namespaceUids[namespace] ?? '']?.labels;
-    if (!nsLabels) continue;
-    for (const policy of Object.values(state.clusterPolicies))
-      for (const rule of [...policy.ingress, ...policy.egress])
-        if (rule.kind === 'match' && rule.peers.some((p) => p.kind === 'pods' && matches(p.namespaceSelector!, nsLabels) && matches(p.podSelector, pod.labels))) return true;
+    if (!pod || Object.keys(state.clusterPolicies).length === 0) continue;
+    for (const p of [pod, ...ipSharers(prev, pod), ...ipSharers(next, pod)]) {
+      const nsLabels = state.namespaces[state.namespaceUids[p.namespace] ?? '']?.labels;
+      if (!nsLabels) continue;
+      for (const policy of Object.values(state.clusterPolicies))
+        for (const rule of [...policy.ingress, ...policy.egress])
+          if (rule.kind === 'match' && rule.peers.some((peer) => peer.kind === 'pods' && matches(peer.namespaceSelector!, nsLabels) && matches(peer.podSelector, p.labels))) return true;
+    }
   }
   return false;
 }
