@@ -113,12 +113,16 @@ function nodePeersFile(tier: 'Admin' | 'Baseline'): CnpScenario[] {
 }
 
 /**
- * knp's own: rules knp cannot read fail closed (a peer of no known kind, domainNames which knp does not
- * enforce, a named port on a networks peer): an Accept matches nothing, a Deny or Pass denies everything.
+ * knp's own: rules knp cannot read fail closed (a peer of no known kind or with no field set, domainNames
+ * which knp does not enforce, a named port on a networks peer): an Accept matches nothing, a Deny or Pass
+ * denies everything, and the rule is reported.
  */
 function failClosed(): CnpScenario[] {
   const subject = houseSubject('gryffindor', 'namespace-name');
-  const unreadable = { domainNames: ['example.com'] } as unknown as CnpPeer;
+  // spec: domainNames is for Accept rules only; knp does not enforce it, so such a rule matches nothing
+  const domains = { domainNames: ['example.com'] } as unknown as CnpPeer;
+  // a peer kind a later API version may add: the CRD knp reads does not know it
+  const unknownKind = { serviceAccounts: { matchLabels: { app: 'x' } } } as unknown as CnpPeer;
   const empty = {} as unknown as CnpPeer;
   const allEgressDenied = () => all().expectPeer(ns('gryffindor'), {}, false);
   const nodesDenied = () => toNodes(['gryffindor', 'slytherin'], (h) => h !== 'gryffindor');
@@ -126,12 +130,12 @@ function failClosed(): CnpScenario[] {
   const baselineDeny = houseCnp({ name: 'default', tier: 'Baseline', priority: 10, subject: 'gryffindor', egress: [{ action: 'Deny', peer: 'all-houses' }] }, 'namespace-name');
   const none: Upstream | undefined = undefined;
   return ([
-    ...scenariosFor(none, 'a Deny rule whose only peer is domainNames (not enforced) fails closed and denies all egress',
-      [admin('fail-closed-deny', [{ action: 'Deny', to: [unreadable] }])], ['TCP'], allEgressDenied, nodesDenied),
+    ...scenariosFor(none, 'a Deny rule whose only peer is of a kind knp does not know fails closed and denies all egress',
+      [admin('fail-closed-deny', [{ action: 'Deny', to: [unknownKind] }])], ['TCP'], allEgressDenied, nodesDenied),
     ...scenariosFor(none, 'a Pass rule whose only peer sets no field fails closed as a Deny of all egress',
       [admin('fail-closed-pass', [{ action: 'Pass', to: [empty] }])], ['TCP'], allEgressDenied, nodesDenied),
     ...scenariosFor(none, 'an Accept rule whose only peer is domainNames matches nothing: Baseline still denies',
-      [admin('fail-closed-accept', [{ action: 'Accept', to: [unreadable] }]), baselineDeny], ['TCP'],
+      [admin('fail-closed-accept', [{ action: 'Accept', to: [domains] }]), baselineDeny], ['TCP'],
       allEgressDenied, () => toNodes(['gryffindor'], () => true)),
     ...scenariosFor(none, 'a Deny rule with a named port on a networks peer fails closed and denies all egress',
       [admin('fail-closed-named-port', [{ action: 'Deny', to: [{ networks: ['10.244.0.0/16'] }], protocols: [{ destinationNamedPort: 'web' }] }])],
