@@ -2,7 +2,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileAll, compileNode, clusterPods, emptyState, evaluate, eventsFromObjects, evolveAll, explainMatrix, nodesOf, type ClusterState } from '../src/index.js';
 import { has } from '../src/table.js';
-import { HOST_NETWORK_PODS, cnpModelObjects, cnpScenarios, mismatches, type CnpScenario, type ExternalProbe } from '@knp/testing/conformance';
+import {
+  CNP_MATRIX_PODS, CNP_NODE_IPS, CNP_POD_SUBNETS, HOST_NETWORK_PODS, cnpModelObjects, cnpScenarios, mismatches,
+  type CnpScenario, type ExternalProbe, type Pod,
+} from '@knp/testing/conformance';
 import type { RuleSet } from '@knp/shared';
 import type { Table } from '../src/table.js';
 
@@ -102,6 +105,19 @@ Cnp('every upstream subtest listed is in the table, with distinct scenario names
   assert.is(subtests.size, UPSTREAM.length, 'the table names no upstream test the list lacks');
   const total = UPSTREAM.reduce((sum, [, , n]) => sum + n, 0);
   assert.ok(total >= 120, `${total} upstream subtests`);
+});
+
+Cnp('the model fits a two-node netns cluster: each node\'s pods in its own /24, node addresses in none', () => {
+  const pods = cnpModelObjects().filter((o): o is Pod => o.kind === 'Pod' && o.spec.hostNetwork !== true);
+  assert.equal(pods.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort(), [...CNP_MATRIX_PODS]);
+  const inSubnet = (ip: string, cidr: string): boolean => ip.startsWith(`${cidr.split('/')[0]!.split('.').slice(0, 3).join('.')}.`);
+  for (const p of pods) {
+    const node = p.spec.nodeName as keyof typeof CNP_POD_SUBNETS;
+    assert.ok(inSubnet(p.status.podIP!, CNP_POD_SUBNETS[node]), `${p.metadata.name} ${p.status.podIP} on ${node}`);
+  }
+  for (const ip of Object.values(CNP_NODE_IPS))
+    assert.ok(Object.values(CNP_POD_SUBNETS).every((cidr) => !inSubnet(ip, cidr)), ip);
+  assert.is(new Set(pods.map((p) => p.status.podIP)).size, pods.length, 'pod IPs are distinct');
 });
 
 Cnp.run();
