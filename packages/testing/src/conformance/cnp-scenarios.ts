@@ -1,7 +1,7 @@
 import type { Protocol } from '@knp/shared';
 import { houseScenarios, swap, type CnpScenario, type Upstream } from './cnp-build.js';
 import type { HousePolicy, HousePorts, HouseRule } from './cnp-expect.js';
-import type { House } from './cnp-model.js';
+import { HOUSES, type House } from './cnp-model.js';
 import { cnpSelectorScenarios } from './cnp-scenarios-peers.js';
 
 /**
@@ -264,7 +264,7 @@ function hairpinFile(): CnpScenario[] {
 function tierOrder(): CnpScenario[] {
   const run = (subtest: string, policies: HousePolicy[], nps: Parameters<typeof houseScenarios>[5] = []) =>
     houseScenarios(undefined, subtest, policies, 'namespace-name', ['TCP'], nps);
-  const onlySlytherin = [{ subject: 'gryffindor' as const, ingressFrom: ['slytherin' as const], egressTo: HOUSES_ALL }];
+  const onlySlytherin = [{ subject: 'gryffindor' as const, ingressFrom: ['slytherin' as const], egressTo: HOUSES }];
   const at = (name: string, priority: number, action: HouseRule['action']): HousePolicy =>
     ({ name, tier: 'Admin', priority, subject: 'gryffindor', ingress: [{ action, peer: 'slytherin' }] });
   return [
@@ -286,8 +286,6 @@ function tierOrder(): CnpScenario[] {
     ...run('at the same priority the policy whose name sorts first decides (deny-a before accept-b)', [at('accept-b', 7, 'Accept'), at('deny-a', 7, 'Deny')]),
   ];
 }
-
-const HOUSES_ALL = ['gryffindor', 'slytherin', 'hufflepuff', 'ravenclaw'] as const;
 
 /** Every scenario of the ClusterNetworkPolicy table. */
 export const cnpScenarios: readonly CnpScenario[] = [
