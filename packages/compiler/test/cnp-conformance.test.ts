@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { compileAll, compileNode, clusterPods, emptyState, evaluate, eventsFromObjects, evolveAll, explainMatrix, nodesOf, type ClusterState } from '../src/index.js';
 import { has } from '../src/table.js';
 import {
-  CNP_MATRIX_PODS, CNP_NODE_IPS, CNP_POD_SUBNETS, HOST_NETWORK_PODS, cnpModelObjects, cnpScenarios, mismatches,
+  CNP_MATRIX_PODS, CNP_NODE_IPS, CNP_POD_SUBNETS, HOST_NETWORK_PODS, cnpModelObjects, cnpNetnsPods, cnpScenarios, mismatches,
   type CnpScenario, type ExternalProbe, type Pod,
 } from '@knp/testing/conformance';
 import type { RuleSet } from '@knp/shared';
@@ -118,6 +118,8 @@ Cnp('the model fits a two-node netns cluster: each node\'s pods in its own /24, 
   for (const ip of Object.values(CNP_NODE_IPS))
     assert.ok(Object.values(CNP_POD_SUBNETS).every((cidr) => !inSubnet(ip, cidr)), ip);
   assert.is(new Set(pods.map((p) => p.status.podIP)).size, pods.length, 'pod IPs are distinct');
+  assert.equal(cnpNetnsPods().map((p) => `${p.name} ${p.ip} ${p.node}`).sort(),
+    pods.map((p) => `${p.metadata.namespace}/${p.metadata.name} ${p.status.podIP} ${p.spec.nodeName}`).sort());
 });
 
 Cnp.run();

@@ -150,3 +150,12 @@ export function cnpModelObjects(): CnpModelObject[] {
     podObject(HOST_NETWORK_NAMESPACE, `centaur-${i}`, { app: 'centaur', [POD_NAME_LABEL]: `centaur-${i}` }, studentNode(i), CNP_NODE_IPS[studentNode(i)], true, hostPorts));
   return [...namespaces, ...CNP_NODES.map(nodeObject), ...students, ...centaurs];
 }
+
+/**
+ * The matrix pods as a two-node netns cluster wants them (`ns/name`, IPv4, node, ports to serve): every
+ * TCP and UDP port the model serves (the fixture's agents serve each port over both). SCTP is left out.
+ */
+export function cnpNetnsPods(): { name: string; ip: string; node: CnpNode; ports: number[] }[] {
+  const ports = [...new Set([...SERVED_PORTS.TCP, ...SERVED_PORTS.UDP])].sort((a, b) => a - b);
+  return HOUSES.flatMap((h) => ([0, 1] as const).map((i) => ({ name: studentRef(h, i), ip: studentIp(h, i), node: studentNode(i), ports })));
+}
