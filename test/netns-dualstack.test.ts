@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { inNetns, matrixMismatches, NetnsCluster, type Endpoint, type PodSpec } from '@knp/sim';
+import { inNetns, matrixMismatches, NetnsCluster, sh, type Endpoint, type PodSpec } from '@knp/sim';
 
 /**
  * The dual-stack netns cluster with node listeners, on real packets: IPv6 between pods on one node and
@@ -111,12 +111,24 @@ DualStack('a pod to its own node\'s address is delivered locally: the input hook
   });
 });
 
+DualStack('a dual-stack pod added to the running cluster is reachable over IPv6 from both nodes\' pods and from its node', async () => {
+  await ctx.cluster.addPod({ name: 'late', ip: '10.2.0.12', ip6: 'fd00:10:2::12', node: 'node-2', ports: [80] });
+  const late6 = ctx.cluster.ipOf('late', 6);
+  for (const from of ['a', 'c', { node: 'node-1' }, { node: 'node-2' }] as const) assert.ok(await ctx.cluster.reachesIp(from, late6, 80, 'UDP'), `${JSON.stringify(from)} -> late`);
+});
+
 DualStack('a pod with an IPv6 address is refused by an IPv4-only cluster', async () => {
   const refused = await NetnsCluster.create({ nodes: ['node-1'], pods: [{ name: 'x', ip: '10.9.0.1', ip6: 'fd00:9::1', node: 'node-1' }] }).then(
     (c) => c.destroy().then(() => 'created'),
     (err: Error) => err.message,
   );
   assert.match(refused, /not dualStack/);
+});
+
+DualStack('destroy removes every namespace of the run', async () => {
+  await ctx.cluster.destroy();
+  const left = (await sh(['ip', 'netns', 'list'])).split('\n').filter((line) => line.startsWith(`knpt${ctx.cluster.runId}-`));
+  assert.equal(left, []);
 });
 
 DualStack.run();
