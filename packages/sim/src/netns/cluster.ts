@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Probe, ProbeRequest, ProbeResponse } from './agent.js';
 import { linkLines, mac, nodeAddresses, nodeAddressLines, podLines, podNodeLines, podRemoteLines, remoteNodeRouteLines, type PodPlumbing } from './plumbing.js';
+import { RUNS_DIR, reserveRun, sweepDeadRuns } from './runs.js';
 import { sh, shQuiet } from './sh.js';
 
 /**
@@ -39,7 +40,6 @@ export type Endpoint = string | { readonly node: string };
 /** A probe to an address (a pod's, a node's, or any other) rather than to a pod by name. */
 export type AddressProbe = { readonly from: Endpoint; readonly ip: string; readonly port: number; readonly protocol: ProbeProtocol };
 
-const RUNS_DIR = '/tmp/knp-netns-runs';
 const AGENT = fileURLToPath(new URL('./agent.js', import.meta.url));
 
 type AgentHandle = { readonly netns: string; readonly agent: ChildProcess; readonly control: Socket };
@@ -69,8 +69,8 @@ export class NetnsCluster {
     const ip6Pod = spec.pods.find((p) => p.ip6 !== undefined);
     if (ip6Pod && !spec.dualStack) throw new Error(`pod ${ip6Pod.name} has an ip6 but the cluster is not dualStack`);
     sweepDeadRuns();
-    mkdirSync(RUNS_DIR, { recursive: true });
-    const { runId, nodeNs, namespaces } = reserveRun(spec);
+    const { runId, namespaces } = reserveRun(spec.nodes.length, spec.pods.length);
+    const nodeNs = new Map(spec.nodes.map((node, i) => [node, namespaces[i]!]));
     const cluster = new NetnsCluster(runId, nodeNs, namespaces, spec);
     try {
       await cluster.build(spec);
@@ -311,53 +311,5 @@ export class NetnsCluster {
       }
     });
     return { netns, agent, control };
-  }
-}
-
-/**
- * Picks a run id and claims it with an exclusive create of its record (`wx`), so two processes starting
- * clusters at once never get the same namespace names; a taken id is drawn again.
- */
-function reserveRun(spec: ClusterSpec): { runId: string; nodeNs: Map<string, string>; namespaces: string[] } {
-  for (;;) {
-    const runId = randomBytes(3).toString('hex').slice(0, 5);
-    const nodeNs = new Map(spec.nodes.map((node, i) => [node, `knpt${runId}-n${i}`]));
-    const namespaces = [...nodeNs.values(), ...spec.pods.map((_, i) => `knpt${runId}-p${i}`)];
-    try {
-      writeFileSync(join(RUNS_DIR, `${runId}.json`), JSON.stringify({ pid: process.pid, namespaces }), { flag: 'wx' });
-      return { runId, nodeNs, namespaces };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-}
-
-/** Removes namespaces left by runs whose process is gone (a crash or SIGKILL skips every handler). */
-function sweepDeadRuns(): void {
-  let files: string[] = [];
-  try {
-    files = readdirSync(RUNS_DIR).filter((f) => f.endsWith('.json'));
-  } catch {
-    return;
-  }
-  for (const file of files) {
-    try {
-      const { pid, namespaces } = JSON.parse(readFileSync(join(RUNS_DIR, file), 'utf8')) as { pid: number; namespaces: string[] };
-      if (isAlive(pid)) continue;
-      for (const ns of namespaces) shQuiet(['ip', 'netns', 'del', ns]);
-      rmSync(join(RUNS_DIR, file), { force: true });
-      rmSync(join(RUNS_DIR, file.replace(/\.json$/, '')), { recursive: true, force: true });
-    } catch {
-      // a half-written record: leave it for a later sweep
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
