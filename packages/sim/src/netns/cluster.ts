@@ -13,7 +13,7 @@ import { sh, shQuiet } from './sh.js';
  * A routed test cluster in network namespaces: one namespace per
  * node and per pod, each pod's veth ending in its node with a /32 route (Calico-style), so every
  * pod-to-pod packet crosses the forward hook of the node(s) on its path. Every pod runs an agent
- * (test/netns/agent.ts) serving TCP/UDP echo on 80 and 81 and probing on request.
+ * (agent.ts) serving TCP/UDP echo on 80 and 81 and probing on request.
  * `dualStack` adds IPv6 (pods with an `ip6`, node link, forwarding); `nodeListeners` gives every node its
  * own addresses on its loopback with an agent serving them (destinations that are not pods).
  * Names are unique per run (a run id reserved by an exclusive file create, so two processes never share
