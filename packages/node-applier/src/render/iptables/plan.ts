@@ -48,10 +48,12 @@ const FAMILIES: readonly Family[] = [4, 6];
  * Chain layout (per family), entered by one jump at the top of FORWARD:
  * ```
  * TOP:  ctstate RELATED,ESTABLISHED -> RETURN;  -j EG;  -j IN
- * EG:   -s <isolated pod ip> -g POD-<rule list>     (one line per isolated pod IP)
+ * EG:   -s <isolated pod ip> -g POD-<rule list>     (one line per isolated or tiered pod IP)
  * IN:   -d <isolated pod ip> -g POD-<rule list>
  * POD:  <each term of each rule of the list> -> RETURN;  DROP
  * ```
+ * A pod under ClusterNetworkPolicy tiers goes (`-g`) to its admin chain first, which continues (`-g`)
+ * into POD or its baseline chain (see `firstChain`); a pod without tier rules is dispatched as above.
  * Only DROP is final. An allow is a RETURN: `-g` made POD replace EG's frame, so its RETURN lands back in
  * TOP, which goes on with the ingress check; a packet both directions allow leaves TOP and FORWARD's own
  * rules (other components) still decide, as nft's per-table accept does. No packet mark is touched.
