@@ -170,10 +170,12 @@ function firstChain(ctx: FamilyContext, family: Family, direction: Direction, gr
   const next = np ?? baseline;
   const admin = group.admin.length === 0
     ? undefined
-    : add(iptChainName(prefix, 'pod', `tier:${direction}:admin:${group.admin.join(',')}:then:${next ?? ''}`), () => [
-        ...group.admin.flatMap((id) => tierLines(id, (action) => (action === 'Accept' ? '-j RETURN' : action === 'Deny' ? '-j DROP' : next ? `-g ${next}` : '-j RETURN'))),
-        ...(next ? [`-g ${next}`] : []),
-      ]);
+    : add(iptChainName(prefix, 'pod', `tier:${direction}:admin:${group.admin.join(',')}:then:${next ?? ''}`), () => {
+        const lines = group.admin.flatMap((id) => tierLines(id, (action) => (action === 'Accept' ? '-j RETURN' : action === 'Deny' ? '-j DROP' : next ? `-g ${next}` : '-j RETURN')));
+        // after a match-all rule (a fail-closed Deny, say) nothing is reached: no dead tail
+        const decided = lines.length > 0 && /^-[jg] /.test(lines[lines.length - 1]!);
+        return next && !decided ? [...lines, `-g ${next}`] : lines;
+      });
   return admin ?? next;
 }
 
