@@ -7,12 +7,12 @@ import type { Direction, LocalPod, Rule, RuleSetContent, Tier, TierAction, TierR
  * admin tier rules in order (Accept allows, Deny drops, Pass leaves the tier), then NetworkPolicy (when
  * isolated its rules allow, else it drops), then its baseline tier rules in order, then it is allowed.
  */
-export const TIER_ACTIONS: readonly TierAction[] = ['Accept', 'Deny', 'Pass'];
+const TIER_ACTIONS: readonly TierAction[] = ['Accept', 'Deny', 'Pass'];
 const TIERS: readonly Tier[] = ['admin', 'baseline'];
 
 export type IndexedTierRule = { readonly rule: TierRule; readonly where: string };
 
-/** The tier rules by id; a RenderError for a duplicate id, an unknown direction, action or tier, or a bad origin. */
+/** The tier rules by id; a RenderError for a duplicate id, an unknown direction or action, or an origin without a known tier. */
 export function indexTierRules(ruleSet: RuleSetContent): Map<string, IndexedTierRule> {
   const index = new Map<string, IndexedTierRule>();
   const list = ruleSet.tierRules ?? [];
