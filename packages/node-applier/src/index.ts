@@ -18,6 +18,7 @@ export { parseIptablesSave, parseIpsetSave, fingerprintIptables, type IptSaved, 
 export { runCommand, KernelCommandError, type KernelTarget, type RunResult } from './kernel/run.js';
 export { nftLoad, nftListTable, nftDeleteTable } from './kernel/nft.js';
 export { nftBackend, nftObjects, type NftBackendOptions } from './kernel/nft-backend.js';
+export { NftSession } from './kernel/nft-session.js';
 export { XTABLES_WAIT_S, iptablesRestore, ipsetRestore, iptablesSave, ipsetSave, ipsetNames, iptablesTool } from './kernel/ipt.js';
 export { chooseIptablesVariant, saveFacts, IPTABLES_MODES, type IptablesMode, type IptablesVariant, type SaveFacts, type VariantChoice } from './iptables-variant.js';
 export { detectIptablesVariant, readSaveFacts } from './kernel/detect-iptables.js';
