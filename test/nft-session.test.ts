@@ -73,7 +73,9 @@ Session('a failing command refuses the whole transaction and is named with its l
 });
 
 Session('a rule set sequence through the Applier ends in the last version; unused sets are gone', async () => {
-  const backend = nftBackend({ prefix: PREFIX, netns: ctx.a });
+  // a child replaced after every 2 transactions (history bounded) changes nothing
+  const session = new NftSession({ netns: ctx.a }, { transactionsPerChild: 2 });
+  const backend = nftBackend({ prefix: PREFIX, netns: ctx.a, session });
   const applier = new Applier(backend, { log });
   try {
     const modes: string[] = [];
@@ -84,6 +86,7 @@ Session('a rule set sequence through the Applier ends in the last version; unuse
     assert.equal(modes, ['full', 'delta', 'delta', 'full', 'delta']);
     assert.is(await backend.observe(), await reference(history.at(-1)!));
     assert.equal(await sets(ctx.a), planNft(history.at(-1)!, { prefix: PREFIX }).sets.filter((s) => !s.map).map((s) => s.name).sort());
+    assert.is(session.starts, 3);
   } finally {
     await backend.close?.();
   }
@@ -98,6 +101,7 @@ Session('a killed child is replaced: between transactions, and during one (the r
     const first = session.pid!;
     process.kill(first, 'SIGKILL');
     await waitGone(first);
+    while (session.pid !== undefined) await new Promise((r) => setImmediate(r));
     const between = await applier.apply(history[1]!);
     assert.equal(between.kind === 'applied' && [between.mode, between.attempts], ['delta', 1]);
     assert.is(session.starts, 2);

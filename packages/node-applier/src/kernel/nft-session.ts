@@ -24,7 +24,13 @@ import { KernelCommandError, batchError, type KernelTarget } from './run.js';
  * (it reads EOF on stdin and exits when this process does).
  */
 export class NftSession {
+  /**
+   * nft -i keeps every input line in its (libedit) history for its lifetime: a child is replaced after this
+   * many transactions, so memory stays bounded; the next one pays the cache fill once.
+   */
+  static readonly TRANSACTIONS_PER_CHILD = 10_000;
   private child: ChildProcess | undefined;
+  private childTransactions = 0;
   private stderr = '';
   private waiter: { readonly marker: RegExp; readonly done: (err?: Error) => void } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -34,7 +40,14 @@ export class NftSession {
   /** Children started so far (tests: a restart after the child died). */
   starts = 0;
 
-  constructor(private readonly target: KernelTarget) {}
+  private readonly transactionsPerChild: number;
+
+  constructor(
+    private readonly target: KernelTarget,
+    options: { readonly transactionsPerChild?: number } = {},
+  ) {
+    this.transactionsPerChild = options.transactionsPerChild ?? NftSession.TRANSACTIONS_PER_CHILD;
+  }
 
   /** The child's pid while it runs (tests kill it to check the restart). */
   get pid(): number | undefined {
@@ -89,6 +102,10 @@ export class NftSession {
     });
     child.stdin!.write(`include "${file}"\n${marker}\n`);
     await finished;
+    if (++this.childTransactions >= this.transactionsPerChild) {
+      this.child = undefined;
+      child.stdin!.end(); // it exits at EOF; the next run starts another
+    }
     const report = this.stderr.slice(0, this.stderr.search(new RegExp(`^Error: [^\\n]*\\n${marker}$`, 'm')));
     if (/Error: /.test(report)) throw scriptError(script, file, report);
   }
@@ -99,13 +116,16 @@ export class NftSession {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
     this.starts += 1;
     this.child = child;
+    this.childTransactions = 0;
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (text: string) => {
+      if (this.child !== child) return; // a replaced child's last words are no transaction's
       this.stderr += text;
       if (this.waiter?.marker.test(this.stderr)) this.waiter.done();
     });
     const ended = (why: string): void => {
-      if (this.child === child) this.child = undefined;
+      if (this.child !== child) return; // replaced or closed: no transaction of its own is waiting
+      this.child = undefined;
       this.waiter?.done(new KernelCommandError(`nft session ended (${why}) during a transaction; its outcome is unknown`, this.stderr));
     };
     child.on('error', (e) => ended(e.message));
