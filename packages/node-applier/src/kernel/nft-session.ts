@@ -86,6 +86,7 @@ export class NftSession {
     const finished = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = undefined;
+        if (this.child === child) this.child = undefined;
         child.kill('SIGKILL');
         reject(new KernelCommandError(`nft session: no answer within ${this.target.timeoutMs ?? 30_000} ms`, this.stderr));
       }, this.target.timeoutMs ?? 30_000);
@@ -128,7 +129,7 @@ export class NftSession {
       this.child = undefined;
       this.waiter?.done(new KernelCommandError(`nft session ended (${why}) during a transaction; its outcome is unknown`, this.stderr));
     };
-    child.on('error', (e) => ended(e.message));
+    child.on('error', (e) => ended(`cannot run ${argv[0]}: ${e.message}`));
     child.on('exit', (code, signal) => ended(signal ?? `exit ${code}`));
     child.stdin!.on('error', () => undefined); // EPIPE when the child died; its exit event tells
     // an idle session must not keep a CLI or a test process running
