@@ -91,20 +91,26 @@ function variant(label: string, objects: readonly Obj[]): Variant {
   return { label, events: seqd, state, full, fullMs };
 }
 
-/** evolve + affectedNodes + compileNode(affected), chained over `events`; per change: total ms and nodes affected. */
-function incremental(v: Variant, events: readonly FoldEvent[]): { total: number[]; nodes: number[] } {
+type Inc = { total: number[]; nodes: number[]; changed: number[] };
+
+/** evolve + affectedNodes + compileNode(affected), chained over `events`; per change: total ms, nodes recompiled, hashes changed. */
+function incremental(v: Variant, events: readonly FoldEvent[]): Inc {
   let state = v.state;
-  const total: number[] = [], nodes: number[] = [];
+  const hashes = new Map(Object.entries(v.full).map(([n, rs]) => [n, rs.contentHash]));
+  const total: number[] = [], nodes: number[] = [], changed: number[] = [];
   for (const event of events) {
     const t = now();
     const next = evolve(state, event);
     const affected = affectedNodes(state, next, event);
-    for (const node of affected) compileNode(next, node);
+    const results = affected.map((node) => compileNode(next, node).ruleSet);
     total.push(now() - t);
     nodes.push(affected.length);
+    let c = 0;
+    for (const rs of results) if (hashes.get(rs.node) !== rs.contentHash) c++, hashes.set(rs.node, rs.contentHash);
+    changed.push(c);
     state = next;
   }
-  return { total, nodes };
+  return { total, nodes, changed };
 }
 
 /** Changed objects as the events the compiler folds (upserts), numbered from `firstSeq`. */
@@ -148,8 +154,8 @@ const priorityChanges = decoded(Array.from({ length: CHANGES }, (_, i) => {
 }), withCnp.events.length + 1);
 const incPod = { without: incremental(without, podChanges(without)), with: incremental(withCnp, podChanges(withCnp)) };
 const incPriority = incremental(withCnp, priorityChanges);
-print(`incremental recompile (evolve + affectedNodes + compileNode(affected)), ${CHANGES} chained changes: median / p99 (nodes affected, median)`);
-const incLine = (label: string, s: { total: number[]; nodes: number[] }): void => line(label, `${ms(pct(s.total, 50))} / ${ms(pct(s.total, 99))}   (${pct(s.nodes, 50)} nodes)`);
+print(`incremental recompile (evolve + affectedNodes + compileNode(affected)), ${CHANGES} chained changes: median / p99 (nodes recompiled / hash changed, median)`);
+const incLine = (label: string, s: Inc): void => line(label, `${ms(pct(s.total, 50))} / ${ms(pct(s.total, 99))}   (${pct(s.nodes, 50)} / ${pct(s.changed, 50)} nodes)`);
 incLine('pod label change, without', incPod.without);
 incLine('pod label change, with', incPod.with);
 incLine('ClusterNetworkPolicy priority change', incPriority);
@@ -167,7 +173,7 @@ for (const k of ['rules', 'tierRules', 'sets', 'members', 'bytes'] as const) {
   line(`${k}: without -> with`, `${f(sizeStats[k]!.without!)}  ->  ${f(sizeStats[k]!.with!)}`);
 }
 
-const summary = (s: { total: number[]; nodes: number[] }) => ({ medianMs: r2(pct(s.total, 50)), p99Ms: r2(pct(s.total, 99)), nodesMedian: pct(s.nodes, 50) });
+const summary = (s: Inc) => ({ medianMs: r2(pct(s.total, 50)), p99Ms: r2(pct(s.total, 99)), nodesMedian: pct(s.nodes, 50), changedMedian: pct(s.changed, 50) });
 print('BENCH_JSON ' + JSON.stringify({
   machine, cluster: { pods: cluster.pods.length, policies: cluster.policies.length, nodes: NODES, clusterNetworkPolicies: policies.length, cnpRejections: cnpRejections.length, seed: SEED },
   fullCompile: Object.fromEntries([without, withCnp].map((v) => [v.label, { bestMs: r2(Math.min(...v.fullMs)), medianMs: r2(pct(v.fullMs, 50)) }])),
