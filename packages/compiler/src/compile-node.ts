@@ -1,5 +1,5 @@
 import {
-  makeRuleSet, shortHash,
+  shortHash,
   type AddressSet, type Direction, type LocalPod, type PodDirection, type PortMatch, type Rule, type RuleOrigin, type RuleSet,
   type RuleSetVersion, type Term,
 } from '@knp/shared';
@@ -8,6 +8,7 @@ import { cidrSetSpec, materialize, podPortSetSpec, podSetSpec, type SetSpec } fr
 import { ownedIps, type ClusterState } from './state.js';
 import type { ParsedPolicy, PolicyRecord, PolicyRule } from './policy.js';
 import { table, type Table } from './table.js';
+import { ruleSetOf } from './content-hash.js';
 import type { NamedPort, PodRecord } from './records.js';
 import type { Rejection } from '@knp/shared';
 
@@ -44,7 +45,7 @@ export function compileNode(state: ClusterState, node: string, version: RuleSetV
     .sort((a, b) => (a.id < b.id ? -1 : 1));
   const setList: AddressSet[] = [...specs.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((spec) => materialize(state, spec));
   const rejections = [...namespaces].sort().flatMap((ns) => Object.values(state.policies[ns] ?? table<PolicyRecord>()).flatMap((p) => p.rejections));
-  return { ruleSet: makeRuleSet({ node, pods, rules: ruleList, sets: setList }, version), rejections };
+  return { ruleSet: ruleSetOf({ node, pods, rules: ruleList, sets: setList }, version), rejections };
 }
 
 /** One local pod compiled: its IR entry and each policy rule it uses, with the rule's origin. */
