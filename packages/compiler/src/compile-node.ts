@@ -22,30 +22,48 @@ type RuleShape = { readonly id: string; readonly terms: readonly Term[]; readonl
  * rules that allow traffic, and the address sets those rules name. Pure (memoised on immutable inputs).
  */
 export function compileNode(state: ClusterState, node: string, version: RuleSetVersion = { epoch: state.epoch, seq: state.seq }): CompileResult {
-  const rules = new Map<string, { direction: Direction; terms: readonly Term[]; origins: Map<string, RuleOrigin> }>();
-  const specs = new Map<string, SetSpec>();
-  const pods: LocalPod[] = [];
+  const entries: PodEntry[] = [];
   const namespaces = new Set<string>();
-
   for (const pod of localPods(state, node)) {
     const entry = podEntry(state, pod);
     if (!entry) continue; // its IP belongs to a newer pod now
     namespaces.add(pod.namespace);
-    pods.push(entry.local);
+    entries.push(entry);
+  }
+  const { pods, rules: ruleList, specs } = nodeBody(node, entries);
+  const setList: AddressSet[] = specs.map((spec) => materialize(state, spec));
+  const rejections = [...namespaces].sort().flatMap((ns) => Object.values(state.policies[ns] ?? table<PolicyRecord>()).flatMap((p) => p.rejections));
+  return { ruleSet: ruleSetOf({ node, pods, rules: ruleList, sets: setList }, version), rejections };
+}
+
+/** A node's pods, rules and the specs of the sets they name, sorted by id; made from its pod entries alone. */
+type NodeBody = { readonly entries: readonly PodEntry[]; readonly pods: readonly LocalPod[]; readonly rules: readonly Rule[]; readonly specs: readonly SetSpec[] };
+/** The last body made per node: reused (the same arrays) while the node's pod entries are the same objects. */
+const lastBody = new Map<string, NodeBody>();
+
+function nodeBody(node: string, entries: readonly PodEntry[]): NodeBody {
+  const last = lastBody.get(node);
+  if (last && sameItems(last.entries, entries)) return last;
+  const rules = new Map<string, { direction: Direction; terms: readonly Term[]; origins: Map<string, RuleOrigin> }>();
+  const specs = new Map<string, SetSpec>();
+  for (const entry of entries)
     for (const use of entry.uses) {
       let rule = rules.get(use.shape.id);
       if (!rule) rules.set(use.shape.id, (rule = { direction: use.direction, terms: use.shape.terms, origins: new Map() }));
       rule.origins.set(use.originKey, use.origin);
       for (const spec of use.shape.sets) specs.set(spec.id, spec);
     }
-  }
-
-  const ruleList: Rule[] = [...rules.entries()]
-    .map(([id, r]) => ({ id, direction: r.direction, terms: r.terms, origins: [...r.origins.values()].sort(byOrigin) }))
-    .sort((a, b) => (a.id < b.id ? -1 : 1));
-  const setList: AddressSet[] = [...specs.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((spec) => materialize(state, spec));
-  const rejections = [...namespaces].sort().flatMap((ns) => Object.values(state.policies[ns] ?? table<PolicyRecord>()).flatMap((p) => p.rejections));
-  return { ruleSet: ruleSetOf({ node, pods, rules: ruleList, sets: setList }, version), rejections };
+  const body: NodeBody = {
+    entries,
+    pods: entries.map((e) => e.local),
+    rules: [...rules.entries()]
+      .map(([id, r]) => ({ id, direction: r.direction, terms: r.terms, origins: [...r.origins.values()].sort(byOrigin) }))
+      .sort((a, b) => (a.id < b.id ? -1 : 1)),
+    specs: [...specs.values()].sort((a, b) => (a.id < b.id ? -1 : 1)),
+  };
+  if (lastBody.size > 100_000) lastBody.clear(); // a cache, not state: bound it
+  lastBody.set(node, body);
+  return body;
 }
 
 /** One local pod compiled: its IR entry and each policy rule it uses, with the rule's origin. */

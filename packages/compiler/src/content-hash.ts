@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { RULESET_SCHEMA, addressSetHash, canonicalJson, type RuleSet, type RuleSetContent, type RuleSetVersion } from '@knp/shared';
 
 /*
@@ -15,14 +15,15 @@ const INDEX = /^(?:0|[1-9]\d*)$/;
 
 /**
  * canonicalJson(value), memoised per object from `depth` 2 on: the rule set's own lists (depth 1) are made
- * per compile, their items (local pods, rules, and what they hold) are mostly shared.
+ * per compile; their items (depth 2: local pods, reused across compiles, and rules) and what those hold
+ * (depth 3: terms, shared by every node) are printed once each. Below depth 2, canonicalJson prints.
  */
 function canonicalText(value: unknown, depth: number): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  const memo = depth >= 2;
-  let text = memo ? texts.get(value) : undefined;
+  let text = depth >= 2 ? texts.get(value) : undefined;
   if (text !== undefined) return text;
-  if (Array.isArray(value)) text = `[${value.map((v) => canonicalText(v, depth + 1)).join(',')}]`;
+  if (depth >= 3) text = canonicalJson(value);
+  else if (Array.isArray(value)) text = `[${value.map((v) => canonicalText(v, depth + 1)).join(',')}]`;
   else {
     const keys = Object.keys(value).sort();
     // JSON prints integer-like keys first whatever their order: leave such objects to canonicalJson
@@ -36,17 +37,28 @@ function canonicalText(value: unknown, depth: number): string {
       text = `{${parts.join(',')}}`;
     }
   }
-  if (memo) texts.set(value, text);
+  if (depth >= 2) texts.set(value, text);
   return text;
 }
 
-/** contentHash(content) of @knp/shared, from memoised pieces. */
+/** A node's hash state after its pods and rules: compileNode reuses those arrays while they are unchanged. */
+type Prefix = { readonly node: string; readonly rules: RuleSetContent['rules']; readonly hash: Hash };
+const prefixes = new WeakMap<RuleSetContent['pods'], Prefix>();
+
+/**
+ * contentHash(content) of @knp/shared, from memoised pieces: the canonical JSON of
+ * `{node, pods, rules, sets: set hashes, tierRules?}` (keys in that, sorted, order), with the hash state
+ * after `pods` and `rules` kept (Hash.copy) while the node's arrays are the same, so a node whose sets
+ * alone changed hashes only its set hashes.
+ */
 export function fastContentHash(content: RuleSetContent): string {
-  const tiers = content.tierRules && content.tierRules.length > 0 ? { tierRules: content.tierRules } : {};
-  const hashed = { node: content.node, pods: content.pods, rules: content.rules, sets: content.sets.map(addressSetHash), ...tiers };
-  const hash = createHash('sha256');
-  hash.update(canonicalText(hashed, 0));
-  return hash.digest('hex');
+  let prefix = prefixes.get(content.pods);
+  if (!prefix || prefix.node !== content.node || prefix.rules !== content.rules) {
+    const hash = createHash('sha256').update(`{"node":${JSON.stringify(content.node)},"pods":${canonicalText(content.pods, 1)},"rules":${canonicalText(content.rules, 1)},"sets":`);
+    prefixes.set(content.pods, (prefix = { node: content.node, rules: content.rules, hash }));
+  }
+  const tiers = content.tierRules && content.tierRules.length > 0 ? `,"tierRules":${canonicalText(content.tierRules, 1)}` : '';
+  return prefix.hash.copy().update(`${JSON.stringify(content.sets.map(addressSetHash))}${tiers}}`).digest('hex');
 }
 
 /** makeRuleSet(content, version) of @knp/shared: the same object, key for key. */
