@@ -59,11 +59,12 @@ function updatedIndex(oldPods: ClusterState['pods'], old: NodeIndex, pods: Clust
   for (const ns of Object.keys(pods)) if (oldPods[ns] !== pods[ns]) changed.set(ns, pods[ns]);
   for (const ns of Object.keys(oldPods)) if (pods[ns] === undefined) changed.set(ns, undefined);
   if (changed.size > 64) return buildIndex(pods);
+  // nodes whose live pods of a changed namespace are not the very same records as before
   const nodes = new Set<string>();
   for (const [ns, bucket] of changed) {
-    const before = oldPods[ns];
-    if (before) for (const n of liveByNode(before).keys()) nodes.add(n);
-    if (bucket) for (const n of liveByNode(bucket).keys()) nodes.add(n);
+    const before = oldPods[ns] ? liveByNode(oldPods[ns]) : undefined, after = bucket ? liveByNode(bucket) : undefined;
+    for (const [n, list] of before ?? []) if (!sameItems(list, after?.get(n) ?? [])) nodes.add(n);
+    for (const [n, list] of after ?? []) if (!sameItems(list, before?.get(n) ?? [])) nodes.add(n);
   }
   const index = new Map(old);
   for (const n of nodes) {
