@@ -21,23 +21,11 @@ export class SnapshotError extends Error {
 const BIGINT = '$bigint';
 
 const withBigints = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? { [BIGINT]: value.toString() } : value);
-/** JSON.rawJSON (Node 21+): text placed as is by JSON.stringify. */
-const rawJson = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
 
-/**
- * Serializes a state folded from the stream `epoch` (pure). Only parsed policies hold bigints: they are
- * printed with the bigint replacer and the rest without one (a replacer call per key was most of the cost);
- * the text is the same as printing the whole snapshot with the replacer.
- */
+/** Serializes a state folded from the stream `epoch` (pure). */
 export function encodeSnapshot(state: ClusterState): Uint8Array {
   const snapshot: Snapshot = { schema: SNAPSHOT_SCHEMA, epoch: state.epoch, seq: state.seq, state };
-  let text: string;
-  try {
-    text = JSON.stringify({ ...snapshot, state: { ...state, policies: rawJson(JSON.stringify(state.policies, withBigints)) } });
-  } catch {
-    text = JSON.stringify(snapshot, withBigints); // a bigint outside the policies (a bug): slower, still right
-  }
-  return Buffer.from(text, 'utf8');
+  return Buffer.from(JSON.stringify(snapshot, withBigints), 'utf8');
 }
 
 /** Revives {"$bigint": "<decimal>"} objects in place, anywhere in `value`. */
