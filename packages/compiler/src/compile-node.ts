@@ -92,7 +92,7 @@ function podEntry(state: ClusterState, pod: PodRecord): PodEntry | undefined {
     for (const policy of isolating)
       for (const rule of policy[dir]!) {
         const shape = ruleShape(policy, rule, dir, pod.ports);
-        uses.push({ direction: dir, shape, originKey: `${policy.ref}#${rule.index}`, origin: { policy: policy.ref, rule: rule.index } });
+        uses.push({ direction: dir, shape, ...originOf(policy, rule) });
         ruleIds.add(shape.id);
       }
     return { isolated: isolating.length > 0, policies: isolating.map((p) => p.ref), rules: [...ruleIds].sort() };
@@ -123,12 +123,28 @@ const shapeMemo = new WeakMap<ParsedPolicy, Map<string, RuleShape>>();
  */
 function ruleShape(policy: ParsedPolicy, rule: PolicyRule, direction: Direction, ports: readonly NamedPort[]): RuleShape {
   const namedIngress = direction === 'ingress' && rule.ports !== 'any' && rule.ports.some((p) => p.kind === 'named');
-  const key = `${direction}|${rule.index}${namedIngress ? `|${JSON.stringify(ports)}` : ''}`;
+  const key = `${direction}|${rule.index}${namedIngress ? `|${portsKey(ports)}` : ''}`;
   let byKey = shapeMemo.get(policy);
   if (!byKey) shapeMemo.set(policy, (byKey = new Map()));
   let shape = byKey.get(key);
   if (!shape) byKey.set(key, (shape = buildShape(rule, direction, ports)));
   return shape;
+}
+
+const origins = new WeakMap<PolicyRule, { readonly originKey: string; readonly origin: RuleOrigin }>();
+/** A policy rule's origin and its key, made once per parsed rule (not once per pod it applies to). */
+function originOf(policy: ParsedPolicy, rule: PolicyRule): { readonly originKey: string; readonly origin: RuleOrigin } {
+  let out = origins.get(rule);
+  if (!out) origins.set(rule, (out = { originKey: `${policy.ref}#${rule.index}`, origin: { policy: policy.ref, rule: rule.index } }));
+  return out;
+}
+
+const portsKeys = new WeakMap<readonly NamedPort[], string>();
+/** A pod's ports as a memo key, printed once per ports list. */
+function portsKey(ports: readonly NamedPort[]): string {
+  let key = portsKeys.get(ports);
+  if (key === undefined) portsKeys.set(ports, (key = JSON.stringify(ports)));
+  return key;
 }
 
 function buildShape(rule: PolicyRule, direction: Direction, podPorts: readonly NamedPort[]): RuleShape {

@@ -14,32 +14,34 @@ const texts = new WeakMap<object, string>();
 const INDEX = /^(?:0|[1-9]\d*)$/;
 
 /**
- * canonicalJson(value), memoised per object from `depth` 2 on: the rule set's own lists (depth 1) are made
- * per compile; their items (depth 2: local pods, reused across compiles, and rules) and what those hold
- * (depth 3: terms, shared by every node) are printed once each. Below depth 2, canonicalJson prints.
+ * canonicalJson(value), printed without sorted copies; memoised where `memo` says the object is shared:
+ * local pod entries (reused across compiles and states) and rule terms (shared by every node using the rule).
  */
-function canonicalText(value: unknown, depth: number): string {
+function canonicalText(value: unknown, memo: boolean): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  let text = depth >= 2 ? texts.get(value) : undefined;
+  let text = memo ? texts.get(value) : undefined;
   if (text !== undefined) return text;
-  if (depth >= 3) text = canonicalJson(value);
-  else if (Array.isArray(value)) text = `[${value.map((v) => canonicalText(v, depth + 1)).join(',')}]`;
+  if (Array.isArray(value)) text = `[${value.map((v) => canonicalText(v, false)).join(',')}]`;
   else {
     const keys = Object.keys(value).sort();
     // JSON prints integer-like keys first whatever their order: leave such objects to canonicalJson
     if (keys.some((k) => INDEX.test(k))) text = canonicalJson(value);
     else {
-      const parts: string[] = [];
+      let out = '{';
       for (const key of keys) {
         const v = (value as Record<string, unknown>)[key];
-        if (v !== undefined && typeof v !== 'function' && typeof v !== 'symbol') parts.push(`${JSON.stringify(key)}:${canonicalText(v, depth + 1)}`);
+        if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+        out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalText(v, key === 'terms')}`;
       }
-      text = `{${parts.join(',')}}`;
+      text = `${out}}`;
     }
   }
-  if (depth >= 2) texts.set(value, text);
+  if (memo) texts.set(value, text);
   return text;
 }
+
+/** A list printed canonically, each item memoised or not. */
+const listText = (items: readonly unknown[], memo: boolean): string => `[${items.map((v) => canonicalText(v, memo)).join(',')}]`;
 
 /** A node's hash state after its pods and rules: compileNode reuses those arrays while they are unchanged. */
 type Prefix = { readonly node: string; readonly rules: RuleSetContent['rules']; readonly hash: Hash };
@@ -54,10 +56,10 @@ const prefixes = new WeakMap<RuleSetContent['pods'], Prefix>();
 export function fastContentHash(content: RuleSetContent): string {
   let prefix = prefixes.get(content.pods);
   if (!prefix || prefix.node !== content.node || prefix.rules !== content.rules) {
-    const hash = createHash('sha256').update(`{"node":${JSON.stringify(content.node)},"pods":${canonicalText(content.pods, 1)},"rules":${canonicalText(content.rules, 1)},"sets":`);
+    const hash = createHash('sha256').update(`{"node":${JSON.stringify(content.node)},"pods":${listText(content.pods, true)},"rules":${listText(content.rules, false)},"sets":`);
     prefixes.set(content.pods, (prefix = { node: content.node, rules: content.rules, hash }));
   }
-  const tiers = content.tierRules && content.tierRules.length > 0 ? `,"tierRules":${canonicalText(content.tierRules, 1)}` : '';
+  const tiers = content.tierRules && content.tierRules.length > 0 ? `,"tierRules":${listText(content.tierRules, false)}` : '';
   return prefix.hash.copy().update(`${JSON.stringify(content.sets.map(addressSetHash))}${tiers}}`).digest('hex');
 }
 
