@@ -91,7 +91,7 @@ function podEntry(state: ClusterState, pod: PodRecord): PodEntry | undefined {
     const ruleIds = new Set<string>();
     for (const policy of isolating)
       for (const rule of policy[dir]!) {
-        const shape = ruleShape(policy, rule, dir, pod.ports);
+        const shape = ruleShape(rule, dir, pod.ports);
         uses.push({ direction: dir, shape, ...originOf(policy, rule) });
         ruleIds.add(shape.id);
       }
@@ -115,19 +115,21 @@ export function allRejections(state: ClusterState): Rejection[] {
   return Object.keys(state.policies).sort().flatMap((ns) => Object.values(state.policies[ns]!).flatMap((p) => p.rejections));
 }
 
-const shapeMemo = new WeakMap<ParsedPolicy, Map<string, RuleShape>>();
+type ShapeMemo = { readonly named: boolean; plain?: RuleShape; readonly byPorts: Map<string, RuleShape> };
+const shapeMemo = new WeakMap<PolicyRule, ShapeMemo>();
 
 /**
- * The shape of one policy rule in one direction, cached per parsed policy: it depends on the policy alone,
- * except ingress rules with named ports, which resolve per destination pod (spec) and so on its ports.
+ * The shape of one policy rule in one direction (a parsed rule belongs to one direction of one policy),
+ * cached per parsed rule: it depends on the rule alone, except ingress rules with named ports, which
+ * resolve per destination pod (spec) and so on its ports.
  */
-function ruleShape(policy: ParsedPolicy, rule: PolicyRule, direction: Direction, ports: readonly NamedPort[]): RuleShape {
-  const namedIngress = direction === 'ingress' && rule.ports !== 'any' && rule.ports.some((p) => p.kind === 'named');
-  const key = `${direction}|${rule.index}${namedIngress ? `|${portsKey(ports)}` : ''}`;
-  let byKey = shapeMemo.get(policy);
-  if (!byKey) shapeMemo.set(policy, (byKey = new Map()));
-  let shape = byKey.get(key);
-  if (!shape) byKey.set(key, (shape = buildShape(rule, direction, ports)));
+function ruleShape(rule: PolicyRule, direction: Direction, ports: readonly NamedPort[]): RuleShape {
+  let memo = shapeMemo.get(rule);
+  if (!memo) shapeMemo.set(rule, (memo = { named: direction === 'ingress' && rule.ports !== 'any' && rule.ports.some((p) => p.kind === 'named'), byPorts: new Map() }));
+  if (!memo.named) return (memo.plain ??= buildShape(rule, direction, ports));
+  const key = portsKey(ports);
+  let shape = memo.byPorts.get(key);
+  if (!shape) memo.byPorts.set(key, (shape = buildShape(rule, direction, ports)));
   return shape;
 }
 
