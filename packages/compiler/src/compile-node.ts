@@ -84,23 +84,46 @@ function podEntry(state: ClusterState, pod: PodRecord): PodEntry | undefined {
   const policies = state.policies[pod.namespace];
   const hit = entryMemo.get(pod);
   if (hit && hit.policies === policies && sameItems(hit.ips, ips)) return hit.entry;
-  const selecting = policiesSelecting(state, pod);
+  const { uses, ingress, egress } = policyPart(policies, policiesSelecting(state, pod), pod.ports);
+  const local: LocalPod = { uid: pod.uid, pod: `${pod.namespace}/${pod.name}`, ips, ingress, egress };
+  const entry = { local, uses };
+  entryMemo.set(pod, { policies, ips, entry });
+  return entry;
+}
+
+/** What the policies selecting a pod make of it: its directions and the rules it uses. */
+type PolicyPart = { readonly uses: PodEntry['uses']; readonly ingress: PodDirection; readonly egress: PodDirection };
+const partMemo = new WeakMap<Table<PolicyRecord>, Map<string, PolicyPart>>();
+
+/**
+ * A pod's policy part depends only on which policies of its namespace select it and on its ports, so pods
+ * alike (the replicas of a deployment) share one, made once per namespace's policies.
+ */
+function policyPart(policies: Table<PolicyRecord> | undefined, selecting: readonly ParsedPolicy[], ports: readonly NamedPort[]): PolicyPart {
+  if (!policies) return makePolicyPart(selecting, ports);
+  let byKey = partMemo.get(policies);
+  if (!byKey) partMemo.set(policies, (byKey = new Map()));
+  const key = `${selecting.map((p) => p.uid).join(' ')}|${portsKey(ports)}`;
+  let part = byKey.get(key);
+  if (!part) byKey.set(key, (part = makePolicyPart(selecting, ports)));
+  return part;
+}
+
+function makePolicyPart(selecting: readonly ParsedPolicy[], ports: readonly NamedPort[]): PolicyPart {
   const uses: PodEntry['uses'][number][] = [];
   const direction = (dir: Direction): PodDirection => {
     const isolating = selecting.filter((p) => p[dir] !== undefined);
     const ruleIds = new Set<string>();
     for (const policy of isolating)
       for (const rule of policy[dir]!) {
-        const shape = ruleShape(rule, dir, pod.ports);
+        const shape = ruleShape(rule, dir, ports);
         uses.push({ direction: dir, shape, ...originOf(policy, rule) });
         ruleIds.add(shape.id);
       }
     return { isolated: isolating.length > 0, policies: isolating.map((p) => p.ref), rules: [...ruleIds].sort() };
   };
-  const local: LocalPod = { uid: pod.uid, pod: `${pod.namespace}/${pod.name}`, ips, ingress: direction('ingress'), egress: direction('egress') };
-  const entry = { local, uses };
-  entryMemo.set(pod, { policies, ips, entry });
-  return entry;
+  const ingress = direction('ingress'), egress = direction('egress');
+  return { uses, ingress, egress };
 }
 
 /** Rule sets of every node that has pods, by node name (a table without prototype: node names come from the API). */
