@@ -44,7 +44,10 @@ const CATALOG: readonly App[] = [
 const ENVS = ['prod', 'prod', 'staging', 'dev'] as const;
 const TEAMS = Array.from({ length: 40 }, (_, i) => `team${String(i).padStart(2, '0')}`);
 
-/** Builds the cluster. Pod IPs come from a /24 per node (10.244.N.0/24); dual-stack namespaces add fd00:10:244:N::/64. */
+/**
+ * Builds the cluster. Pod IPs come from a /24 per node (10.244.N.0/24, then 10.245.0.0/24 from node 256 on);
+ * dual-stack namespaces add fd00:10:244:N::/64.
+ */
 export function generateCluster(seed = 42, size: ClusterSize = DEFAULT_SIZE): SyntheticCluster {
   const r = rng(seed);
   const namespaces: Obj[] = [];
@@ -87,7 +90,7 @@ export function generateCluster(seed = 42, size: ClusterSize = DEFAULT_SIZE): Sy
     if (app.name === 'ingress-nginx') labels['app.kubernetes.io/name'] = 'ingress-nginx';
     if (r.chance(0.02)) labels.quarantine = 'true';
     const pending = extra.phase === 'Pending';
-    const ips = pending ? [] : extra.hostNetwork ? [`192.168.0.${n + 1}`] : [`10.244.${n}.${host}`, ...(ns.dual ? [`fd00:10:244:${n.toString(16)}::${host.toString(16)}`] : [])];
+    const ips = pending ? [] : extra.hostNetwork ? [`192.168.${(n + 1) >> 8}.${(n + 1) & 0xff}`] : [`10.${244 + (n >> 8)}.${n & 0xff}.${host}`, ...(ns.dual ? [`fd00:10:244:${n.toString(16)}::${host.toString(16)}`] : [])];
     pods.push({
       apiVersion: 'v1',
       kind: 'Pod',

@@ -56,9 +56,30 @@ function describePodPeer(peer: PodPeer): string {
 function inputsOf(state: ClusterState, spec: SetSpec): readonly (readonly PodRecord[])[] {
   if (spec.kind === 'cidr' || spec.kind === 'nodes') return [];
   const peer = spec.peer;
-  if (peer === 'any' || peer.kind === 'ipBlock') return Object.keys(state.pods).sort().map((ns) => livePodsIn(state.pods[ns]));
+  if (peer === 'any' || peer.kind === 'ipBlock') return allLive(state);
   const namespaces = peer.namespaceSelector ? selectNamespaces(state, peer.namespaceSelector) : [peer.namespace!];
   return namespaces.map((ns) => selectPods(state, ns, peer.podSelector));
+}
+
+const allLiveMemo = new WeakMap<ClusterState['pods'], readonly (readonly PodRecord[])[]>();
+/** Live pods of every namespace, namespaces sorted (one list per pods table). */
+function allLive(state: ClusterState): readonly (readonly PodRecord[])[] {
+  let out = allLiveMemo.get(state.pods);
+  if (!out) allLiveMemo.set(state.pods, (out = Object.keys(state.pods).sort().map((ns) => livePodsIn(state.pods[ns]))));
+  return out;
+}
+
+/**
+ * The addresses the pods of one input own, sorted, per input array and conflict table: a pod set whose
+ * inputs changed (a member relabelled) but whose addresses did not is reused whole.
+ */
+const ipsMemo = new WeakMap<readonly PodRecord[], { readonly conflicts: ClusterState['conflictedIps']; readonly ips: readonly string[] }>();
+function inputIps(state: ClusterState, pods: readonly PodRecord[]): readonly string[] {
+  const hit = ipsMemo.get(pods);
+  if (hit && hit.conflicts === state.conflictedIps) return hit.ips;
+  const ips = pods.flatMap((pod) => ownedIps(state, pod)).sort(byText);
+  ipsMemo.set(pods, { conflicts: state.conflictedIps, ips });
+  return ips;
 }
 
 type Cached = { readonly inputs: readonly (readonly PodRecord[])[]; readonly conflicts: ClusterState['conflictedIps']; readonly set: AddressSet };
@@ -80,7 +101,9 @@ function materializeAcrossStates(state: ClusterState, spec: SetSpec): AddressSet
   const inputs = inputsOf(state, spec);
   const hit = cache.get(spec.id);
   if (hit && hit.conflicts === state.conflictedIps && hit.inputs.length === inputs.length && hit.inputs.every((a, i) => sameItems(a, inputs[i]!))) return hit.set;
-  const set = build(state, spec, inputs);
+  const reusable =
+    spec.kind === 'pods' && hit && hit.conflicts === state.conflictedIps && hit.inputs.length === inputs.length && hit.inputs.every((a, i) => sameItems(inputIps(state, a), inputIps(state, inputs[i]!)));
+  const set = reusable ? hit.set : build(state, spec, inputs);
   if (cache.size > 100_000) cache.clear(); // a cache, not state: bound it
   cache.set(spec.id, { inputs, conflicts: state.conflictedIps, set });
   return set;

@@ -60,7 +60,10 @@ export function affectedNodes(prev: ClusterState, next: ClusterState, event: Fol
       // pods sharing one of its IPs may gain or lose that IP (the newest claim owns it): changed in any way
       const sharers = [...ipSharers(prev, before), ...ipSharers(next, after)];
       for (const pod of sharers) if (pod.node) nodes.add(pod.node);
+      // the usual change, labels alone: only rules naming a changed label key can select it differently
+      const changedKeys = sharers.length === 0 && before && after ? labelsOnlyChange(before, after) : undefined;
       forEachRule(next, (policy, rule, direction) => {
+        if (changedKeys && !namesAnyKey(rule, changedKeys)) return;
         const was = before !== undefined && isLive(before) && ruleMaySelect(prev, rule, direction, before.namespace, before.labels);
         const is = after !== undefined && isLive(after) && ruleMaySelect(next, rule, direction, after.namespace, after.labels);
         const contributionChanged = was && is && (!sameList(before!.ips, after!.ips) || JSON.stringify(before!.ports) !== JSON.stringify(after!.ports));
@@ -163,4 +166,30 @@ function addTargets(state: ClusterState, policy: ParsedPolicy, nodes: Set<string
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * The label keys whose values differ when two records of a live pod differ in labels alone (same
+ * namespace, node, addresses, ports, liveness); undefined for any other change.
+ */
+function labelsOnlyChange(before: PodRecord, after: PodRecord): Set<string> | undefined {
+  if (!isLive(before) || !isLive(after) || before.namespace !== after.namespace || before.node !== after.node) return undefined;
+  if (!sameList(before.ips, after.ips) || JSON.stringify(before.ports) !== JSON.stringify(after.ports)) return undefined;
+  const keys = new Set<string>();
+  for (const key of Object.keys(before.labels)) if (before.labels[key] !== after.labels[key]) keys.add(key);
+  for (const key of Object.keys(after.labels)) if (before.labels[key] !== after.labels[key]) keys.add(key);
+  return keys;
+}
+
+const ruleKeys = new WeakMap<PolicyRule, ReadonlySet<string>>();
+/** Whether a pod selector of one of the rule's peers has a requirement on one of `keys`. */
+function namesAnyKey(rule: PolicyRule, keys: ReadonlySet<string>): boolean {
+  let named = ruleKeys.get(rule);
+  if (!named) {
+    const set = new Set<string>();
+    if (rule.peers !== 'any') for (const peer of rule.peers) if (peer.kind === 'pods') for (const r of peer.podSelector.requirements) set.add(r.key);
+    ruleKeys.set(rule, (named = set));
+  }
+  for (const key of keys) if (named.has(key)) return true;
+  return false;
 }

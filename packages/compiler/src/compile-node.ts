@@ -1,5 +1,5 @@
 import {
-  makeRuleSet, shortHash,
+  shortHash,
   type AddressSet, type Direction, type LocalPod, type PodDirection, type PortMatch, type Rule, type RuleOrigin, type RuleSet,
   type RuleSetVersion, type Term, type TierRule,
 } from '@knp/shared';
@@ -8,8 +8,9 @@ import { cidrSetSpec, materialize, podPortSetSpec, podSetSpec, type SetSpec } fr
 import { ownedIps, type ClusterState } from './state.js';
 import type { ParsedPolicy, PolicyRecord, PolicyRule } from './policy.js';
 import { table, type Table } from './table.js';
-import { podTiers, tierRejections, withTiers } from './compile-tiers.js';
+import { podTiers, type PodTiers, tierRejections, withTiers } from './compile-tiers.js';
 import type { ClusterPolicyRecord } from './cluster-policy.js';
+import { ruleSetOf } from './content-hash.js';
 import type { NamedPort, PodRecord } from './records.js';
 import type { Rejection } from '@knp/shared';
 
@@ -23,41 +24,85 @@ type RuleShape = { readonly id: string; readonly terms: readonly Term[]; readonl
  * rules that allow traffic, and the address sets those rules name. Pure (memoised on immutable inputs).
  */
 export function compileNode(state: ClusterState, node: string, version: RuleSetVersion = { epoch: state.epoch, seq: state.seq }): CompileResult {
-  const rules = new Map<string, { direction: Direction; terms: readonly Term[]; origins: Map<string, RuleOrigin> }>();
-  const specs = new Map<string, SetSpec>();
-  const pods: LocalPod[] = [];
+  const entries: PodEntry[] = [];
   const namespaces = new Set<string>();
-  const tierRules = new Map<string, TierRule>();
-  const applied = new Set<ClusterPolicyRecord>();
-
+  const tiers: (PodTiers | undefined)[] = [];
   for (const pod of localPods(state, node)) {
     const entry = podEntry(state, pod);
     if (!entry) continue; // its IP belongs to a newer pod now
     namespaces.add(pod.namespace);
-    const tiers = podTiers(state, pod); // ClusterNetworkPolicy tiers (compile-tiers.ts)
-    pods.push(tiers ? withTiers(entry.local, tiers) : entry.local);
-    for (const use of tiers?.uses ?? []) {
+    entries.push(entry);
+    tiers.push(podTiers(state, pod)); // ClusterNetworkPolicy tiers (compile-tiers.ts)
+  }
+  const body = nodeBody(node, entries);
+  const { pods, specs, tierRules, applied } = tiers.some((t) => t !== undefined) ? nodeTiers(node, body, tiers) : { pods: body.pods, specs: body.specs, tierRules: [], applied: [] };
+  const setList: AddressSet[] = specs.map((spec) => materialize(state, spec));
+  const rejections = [...namespaces].sort().flatMap((ns) => Object.values(state.policies[ns] ?? table<PolicyRecord>()).flatMap((p) => p.rejections));
+  rejections.push(...tierRejections(new Set(applied)));
+  const content = { node, pods, rules: body.rules, sets: setList, ...(tierRules.length > 0 ? { tierRules } : {}) };
+  return { ruleSet: ruleSetOf(content, version), rejections };
+}
+
+/** A node's body with its pods' ClusterNetworkPolicy tiers: the pods with their tier lists, the tier rules and every set named. */
+type TieredBody = { readonly body: NodeBody; readonly tiers: readonly (PodTiers | undefined)[]; readonly pods: readonly LocalPod[]; readonly specs: readonly SetSpec[]; readonly tierRules: readonly TierRule[]; readonly applied: readonly ClusterPolicyRecord[] };
+/** The last tiered body per node: reused (the same arrays, so the content hash state is kept) while body and tiers are the same. */
+const lastTiered = new Map<string, TieredBody>();
+
+function nodeTiers(node: string, body: NodeBody, tiers: readonly (PodTiers | undefined)[]): TieredBody {
+  const last = lastTiered.get(node);
+  if (last && last.body === body && sameItems(last.tiers, tiers)) return last;
+  const tierRules = new Map<string, TierRule>();
+  const specs = new Map(body.specs.map((spec) => [spec.id, spec]));
+  const applied = new Set<ClusterPolicyRecord>();
+  const pods = body.pods.map((local, i) => {
+    const t = tiers[i];
+    if (!t) return local;
+    for (const use of t.uses) {
       tierRules.set(use.rule.id, use.rule);
       for (const spec of use.sets) specs.set(spec.id, spec);
     }
-    for (const policy of tiers?.policies ?? []) applied.add(policy);
+    for (const policy of t.policies) applied.add(policy);
+    return withTiers(local, t);
+  });
+  const tiered: TieredBody = {
+    body, tiers, pods,
+    specs: [...specs.values()].sort((a, b) => (a.id < b.id ? -1 : 1)),
+    tierRules: [...tierRules.values()].sort((a, b) => (a.id < b.id ? -1 : 1)),
+    applied: [...applied],
+  };
+  if (lastTiered.size > 100_000) lastTiered.clear(); // a cache, not state: bound it
+  lastTiered.set(node, tiered);
+  return tiered;
+}
+
+/** A node's pods, rules and the specs of the sets they name, sorted by id; made from its pod entries alone. */
+type NodeBody = { readonly entries: readonly PodEntry[]; readonly pods: readonly LocalPod[]; readonly rules: readonly Rule[]; readonly specs: readonly SetSpec[] };
+/** The last body made per node: reused (the same arrays) while the node's pod entries are the same objects. */
+const lastBody = new Map<string, NodeBody>();
+
+function nodeBody(node: string, entries: readonly PodEntry[]): NodeBody {
+  const last = lastBody.get(node);
+  if (last && sameItems(last.entries, entries)) return last;
+  const rules = new Map<string, { direction: Direction; terms: readonly Term[]; origins: Map<string, RuleOrigin> }>();
+  const specs = new Map<string, SetSpec>();
+  for (const entry of entries)
     for (const use of entry.uses) {
       let rule = rules.get(use.shape.id);
       if (!rule) rules.set(use.shape.id, (rule = { direction: use.direction, terms: use.shape.terms, origins: new Map() }));
       rule.origins.set(use.originKey, use.origin);
       for (const spec of use.shape.sets) specs.set(spec.id, spec);
     }
-  }
-
-  const ruleList: Rule[] = [...rules.entries()]
-    .map(([id, r]) => ({ id, direction: r.direction, terms: r.terms, origins: [...r.origins.values()].sort(byOrigin) }))
-    .sort((a, b) => (a.id < b.id ? -1 : 1));
-  const setList: AddressSet[] = [...specs.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((spec) => materialize(state, spec));
-  const rejections = [...namespaces].sort().flatMap((ns) => Object.values(state.policies[ns] ?? table<PolicyRecord>()).flatMap((p) => p.rejections));
-  rejections.push(...tierRejections(applied));
-  const tierList = [...tierRules.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-  const content = { node, pods, rules: ruleList, sets: setList, ...(tierList.length > 0 ? { tierRules: tierList } : {}) };
-  return { ruleSet: makeRuleSet(content, version), rejections };
+  const body: NodeBody = {
+    entries,
+    pods: entries.map((e) => e.local),
+    rules: [...rules.entries()]
+      .map(([id, r]) => ({ id, direction: r.direction, terms: r.terms, origins: [...r.origins.values()].sort(byOrigin) }))
+      .sort((a, b) => (a.id < b.id ? -1 : 1)),
+    specs: [...specs.values()].sort((a, b) => (a.id < b.id ? -1 : 1)),
+  };
+  if (lastBody.size > 100_000) lastBody.clear(); // a cache, not state: bound it
+  lastBody.set(node, body);
+  return body;
 }
 
 /** One local pod compiled: its IR entry and each policy rule it uses, with the rule's origin. */
@@ -78,23 +123,46 @@ function podEntry(state: ClusterState, pod: PodRecord): PodEntry | undefined {
   const policies = state.policies[pod.namespace];
   const hit = entryMemo.get(pod);
   if (hit && hit.policies === policies && sameItems(hit.ips, ips)) return hit.entry;
-  const selecting = policiesSelecting(state, pod);
+  const { uses, ingress, egress } = policyPart(policies, policiesSelecting(state, pod), pod.ports);
+  const local: LocalPod = { uid: pod.uid, pod: `${pod.namespace}/${pod.name}`, ips, ingress, egress };
+  const entry = { local, uses };
+  entryMemo.set(pod, { policies, ips, entry });
+  return entry;
+}
+
+/** What the policies selecting a pod make of it: its directions and the rules it uses. */
+type PolicyPart = { readonly uses: PodEntry['uses']; readonly ingress: PodDirection; readonly egress: PodDirection };
+const partMemo = new WeakMap<Table<PolicyRecord>, Map<string, PolicyPart>>();
+
+/**
+ * A pod's policy part depends only on which policies of its namespace select it and on its ports, so pods
+ * alike (the replicas of a deployment) share one, made once per namespace's policies.
+ */
+function policyPart(policies: Table<PolicyRecord> | undefined, selecting: readonly ParsedPolicy[], ports: readonly NamedPort[]): PolicyPart {
+  if (!policies) return makePolicyPart(selecting, ports);
+  let byKey = partMemo.get(policies);
+  if (!byKey) partMemo.set(policies, (byKey = new Map()));
+  const key = `${selecting.map((p) => p.uid).join(' ')}|${portsKey(ports)}`;
+  let part = byKey.get(key);
+  if (!part) byKey.set(key, (part = makePolicyPart(selecting, ports)));
+  return part;
+}
+
+function makePolicyPart(selecting: readonly ParsedPolicy[], ports: readonly NamedPort[]): PolicyPart {
   const uses: PodEntry['uses'][number][] = [];
   const direction = (dir: Direction): PodDirection => {
     const isolating = selecting.filter((p) => p[dir] !== undefined);
     const ruleIds = new Set<string>();
     for (const policy of isolating)
       for (const rule of policy[dir]!) {
-        const shape = ruleShape(policy, rule, dir, pod.ports);
-        uses.push({ direction: dir, shape, originKey: `${policy.ref}#${rule.index}`, origin: { policy: policy.ref, rule: rule.index } });
+        const shape = ruleShape(rule, dir, ports);
+        uses.push({ direction: dir, shape, ...originOf(policy, rule) });
         ruleIds.add(shape.id);
       }
     return { isolated: isolating.length > 0, policies: isolating.map((p) => p.ref), rules: [...ruleIds].sort() };
   };
-  const local: LocalPod = { uid: pod.uid, pod: `${pod.namespace}/${pod.name}`, ips, ingress: direction('ingress'), egress: direction('egress') };
-  const entry = { local, uses };
-  entryMemo.set(pod, { policies, ips, entry });
-  return entry;
+  const ingress = direction('ingress'), egress = direction('egress');
+  return { uses, ingress, egress };
 }
 
 /** Rule sets of every node that has pods, by node name (a table without prototype: node names come from the API). */
@@ -110,20 +178,38 @@ export function allRejections(state: ClusterState): Rejection[] {
   return [...namespaced, ...tierRejections(new Set(Object.values(state.clusterPolicies)))];
 }
 
-const shapeMemo = new WeakMap<ParsedPolicy, Map<string, RuleShape>>();
+type ShapeMemo = { readonly named: boolean; plain?: RuleShape; readonly byPorts: Map<string, RuleShape> };
+const shapeMemo = new WeakMap<PolicyRule, ShapeMemo>();
 
 /**
- * The shape of one policy rule in one direction, cached per parsed policy: it depends on the policy alone,
- * except ingress rules with named ports, which resolve per destination pod (spec) and so on its ports.
+ * The shape of one policy rule in one direction (a parsed rule belongs to one direction of one policy),
+ * cached per parsed rule: it depends on the rule alone, except ingress rules with named ports, which
+ * resolve per destination pod (spec) and so on its ports.
  */
-function ruleShape(policy: ParsedPolicy, rule: PolicyRule, direction: Direction, ports: readonly NamedPort[]): RuleShape {
-  const namedIngress = direction === 'ingress' && rule.ports !== 'any' && rule.ports.some((p) => p.kind === 'named');
-  const key = `${direction}|${rule.index}${namedIngress ? `|${JSON.stringify(ports)}` : ''}`;
-  let byKey = shapeMemo.get(policy);
-  if (!byKey) shapeMemo.set(policy, (byKey = new Map()));
-  let shape = byKey.get(key);
-  if (!shape) byKey.set(key, (shape = buildShape(rule, direction, ports)));
+function ruleShape(rule: PolicyRule, direction: Direction, ports: readonly NamedPort[]): RuleShape {
+  let memo = shapeMemo.get(rule);
+  if (!memo) shapeMemo.set(rule, (memo = { named: direction === 'ingress' && rule.ports !== 'any' && rule.ports.some((p) => p.kind === 'named'), byPorts: new Map() }));
+  if (!memo.named) return (memo.plain ??= buildShape(rule, direction, ports));
+  const key = portsKey(ports);
+  let shape = memo.byPorts.get(key);
+  if (!shape) memo.byPorts.set(key, (shape = buildShape(rule, direction, ports)));
   return shape;
+}
+
+const origins = new WeakMap<PolicyRule, { readonly originKey: string; readonly origin: RuleOrigin }>();
+/** A policy rule's origin and its key, made once per parsed rule (not once per pod it applies to). */
+function originOf(policy: ParsedPolicy, rule: PolicyRule): { readonly originKey: string; readonly origin: RuleOrigin } {
+  let out = origins.get(rule);
+  if (!out) origins.set(rule, (out = { originKey: `${policy.ref}#${rule.index}`, origin: { policy: policy.ref, rule: rule.index } }));
+  return out;
+}
+
+const portsKeys = new WeakMap<readonly NamedPort[], string>();
+/** A pod's ports as a memo key, printed once per ports list. */
+function portsKey(ports: readonly NamedPort[]): string {
+  let key = portsKeys.get(ports);
+  if (key === undefined) portsKeys.set(ports, (key = JSON.stringify(ports)));
+  return key;
 }
 
 function buildShape(rule: PolicyRule, direction: Direction, podPorts: readonly NamedPort[]): RuleShape {

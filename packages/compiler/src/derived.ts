@@ -25,18 +25,56 @@ function liveByNode(bucket: PodBucket): ReadonlyMap<string, readonly PodRecord[]
   return out;
 }
 
-const nodeIndexMemo = new WeakMap<ClusterState['pods'], Map<string, PodRecord[]>>();
+type NodeIndex = ReadonlyMap<string, readonly PodRecord[]>;
+const nodeIndexMemo = new WeakMap<ClusterState['pods'], NodeIndex>();
+/** The pods table the newest index was built for: the next one is derived from it by the shards that differ. */
+let lastIndexed: { readonly pods: ClusterState['pods']; readonly index: NodeIndex } | undefined;
+const byUid = (a: PodRecord, b: PodRecord): number => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0);
+
 /** Live pods scheduled on `node`, sorted by uid (one index per pods table, built from the shards' own). */
 export function localPods(state: ClusterState, node: string): readonly PodRecord[] {
   let index = nodeIndexMemo.get(state.pods);
   if (!index) {
-    index = new Map();
-    for (const bucket of Object.values(state.pods))
-      for (const [n, pods] of liveByNode(bucket)) (index.get(n) ?? index.set(n, []).get(n)!).push(...pods);
-    for (const pods of index.values()) pods.sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+    index = lastIndexed ? updatedIndex(lastIndexed.pods, lastIndexed.index, state.pods) : buildIndex(state.pods);
     nodeIndexMemo.set(state.pods, index);
+    lastIndexed = { pods: state.pods, index };
   }
   return index.get(node) ?? [];
+}
+
+function buildIndex(pods: ClusterState['pods']): NodeIndex {
+  const index = new Map<string, PodRecord[]>();
+  for (const bucket of Object.values(pods))
+    for (const [n, list] of liveByNode(bucket)) (index.get(n) ?? index.set(n, []).get(n)!).push(...list);
+  for (const list of index.values()) list.sort(byUid);
+  return index;
+}
+
+/**
+ * The index of `pods` from the index of an earlier table: only nodes with pods in a namespace whose shard
+ * changed are rebuilt (one event changes one shard), so following a stream never re-sorts the cluster.
+ */
+function updatedIndex(oldPods: ClusterState['pods'], old: NodeIndex, pods: ClusterState['pods']): NodeIndex {
+  const changed = new Map<string, PodBucket | undefined>();
+  for (const ns of Object.keys(pods)) if (oldPods[ns] !== pods[ns]) changed.set(ns, pods[ns]);
+  for (const ns of Object.keys(oldPods)) if (pods[ns] === undefined) changed.set(ns, undefined);
+  if (changed.size > 64) return buildIndex(pods);
+  // nodes whose live pods of a changed namespace are not the very same records as before
+  const nodes = new Set<string>();
+  for (const [ns, bucket] of changed) {
+    const before = oldPods[ns] ? liveByNode(oldPods[ns]) : undefined, after = bucket ? liveByNode(bucket) : undefined;
+    for (const [n, list] of before ?? []) if (!sameItems(list, after?.get(n) ?? [])) nodes.add(n);
+    for (const [n, list] of after ?? []) if (!sameItems(list, before?.get(n) ?? [])) nodes.add(n);
+  }
+  const index = new Map(old);
+  for (const n of nodes) {
+    const list = (old.get(n) ?? []).filter((p) => !changed.has(p.namespace));
+    for (const bucket of changed.values()) if (bucket) list.push(...(liveByNode(bucket).get(n) ?? []));
+    list.sort(byUid);
+    if (list.length > 0) index.set(n, list);
+    else index.delete(n);
+  }
+  return index;
 }
 
 const nodesMemo = new WeakMap<PodBucket, readonly string[]>();

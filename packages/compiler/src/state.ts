@@ -80,6 +80,21 @@ export function ipOwner(state: ClusterState, ip: string): string | undefined {
 
 /** A pod's addresses that it owns: an IP reused by a newer pod is no longer the old pod's. */
 export function ownedIps(state: ClusterState, pod: PodRecord): readonly string[] {
-  if (!pod.ips.some((ip) => state.conflictedIps[ip] !== undefined)) return pod.ips;
+  if (!hasConflicts(state.conflictedIps) || !pod.ips.some((ip) => state.conflictedIps[ip] !== undefined)) return pod.ips;
   return pod.ips.filter((ip) => ipOwner(state, ip) === pod.uid);
+}
+
+const conflictsMemo = new WeakMap<ClusterState['conflictedIps'], boolean>();
+/** Whether any IP is claimed twice (usually not: then every pod owns all its IPs). */
+function hasConflicts(conflicted: ClusterState['conflictedIps']): boolean {
+  let any = conflictsMemo.get(conflicted);
+  if (any === undefined) {
+    any = false;
+    for (const _ in conflicted) {
+      any = true;
+      break;
+    }
+    conflictsMemo.set(conflicted, any);
+  }
+  return any;
 }

@@ -21,11 +21,24 @@ export class SnapshotError extends Error {
 // Parsed CIDRs hold bigints, which JSON cannot carry: they travel as {"$bigint": "<decimal>"}.
 const BIGINT = '$bigint';
 
+const withBigints = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? { [BIGINT]: value.toString() } : value);
+
 /** Serializes a state folded from the stream `epoch` (pure). */
 export function encodeSnapshot(state: ClusterState): Uint8Array {
   const snapshot: Snapshot = { schema: SNAPSHOT_SCHEMA, epoch: state.epoch, seq: state.seq, state };
-  const text = JSON.stringify(snapshot, (_key, value: unknown) => (typeof value === 'bigint' ? { [BIGINT]: value.toString() } : value));
-  return Buffer.from(text, 'utf8');
+  return Buffer.from(JSON.stringify(snapshot, withBigints), 'utf8');
+}
+
+/** Revives {"$bigint": "<decimal>"} objects in place, anywhere in `value`. */
+function reviveBigints(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const o = value as Record<string, unknown>;
+  if (!Array.isArray(o) && typeof o[BIGINT] === 'string') return BigInt(o[BIGINT]);
+  for (const key of Object.keys(o)) {
+    const v = o[key];
+    if (v !== null && typeof v === 'object') o[key] = reviveBigints(v);
+  }
+  return o;
 }
 
 /**
@@ -35,9 +48,14 @@ export function encodeSnapshot(state: ClusterState): Uint8Array {
 export function decodeSnapshot(data: Uint8Array, epoch: string): Snapshot {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.length).toString('utf8'), (_key, v: unknown) =>
-      v !== null && typeof v === 'object' && typeof (v as Record<string, unknown>)[BIGINT] === 'string' ? BigInt((v as Record<string, string>)[BIGINT]!) : v,
-    );
+    value = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.length).toString('utf8'));
+    // bigints live in parsed policies (NetworkPolicy and ClusterNetworkPolicy) only; the other tables cannot
+    // hold a "$bigint" key (label keys have no "$")
+    const state = (value as { state?: { policies?: unknown; clusterPolicies?: unknown } } | null)?.state;
+    if (state !== null && typeof state === 'object') {
+      if (state.policies !== undefined) state.policies = reviveBigints(state.policies);
+      if (state.clusterPolicies !== undefined) state.clusterPolicies = reviveBigints(state.clusterPolicies);
+    }
   } catch (err) {
     throw new SnapshotError('snapshot is not valid JSON', { cause: err });
   }
