@@ -139,6 +139,15 @@ Tiers('nodes peers match the addresses of the Nodes their selector selects, and 
   assert.equal(set?.kind === 'nodes' && set.ips, ['192.168.0.1', '192.168.0.2', 'fd01::1']);
 });
 
+Tiers('a Deny to nodes covers a node\'s 17th and later addresses, and IPs in entries of any type', () => {
+  const many = Array.from({ length: 20 }, (_, i) => `192.168.1.${i + 1}`);
+  const cp = { ...node('n2', { role: 'cp' }, many) };
+  cp.status.addresses.push({ type: 'Hostname', address: '192.168.2.1' });
+  const s = world([cnp('nodes', 'Admin', 1, { egress: [{ action: 'Deny', to: [{ nodes: { matchLabels: { role: 'cp' } } }] }] }), cp]);
+  for (const ip of [...many, '192.168.2.1']) assert.not.ok(egressTo(s, 'x/a', ip).allowed, ip);
+  assert.ok(egressTo(s, 'x/a', '192.168.0.1').allowed, 'n1 is not selected');
+});
+
 Tiers('a rule that fails closed: Deny and Pass deny everything, Accept matches nothing', () => {
   const badDeny = world([cnp('bad', 'Admin', 1, { egress: [{ action: 'Deny', to: [{ services: {} }] }] })]);
   assert.not.ok(allowed(badDeny, 'x/a', 'y/c', 1234, 'UDP'));
