@@ -5,6 +5,7 @@ import { isLive, type PodRecord } from './records.js';
 import { ipShard, type ClusterState } from './state.js';
 import type { ParsedPolicy, PolicyRule } from './policy.js';
 import type { ClusterPolicyRecord } from './cluster-policy.js';
+import { subjectNamespaceLabels } from './compile-tiers.js';
 
 type RuleVisitor = (policy: ParsedPolicy, rule: PolicyRule, direction: 'ingress' | 'egress') => void;
 
@@ -115,12 +116,12 @@ function clusterPoliciesPeering(prev: ClusterState, next: ClusterState, namespac
   return out;
 }
 
-/** Adds the nodes of the live pods a ClusterNetworkPolicy's subject selects. */
+/** Adds the nodes of the live pods a ClusterNetworkPolicy's subject selects (as podTiers: a missing namespace record has no labels). */
 function addClusterTargets(state: ClusterState, policy: ClusterPolicyRecord, nodes: Set<string>): void {
   const { subject } = policy;
-  for (const ns of Object.values(state.namespaces)) {
-    if (state.namespaceUids[ns.name] !== ns.uid || !matches(subject.namespaceSelector, ns.labels)) continue;
-    for (const pod of livePodsIn(state.pods[ns.name]))
+  for (const namespace of Object.keys(state.pods)) {
+    if (!matches(subject.namespaceSelector, subjectNamespaceLabels(state, namespace))) continue;
+    for (const pod of livePodsIn(state.pods[namespace]))
       if (pod.node && (subject.kind === 'namespaces' || matches(subject.podSelector, pod.labels))) nodes.add(pod.node);
   }
 }

@@ -3,7 +3,7 @@ import { cidrSetSpec, nodesSetSpec, podPortSetSpec, podSetSpec, type SetSpec } f
 import type { ClusterPolicyRecord, ClusterRule } from './cluster-policy.js';
 import { normalizePorts } from './compile-node.js';
 import type { NamedPort, NamespaceRecord, PodRecord } from './records.js';
-import { matches } from './selector.js';
+import { matches, type Labels } from './selector.js';
 import type { ClusterState } from './state.js';
 
 /*
@@ -38,9 +38,21 @@ export function clusterPoliciesInOrder(state: ClusterState): readonly ClusterPol
   return out;
 }
 
+const NO_LABELS: Labels = Object.freeze(Object.create(null) as Labels);
+
+/**
+ * The labels a subject's namespace selector sees for a pod's namespace: its record's, or none while the
+ * record is missing (the pod's event came first, or the Namespace's delete): an empty selector, or one of
+ * only NotIn / DoesNotExist, still selects the pod, so a Deny for every namespace never skips it. Never
+ * undefined: skipping such a pod would open what the policy denies.
+ */
+export function subjectNamespaceLabels(state: ClusterState, namespace: string): Labels {
+  return state.namespaces[state.namespaceUids[namespace] ?? '']?.labels ?? NO_LABELS;
+}
+
 /** spec: a subject selects pods by their namespace's labels (and their own); host-network pods never (isLive excludes them). */
-function selects(policy: ClusterPolicyRecord, pod: PodRecord, ns: NamespaceRecord | undefined): boolean {
-  if (!ns || !matches(policy.subject.namespaceSelector, ns.labels)) return false;
+function selects(policy: ClusterPolicyRecord, pod: PodRecord, nsLabels: Labels): boolean {
+  if (!matches(policy.subject.namespaceSelector, nsLabels)) return false;
   return policy.subject.kind === 'namespaces' || matches(policy.subject.podSelector, pod.labels);
 }
 
@@ -55,7 +67,8 @@ export function podTiers(state: ClusterState, pod: PodRecord): PodTiers | undefi
   const ns = state.namespaces[state.namespaceUids[pod.namespace] ?? ''];
   const hit = podMemo.get(pod);
   if (hit && hit.policies === state.clusterPolicies && hit.ns === ns) return hit.tiers;
-  const applying = clusterPoliciesInOrder(state).filter((p) => selects(p, pod, ns));
+  const nsLabels = ns?.labels ?? NO_LABELS;
+  const applying = clusterPoliciesInOrder(state).filter((p) => selects(p, pod, nsLabels));
   const tiers = applying.length === 0 ? undefined : buildTiers(applying, pod.ports);
   podMemo.set(pod, { policies: state.clusterPolicies, ns, tiers });
   return tiers;

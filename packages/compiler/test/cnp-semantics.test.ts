@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import type { Protocol } from '@knp/shared';
 import { cluster, clusterPolicy, node, pod, policy } from '@knp/testing';
 import { worldObjects } from './world.js';
-import { compileAll, compileNode, diffRuleSets, evaluate, explain, type ClusterState, type Explanation } from '../src/index.js';
+import { affectedNodes, compileAll, compileNode, diffRuleSets, evaluate, eventsFromObjects, explain, type ClusterState, type Explanation } from '../src/index.js';
 
 /** ClusterNetworkPolicy tiers through compile and evaluate: admin, then NetworkPolicy if isolated, then baseline, else allowed. */
 const Tiers = suite('ClusterNetworkPolicy tiers');
@@ -146,6 +146,26 @@ Tiers('a Deny to nodes covers a node\'s 17th and later addresses, and IPs in ent
   const s = world([cnp('nodes', 'Admin', 1, { egress: [{ action: 'Deny', to: [{ nodes: { matchLabels: { role: 'cp' } } }] }] }), cp]);
   for (const ip of [...many, '192.168.2.1']) assert.not.ok(egressTo(s, 'x/a', ip).allowed, ip);
   assert.ok(egressTo(s, 'x/a', '192.168.0.1').allowed, 'n1 is not selected');
+});
+
+Tiers('a pod whose Namespace record is missing is a subject of selectors that match no labels, and affectedNodes agrees', () => {
+  const orphan = pod({ ns: 'z', name: 'd', ip: '10.0.2.4', node: 'n3' });
+  const denyOut = (name: string, namespaces: unknown) =>
+    clusterPolicy(name, { tier: 'Admin', priority: 1, subject: { namespaces }, egress: [{ action: 'Deny', to: [{ networks: ['0.0.0.0/0'] }] }] });
+  const cases: Array<[selector: unknown, subject: boolean]> = [
+    [{}, true],
+    [{ matchExpressions: [{ key: 'team', operator: 'NotIn', values: ['x'] }] }, true],
+    [{ matchExpressions: [{ key: 'team', operator: 'DoesNotExist' }] }, true],
+    [{ matchLabels: { team: 'x' } }, false],
+  ];
+  for (const [selector, subject] of cases) {
+    const before = world([orphan]);
+    const s = world([orphan, denyOut('deny-out', selector)]);
+    const local = compileNode(s, 'n3').ruleSet.pods.find((p) => p.pod === 'z/d')!;
+    assert.is(evaluate(compileNode(s, 'n3').ruleSet, local, 'egress', { peerIp: '198.51.100.1', protocol: 'TCP', port: 80 }).allowed, !subject, JSON.stringify(selector));
+    const [event] = eventsFromObjects([denyOut('deny-out', selector)]).events;
+    assert.is(affectedNodes(before, s, event!).includes('n3'), subject, `affectedNodes for ${JSON.stringify(selector)}`);
+  }
 });
 
 Tiers('a rule that fails closed: Deny and Pass deny everything, Accept matches nothing', () => {
