@@ -4,6 +4,7 @@ import type { ClusterPolicyRecord, ClusterRule } from './cluster-policy.js';
 import { normalizePorts } from './compile-node.js';
 import type { NamedPort, NamespaceRecord, PodRecord } from './records.js';
 import { matches, type Labels } from './selector.js';
+import { NO_LABELS } from './derived.js';
 import type { ClusterState } from './state.js';
 
 /*
@@ -36,18 +37,6 @@ export function clusterPoliciesInOrder(state: ClusterState): readonly ClusterPol
     sortedMemo.set(state.clusterPolicies, (out = list));
   }
   return out;
-}
-
-const NO_LABELS: Labels = Object.freeze(Object.create(null) as Labels);
-
-/**
- * The labels a subject's namespace selector sees for a pod's namespace: its record's, or none while the
- * record is missing (the pod's event came first, or the Namespace's delete): an empty selector, or one of
- * only NotIn / DoesNotExist, still selects the pod, so a Deny for every namespace never skips it. Never
- * undefined: skipping such a pod would open what the policy denies.
- */
-export function subjectNamespaceLabels(state: ClusterState, namespace: string): Labels {
-  return state.namespaces[state.namespaceUids[namespace] ?? '']?.labels ?? NO_LABELS;
 }
 
 /** spec: a subject selects pods by their namespace's labels (and their own); host-network pods never (isLive excludes them). */
@@ -132,7 +121,7 @@ function buildRule(policy: ClusterPolicyRecord, rule: ClusterRule, direction: Di
   }
   const sets = new Map<string, SetSpec>();
   for (const peer of rule.peers) {
-    const spec = peer.kind === 'pods' ? podSetSpec(peer) : peer.kind === 'ipBlock' ? cidrSetSpec(peer) : nodesSetSpec(peer);
+    const spec = peer.kind === 'pods' ? podSetSpec({ ...peer, recordless: true }) : peer.kind === 'ipBlock' ? cidrSetSpec(peer) : nodesSetSpec(peer);
     sets.set(spec.id, spec);
   }
   const peerIds = [...sets.keys()];
@@ -149,7 +138,7 @@ function buildRule(policy: ClusterPolicyRecord, rule: ClusterRule, direction: Di
       } else {
         for (const peer of rule.peers) {
           if (peer.kind !== 'pods') continue; // the parser refuses named ports with networks or nodes peers
-          const spec = podPortSetSpec(peer, port.name, undefined);
+          const spec = podPortSetSpec({ ...peer, recordless: true }, port.name, undefined);
           sets.set(spec.id, spec);
           terms.push({ kind: 'peer-ports', set: spec.id });
         }

@@ -168,6 +168,25 @@ Tiers('a pod whose Namespace record is missing is a subject of selectors that ma
   }
 });
 
+Tiers('a pod whose Namespace record is missing is a peer of ClusterNetworkPolicy selectors that match no labels, not of NetworkPolicy ones', () => {
+  const orphan = pod({ ns: 'z', name: 'd', ip: '10.0.2.4', node: 'n3' });
+  const ingressOfA = (s: ClusterState) => {
+    const rs = compileNode(s, 'n1').ruleSet;
+    return evaluate(rs, rs.pods.find((p) => p.pod === 'x/a')!, 'ingress', { peerIp: '10.0.2.4', protocol: 'TCP', port: 80 }).allowed;
+  };
+  const denyFrom = (namespaces: unknown) => cnp('deny-in', 'Admin', 1, { ingress: [{ action: 'Deny', from: [{ namespaces }] }] });
+  for (const [selector, peer] of [[{}, true], [{ matchExpressions: [{ key: 'team', operator: 'DoesNotExist' }] }, true], [{ matchLabels: { team: 'y' } }, false]] as const) {
+    const s = world([orphan, denyFrom(selector)]);
+    assert.is(ingressOfA(s), !peer, JSON.stringify(selector));
+    const [event] = eventsFromObjects([orphan]).events;
+    assert.is(affectedNodes(world([denyFrom(selector)]), s, event!).includes('n1'), peer, `affectedNodes for ${JSON.stringify(selector)}`);
+  }
+  const podsPeer = world([orphan, cnp('deny-in', 'Admin', 1, { ingress: [{ action: 'Deny', from: [{ pods: { podSelector: {} } }] }] })]);
+  assert.not.ok(ingressOfA(podsPeer), 'a pods peer without namespaceSelector selects every namespace');
+  const np = world([orphan, policy('x', 'from-all-namespaces', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {} }] }] })]);
+  assert.not.ok(ingressOfA(np), 'NetworkPolicy namespaceSelector peers select recorded namespaces only (unchanged)');
+});
+
 Tiers('a rule that fails closed: Deny and Pass deny everything, Accept matches nothing', () => {
   const badDeny = world([cnp('bad', 'Admin', 1, { egress: [{ action: 'Deny', to: [{ services: {} }] }] })]);
   assert.not.ok(allowed(badDeny, 'x/a', 'y/c', 1234, 'UDP'));
