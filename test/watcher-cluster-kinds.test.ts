@@ -159,4 +159,24 @@ ClusterKinds('CRD absent: the status says so and an empty sync is published; ins
   }
 });
 
+ClusterKinds('a transient 404 for the CRD (one discovery round) publishes nothing: no deletion, no empty sync', async (ctx) => {
+  const s = await scenario(ctx, true, (standin) => void standin.create('ClusterNetworkPolicy', cnp('kept', 1)));
+  try {
+    const { standin } = s;
+    await record(s, 'CNP listed', (st) => st.kinds.ClusterNetworkPolicy.objects === 1);
+    // the watch, the discovery and the LIST probe of one round get 404; the next round finds it served
+    standin.hideCrdFor(3);
+    standin.closeWatches();
+    await waitFor('the 404s served', () => (standin.crdNotFound() >= 3 ? true : undefined));
+    const later = standin.create('ClusterNetworkPolicy', cnp('later', 2));
+    await record(s, 'watched again', (st) => st.kinds.ClusterNetworkPolicy.objects === 2 && rvAtLeast(st, 'ClusterNetworkPolicy', later.metadata.resourceVersion!));
+    const stored = await readEvents(ctx.jsm, s.stream);
+    assert.equal(objectEvents(stored, 'ClusterNetworkPolicy').map((e) => `${e.op} ${e.name}`), ['added kept', 'added later'], 'nothing deleted');
+    assert.ok(syncsOf(stored, 'ClusterNetworkPolicy').every((e) => e.uids.length > 0), 'no empty sync');
+    assert.is(standin.crdNotFound(), 3);
+  } finally {
+    await finish(s);
+  }
+});
+
 ClusterKinds.run();

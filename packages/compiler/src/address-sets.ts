@@ -23,7 +23,9 @@ export type SetSpec =
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function podPeerKey(peer: PodPeer): unknown {
-  return peer.namespaceSelector ? { nss: peer.namespaceSelector.key, ps: peer.podSelector.key } : { ns: peer.namespace, ps: peer.podSelector.key };
+  if (!peer.namespaceSelector) return { ns: peer.namespace, ps: peer.podSelector.key };
+  // a recordless peer may hold more pods than a NetworkPolicy peer of the same selectors: its own set
+  return { nss: peer.namespaceSelector.key, ps: peer.podSelector.key, ...(peer.recordless ? { rl: 1 } : {}) };
 }
 
 function blockKey(peer: IpBlockPeer): { cidr: string; except: string[] } {
@@ -57,7 +59,7 @@ function inputsOf(state: ClusterState, spec: SetSpec): readonly (readonly PodRec
   if (spec.kind === 'cidr' || spec.kind === 'nodes') return [];
   const peer = spec.peer;
   if (peer === 'any' || peer.kind === 'ipBlock') return allLive(state);
-  const namespaces = peer.namespaceSelector ? selectNamespaces(state, peer.namespaceSelector) : [peer.namespace!];
+  const namespaces = peer.namespaceSelector ? selectNamespaces(state, peer.namespaceSelector, peer.recordless) : [peer.namespace!];
   return namespaces.map((ns) => selectPods(state, ns, peer.podSelector));
 }
 

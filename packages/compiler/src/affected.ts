@@ -1,6 +1,6 @@
 import type { FoldEvent } from './fold-event.js';
 import { matches, type Labels } from './selector.js';
-import { livePodsIn, nodesOf, policiesIn } from './derived.js';
+import { clusterNamespaceLabels, livePodsIn, nodesOf, policiesIn } from './derived.js';
 import { isLive, type PodRecord } from './records.js';
 import { ipShard, type ClusterState } from './state.js';
 import type { ParsedPolicy, PolicyRule } from './policy.js';
@@ -108,8 +108,7 @@ function clusterPoliciesPeering(prev: ClusterState, next: ClusterState, namespac
     const pod = state.pods[namespace]?.[uid];
     if (!pod || Object.keys(state.clusterPolicies).length === 0) continue;
     for (const p of [pod, ...ipSharers(prev, pod), ...ipSharers(next, pod)]) {
-      const nsLabels = state.namespaces[state.namespaceUids[p.namespace] ?? '']?.labels;
-      if (!nsLabels) continue;
+      const nsLabels = clusterNamespaceLabels(state, p.namespace); // as the peer sets read it
       for (const policy of Object.values(state.clusterPolicies))
         for (const rule of [...policy.ingress, ...policy.egress])
           if (rule.kind === 'match' && rule.peers.some((peer) => peer.kind === 'pods' && matches(peer.namespaceSelector!, nsLabels) && matches(peer.podSelector, p.labels))) out.add(policy);
@@ -118,12 +117,12 @@ function clusterPoliciesPeering(prev: ClusterState, next: ClusterState, namespac
   return out;
 }
 
-/** Adds the nodes of the live pods a ClusterNetworkPolicy's subject selects. */
+/** Adds the nodes of the live pods a ClusterNetworkPolicy's subject selects (a missing namespace record has no labels, as in podTiers). */
 function addClusterTargets(state: ClusterState, policy: ClusterPolicyRecord, nodes: Set<string>): void {
   const { subject } = policy;
-  for (const ns of Object.values(state.namespaces)) {
-    if (state.namespaceUids[ns.name] !== ns.uid || !matches(subject.namespaceSelector, ns.labels)) continue;
-    for (const pod of livePodsIn(state.pods[ns.name]))
+  for (const namespace of Object.keys(state.pods)) {
+    if (!matches(subject.namespaceSelector, clusterNamespaceLabels(state, namespace))) continue;
+    for (const pod of livePodsIn(state.pods[namespace]))
       if (pod.node && (subject.kind === 'namespaces' || matches(subject.podSelector, pod.labels))) nodes.add(pod.node);
   }
 }

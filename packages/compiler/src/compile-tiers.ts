@@ -3,7 +3,8 @@ import { cidrSetSpec, nodesSetSpec, podPortSetSpec, podSetSpec, type SetSpec } f
 import type { ClusterPolicyRecord, ClusterRule } from './cluster-policy.js';
 import { normalizePorts } from './compile-node.js';
 import type { NamedPort, NamespaceRecord, PodRecord } from './records.js';
-import { matches } from './selector.js';
+import { matches, type Labels } from './selector.js';
+import { NO_LABELS } from './derived.js';
 import type { ClusterState } from './state.js';
 
 /*
@@ -39,8 +40,8 @@ export function clusterPoliciesInOrder(state: ClusterState): readonly ClusterPol
 }
 
 /** spec: a subject selects pods by their namespace's labels (and their own); host-network pods never (isLive excludes them). */
-function selects(policy: ClusterPolicyRecord, pod: PodRecord, ns: NamespaceRecord | undefined): boolean {
-  if (!ns || !matches(policy.subject.namespaceSelector, ns.labels)) return false;
+function selects(policy: ClusterPolicyRecord, pod: PodRecord, nsLabels: Labels): boolean {
+  if (!matches(policy.subject.namespaceSelector, nsLabels)) return false;
   return policy.subject.kind === 'namespaces' || matches(policy.subject.podSelector, pod.labels);
 }
 
@@ -55,7 +56,8 @@ export function podTiers(state: ClusterState, pod: PodRecord): PodTiers | undefi
   const ns = state.namespaces[state.namespaceUids[pod.namespace] ?? ''];
   const hit = podMemo.get(pod);
   if (hit && hit.policies === state.clusterPolicies && hit.ns === ns) return hit.tiers;
-  const applying = clusterPoliciesInOrder(state).filter((p) => selects(p, pod, ns));
+  const nsLabels = ns?.labels ?? NO_LABELS;
+  const applying = clusterPoliciesInOrder(state).filter((p) => selects(p, pod, nsLabels));
   const tiers = applying.length === 0 ? undefined : buildTiers(applying, pod.ports);
   podMemo.set(pod, { policies: state.clusterPolicies, ns, tiers });
   return tiers;
@@ -119,7 +121,7 @@ function buildRule(policy: ClusterPolicyRecord, rule: ClusterRule, direction: Di
   }
   const sets = new Map<string, SetSpec>();
   for (const peer of rule.peers) {
-    const spec = peer.kind === 'pods' ? podSetSpec(peer) : peer.kind === 'ipBlock' ? cidrSetSpec(peer) : nodesSetSpec(peer);
+    const spec = peer.kind === 'pods' ? podSetSpec({ ...peer, recordless: true }) : peer.kind === 'ipBlock' ? cidrSetSpec(peer) : nodesSetSpec(peer);
     sets.set(spec.id, spec);
   }
   const peerIds = [...sets.keys()];
@@ -136,7 +138,7 @@ function buildRule(policy: ClusterPolicyRecord, rule: ClusterRule, direction: Di
       } else {
         for (const peer of rule.peers) {
           if (peer.kind !== 'pods') continue; // the parser refuses named ports with networks or nodes peers
-          const spec = podPortSetSpec(peer, port.name, undefined);
+          const spec = podPortSetSpec({ ...peer, recordless: true }, port.name, undefined);
           sets.set(spec.id, spec);
           terms.push({ kind: 'peer-ports', set: spec.id });
         }

@@ -1,4 +1,4 @@
-import { matches, type Selector } from './selector.js';
+import { matches, type Labels, type Selector } from './selector.js';
 import { isLive, type PodRecord } from './records.js';
 import type { ParsedPolicy, PolicyRecord } from './policy.js';
 import type { ClusterState } from './state.js';
@@ -131,9 +131,31 @@ export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   return true;
 }
 
+export const NO_LABELS: Labels = Object.freeze(Object.create(null) as Labels);
+
+/**
+ * The labels a ClusterNetworkPolicy's namespace selector sees for a pod's namespace: its record's, or none
+ * while the record is missing (the pod's event came first, or the Namespace's delete): `namespaces: {}` and
+ * selectors of only NotIn / DoesNotExist still select its pods, so a Deny for every namespace never skips
+ * them. Never undefined: skipping such a pod would open what the policy denies.
+ */
+export function clusterNamespaceLabels(state: ClusterState, namespace: string): Labels {
+  return state.namespaces[state.namespaceUids[namespace] ?? '']?.labels ?? NO_LABELS;
+}
+
+/**
+ * Names of the namespaces a namespace selector selects, sorted. `recordless` (ClusterNetworkPolicy peers):
+ * also the namespaces of pods whose Namespace record is missing, when the selector matches no labels.
+ */
+export function selectNamespaces(state: ClusterState, selector: Selector, recordless = false): readonly string[] {
+  const recorded = selectRecordedNamespaces(state, selector);
+  if (!recordless || !matches(selector, NO_LABELS)) return recorded;
+  const extra = Object.keys(state.pods).filter((ns) => state.namespaces[state.namespaceUids[ns] ?? ''] === undefined);
+  return extra.length === 0 ? recorded : [...recorded, ...extra].sort();
+}
+
 const nsMemo = new WeakMap<ClusterState['namespaces'], Map<string, readonly string[]>>();
-/** Names of the namespaces a namespace selector selects, sorted. */
-export function selectNamespaces(state: ClusterState, selector: Selector): readonly string[] {
+function selectRecordedNamespaces(state: ClusterState, selector: Selector): readonly string[] {
   let byKey = nsMemo.get(state.namespaces);
   if (!byKey) nsMemo.set(state.namespaces, (byKey = new Map()));
   let out = byKey.get(selector.key);

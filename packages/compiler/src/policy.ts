@@ -3,7 +3,11 @@ import { parseSelector, type Selector } from './selector.js';
 import type { Rejection } from '@knp/shared';
 
 /** A peer that selects pods: in the policy's namespace, or in the namespaces a selector picks. */
-export type PodPeer = { readonly kind: 'pods'; readonly namespace?: string; readonly namespaceSelector?: Selector; readonly podSelector: Selector };
+/**
+ * `recordless` (ClusterNetworkPolicy peers only): a pod whose Namespace record is missing counts as in a
+ * namespace without labels (see clusterNamespaceLabels); NetworkPolicy peers select recorded namespaces only.
+ */
+export type PodPeer = { readonly kind: 'pods'; readonly namespace?: string; readonly namespaceSelector?: Selector; readonly podSelector: Selector; readonly recordless?: true };
 export type IpBlockPeer = { readonly kind: 'ipBlock'; readonly cidr: Cidr; readonly except: readonly Cidr[] };
 export type Peer = PodPeer | IpBlockPeer;
 

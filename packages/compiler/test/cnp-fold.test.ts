@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { manifestUid } from '@knp/shared';
-import { cluster, clusterPolicy, namespace, node, pod } from '@knp/testing';
+import { cluster, clusterPolicy, namespace, node, pod, policy } from '@knp/testing';
 import { affectedNodes, compileAll, compileNode, emptyState, evolve, eventsFromObjects, nodesOf, type ClusterState, type FoldEvent } from '../src/index.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_SCHEMA } from '../src/service/snapshot-codec.js';
 import { foldWire, wireEvent } from './wire-fold.js';
@@ -52,57 +52,72 @@ Fold(`a snapshot (schema ${SNAPSHOT_SCHEMA}) carries Nodes and ClusterNetworkPol
 });
 
 /*
- * Property: with Nodes and ClusterNetworkPolicies in a random history, recompiling only the nodes
- * affectedNodes names gives every node the rule set a full compile gives.
+ * Property: with Nodes, ClusterNetworkPolicies and NetworkPolicies in a random history (pods that finish or
+ * use the host network, pods in namespaces without a record, `pods` subjects with a namespaceSelector),
+ * recompiling only the nodes affectedNodes names gives every node the rule set a full compile gives.
  */
 function prng(seed: number): () => number {
   let s = seed >>> 0;
   return () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
 }
 
-function randomEvent(rand: () => number, step: number): FoldEvent {
+function randomObject(rand: () => number, step: number): unknown {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const nss = ['a', 'b'], apps = ['web', 'db'], nodes = ['n1', 'n2', 'n3'];
+  const nss = ['a', 'b', 'c'], apps = ['web', 'db'], nodes = ['n1', 'n2', 'n3', 'n4'];
   const r = rand();
-  let object: unknown;
-  if (r < 0.1) object = namespace(pick(nss), { env: pick(['prod', 'dev']) });
-  else if (r < 0.2) object = node(pick(nodes), { role: pick(['cp', 'worker']) }, [`192.168.0.${Math.floor(rand() * 4)}`]);
-  else if (r < 0.65)
-    object = pod({
-      ns: pick(nss), name: `p${Math.floor(rand() * 6)}`, labels: { app: pick(apps) }, node: pick(nodes), ip: `10.0.0.${Math.floor(rand() * 10)}`,
-      ports: [{ name: 'svc', port: pick([80, 81]) }], created: `2026-01-01T00:00:${String(step % 60).padStart(2, '0')}Z`,
+  if (r < 0.1) return namespace(pick(nss), { env: pick(['prod', 'dev']) });
+  if (r < 0.18) return node(pick(nodes), { role: pick(['cp', 'worker']) }, [`192.168.0.${Math.floor(rand() * 4)}`]);
+  if (r < 0.6)
+    return pod({
+      ns: pick(nss), name: `p${Math.floor(rand() * 6)}`, labels: { app: pick(apps) }, node: pick(nodes), ip: `10.0.0.${Math.floor(rand() * 8)}`,
+      phase: rand() < 0.1 ? 'Succeeded' : 'Running', hostNetwork: rand() < 0.1,
+      ports: [{ name: 'svc', port: pick([80, 81]), protocol: pick(['TCP', 'UDP'] as const) }], created: `2026-01-01T00:00:${String(step % 60).padStart(2, '0')}Z`,
     });
-  else {
-    const peer = pick<unknown>([
-      { pods: { namespaceSelector: { matchLabels: { env: 'prod' } }, podSelector: { matchLabels: { app: pick(apps) } } } },
-      { namespaces: { matchLabels: { env: pick(['prod', 'dev']) } } },
-      { nodes: { matchLabels: { role: 'cp' } } },
-      { networks: ['10.0.0.0/29'] },
-      {},
-    ]);
-    const named = rand() < 0.3 && peer !== null && typeof peer === 'object' && ('pods' in peer || 'namespaces' in peer);
-    const rule = { action: pick(['Accept', 'Deny', 'Pass']), ...(named ? { protocols: [{ destinationNamedPort: 'svc' }] } : {}) };
-    const ingressPeer = peer && typeof peer === 'object' && ('nodes' in peer || 'networks' in peer) ? { namespaces: {} } : peer;
-    object = clusterPolicy(`cnp${Math.floor(rand() * 4)}`, {
-      tier: pick(['Admin', 'Baseline']), priority: Math.floor(rand() * 3),
-      subject: rand() < 0.5 ? { namespaces: { matchLabels: { env: pick(['prod', 'dev']) } } } : { pods: { podSelector: { matchLabels: { app: pick(apps) } } } },
-      ingress: [{ ...rule, from: [ingressPeer] }], egress: [{ ...rule, to: [peer] }],
+  if (r < 0.75) {
+    const peer = pick<unknown>([{ podSelector: { matchLabels: { app: pick(apps) } } }, { namespaceSelector: { matchLabels: { env: pick(['prod', 'dev']) } } }, { ipBlock: { cidr: '10.0.0.0/29' } }]);
+    const ports = pick([undefined, [{ port: 80 }], [{ port: 'svc' }]]);
+    return policy(pick(nss), `pol${Math.floor(rand() * 3)}`, {
+      podSelector: rand() < 0.3 ? {} : { matchLabels: { app: pick(apps) } }, policyTypes: pick([['Ingress'], ['Egress'], ['Ingress', 'Egress']]),
+      ingress: [{ from: [peer], ...(ports ? { ports } : {}) }], egress: [{ to: [peer], ...(ports ? { ports } : {}) }],
     });
   }
-  const [event] = eventsFromObjects([object]).events;
+  const peer = pick<Record<string, unknown>>([
+    { pods: { namespaceSelector: { matchLabels: { env: 'prod' } }, podSelector: { matchLabels: { app: pick(apps) } } } },
+    { pods: { podSelector: { matchLabels: { app: pick(apps) } } } },
+    { namespaces: { matchLabels: { env: pick(['prod', 'dev']) } } },
+    { nodes: { matchLabels: { role: 'cp' } } },
+    { networks: ['10.0.0.0/29'] },
+    {},
+  ]);
+  const named = rand() < 0.3 && ('pods' in peer || 'namespaces' in peer);
+  const rule = { action: pick(['Accept', 'Deny', 'Pass']), ...(named ? { protocols: [{ destinationNamedPort: 'svc' }] } : {}) };
+  const ingressPeer = 'nodes' in peer || 'networks' in peer ? { namespaces: {} } : peer;
+  const subject = rand() < 0.5
+    ? { namespaces: pick([{}, { matchLabels: { env: pick(['prod', 'dev']) } }, { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['prod'] }] }]) }
+    : { pods: { namespaceSelector: rand() < 0.5 ? {} : { matchLabels: { env: 'dev' } }, podSelector: { matchLabels: { app: pick(apps) } } } };
+  return clusterPolicy(`cnp${Math.floor(rand() * 4)}`, {
+    tier: pick(['Admin', 'Baseline']), priority: Math.floor(rand() * 3), subject,
+    ingress: [{ ...rule, from: [ingressPeer] }], egress: [{ ...rule, to: [peer] }],
+  });
+}
+
+function randomEvent(rand: () => number, step: number): FoldEvent {
+  const [event] = eventsFromObjects([randomObject(rand, step)]).events;
   if (event?.op !== 'upsert') throw new Error('randomEvent: not an upsert');
   if (rand() >= 0.2) return event;
   const { record: _record, ...identity } = event;
   return { ...identity, op: 'delete' } as FoldEvent;
 }
 
-for (const seed of [1, 2, 3])
-  Fold(`incremental recompilation equals a full compile with Nodes and ClusterNetworkPolicies (seed ${seed}, 120 events)`, () => {
+for (const seed of [1, 2, 3, 4])
+  Fold(`incremental recompilation equals a full compile with Nodes, ClusterNetworkPolicies and NetworkPolicies (seed ${seed}, 150 events)`, () => {
     const rand = prng(seed);
     let state: ClusterState = emptyState();
     let hashes: Record<string, string> = {};
-    for (let step = 0; step < 120; step++) {
+    const kinds = new Set<string>();
+    for (let step = 0; step < 150; step++) {
       const event = randomEvent(rand, step);
+      kinds.add(event.kind);
       const next = evolve(state, event);
       for (const n of affectedNodes(state, next, event)) hashes[n] = compileNode(next, n).ruleSet.contentHash;
       state = next;
@@ -111,7 +126,7 @@ for (const seed of [1, 2, 3])
         assert.is(hashes[n] ?? compileNode(emptyState(), n).ruleSet.contentHash, full[n]!.contentHash, `step ${step} node ${n} after ${event.op} ${event.kind}`);
       hashes = Object.fromEntries(Object.entries(hashes).filter(([n]) => nodesOf(state).includes(n)));
     }
-    assert.ok(Object.keys(state.clusterPolicies).length > 0, 'the history holds cluster policies');
+    assert.equal([...kinds].sort(), ['ClusterNetworkPolicy', 'Namespace', 'NetworkPolicy', 'Node', 'Pod'], 'the history holds every kind');
   });
 
 Fold.run();

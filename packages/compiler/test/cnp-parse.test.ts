@@ -4,6 +4,7 @@ import { formatRejection, manifestUid } from '@knp/shared';
 import { clusterPolicy, cluster, namespace, node, pod } from '@knp/testing';
 import { compileNode, decodeEvent, eventsFromObjects, parseClusterPolicy, type ClusterRule } from '../src/index.js';
 import { wireEvent } from './wire-fold.js';
+import { MAX_NODE_ADDRESSES } from '../src/input/node.js';
 
 /** ClusterNetworkPolicy at the edge: whole-policy errors skip it, rule errors fail closed, each named by object and field. */
 const Parse = suite('ClusterNetworkPolicy parsing');
@@ -130,17 +131,26 @@ Parse('manifests read Nodes and ClusterNetworkPolicies, the latter only as polic
   assert.match(errors.join('\n'), 'ClusterNetworkPolicy apiVersion "policy.networking.k8s.io/v1alpha1" is not policy.networking.k8s.io/v1alpha2');
 });
 
-Parse('a Node reads its InternalIP and ExternalIP addresses, canonical and deduplicated; a bad address is reported', () => {
+Parse('a Node reads every address that is an IP, whatever its type, canonical and deduplicated; a bad InternalIP is reported', () => {
   const object = {
     ...node('n1', { role: 'cp' }),
     status: { addresses: [
       { type: 'Hostname', address: 'n1' }, { type: 'InternalIP', address: '192.168.0.1' }, { type: 'ExternalIP', address: 'FD00:0::1' },
       { type: 'InternalIP', address: '192.168.0.1' }, { type: 'InternalIP', address: '192.168.0.300' }, { type: 'InternalDNS', address: 'n1.local' },
+      { type: 'Hostname', address: '10.9.0.1' }, { type: 'SomethingNew', address: '10.9.0.2' },
     ] },
   };
   const { event, rejections } = decodeEvent(wireEvent(object));
-  assert.equal(event?.kind === 'Node' && event.op === 'upsert' && event.record.ips, ['192.168.0.1', 'fd00::1']);
+  assert.equal(event?.kind === 'Node' && event.op === 'upsert' && event.record.ips, ['192.168.0.1', 'fd00::1', '10.9.0.1', '10.9.0.2']);
   assert.equal(rejections.map((r) => [r.object, r.field]), [['Node n1', 'status.addresses[4].address']]);
+});
+
+Parse(`a Node reads up to ${MAX_NODE_ADDRESSES} addresses; past them it is reported`, () => {
+  const addresses = Array.from({ length: MAX_NODE_ADDRESSES + 2 }, (_, i) => ({ type: 'InternalIP', address: `10.${i >> 8}.${i & 255}.1` }));
+  const { event, rejections } = decodeEvent(wireEvent({ ...node('n1'), status: { addresses } }));
+  assert.is(event?.kind === 'Node' && event.op === 'upsert' && event.record.ips.length, MAX_NODE_ADDRESSES);
+  assert.equal(rejections.map((r) => r.field), [`status.addresses[${MAX_NODE_ADDRESSES}]`]);
+  assert.match(rejections[0]!.reason, 'a Deny to nodes denies less');
 });
 
 Parse('a Node with invalid labels is skipped; a Node cannot be in a namespace', () => {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import type { Protocol } from '@knp/shared';
 import { cluster, clusterPolicy, node, pod, policy } from '@knp/testing';
 import { worldObjects } from './world.js';
-import { compileAll, compileNode, diffRuleSets, evaluate, explain, type ClusterState, type Explanation } from '../src/index.js';
+import { affectedNodes, compileAll, compileNode, diffRuleSets, evaluate, eventsFromObjects, explain, type ClusterState, type Explanation } from '../src/index.js';
 
 /** ClusterNetworkPolicy tiers through compile and evaluate: admin, then NetworkPolicy if isolated, then baseline, else allowed. */
 const Tiers = suite('ClusterNetworkPolicy tiers');
@@ -137,6 +137,54 @@ Tiers('nodes peers match the addresses of the Nodes their selector selects, and 
   assert.not.ok(egressTo(relabelled, 'x/a', 'fd01::1').allowed);
   const set = compileNode(relabelled, 'n1').ruleSet.sets.find((x) => x.kind === 'nodes');
   assert.equal(set?.kind === 'nodes' && set.ips, ['192.168.0.1', '192.168.0.2', 'fd01::1']);
+});
+
+Tiers('a Deny to nodes covers a node\'s 17th and later addresses, and IPs in entries of any type', () => {
+  const many = Array.from({ length: 20 }, (_, i) => `192.168.1.${i + 1}`);
+  const cp = { ...node('n2', { role: 'cp' }, many) };
+  cp.status.addresses.push({ type: 'Hostname', address: '192.168.2.1' });
+  const s = world([cnp('nodes', 'Admin', 1, { egress: [{ action: 'Deny', to: [{ nodes: { matchLabels: { role: 'cp' } } }] }] }), cp]);
+  for (const ip of [...many, '192.168.2.1']) assert.not.ok(egressTo(s, 'x/a', ip).allowed, ip);
+  assert.ok(egressTo(s, 'x/a', '192.168.0.1').allowed, 'n1 is not selected');
+});
+
+Tiers('a pod whose Namespace record is missing is a subject of selectors that match no labels, and affectedNodes agrees', () => {
+  const orphan = pod({ ns: 'z', name: 'd', ip: '10.0.2.4', node: 'n3' });
+  const denyOut = (name: string, namespaces: unknown) =>
+    clusterPolicy(name, { tier: 'Admin', priority: 1, subject: { namespaces }, egress: [{ action: 'Deny', to: [{ networks: ['0.0.0.0/0'] }] }] });
+  const cases: Array<[selector: unknown, subject: boolean]> = [
+    [{}, true],
+    [{ matchExpressions: [{ key: 'team', operator: 'NotIn', values: ['x'] }] }, true],
+    [{ matchExpressions: [{ key: 'team', operator: 'DoesNotExist' }] }, true],
+    [{ matchLabels: { team: 'x' } }, false],
+  ];
+  for (const [selector, subject] of cases) {
+    const before = world([orphan]);
+    const s = world([orphan, denyOut('deny-out', selector)]);
+    const local = compileNode(s, 'n3').ruleSet.pods.find((p) => p.pod === 'z/d')!;
+    assert.is(evaluate(compileNode(s, 'n3').ruleSet, local, 'egress', { peerIp: '198.51.100.1', protocol: 'TCP', port: 80 }).allowed, !subject, JSON.stringify(selector));
+    const [event] = eventsFromObjects([denyOut('deny-out', selector)]).events;
+    assert.is(affectedNodes(before, s, event!).includes('n3'), subject, `affectedNodes for ${JSON.stringify(selector)}`);
+  }
+});
+
+Tiers('a pod whose Namespace record is missing is a peer of ClusterNetworkPolicy selectors that match no labels, not of NetworkPolicy ones', () => {
+  const orphan = pod({ ns: 'z', name: 'd', ip: '10.0.2.4', node: 'n3' });
+  const ingressOfA = (s: ClusterState) => {
+    const rs = compileNode(s, 'n1').ruleSet;
+    return evaluate(rs, rs.pods.find((p) => p.pod === 'x/a')!, 'ingress', { peerIp: '10.0.2.4', protocol: 'TCP', port: 80 }).allowed;
+  };
+  const denyFrom = (namespaces: unknown) => cnp('deny-in', 'Admin', 1, { ingress: [{ action: 'Deny', from: [{ namespaces }] }] });
+  for (const [selector, peer] of [[{}, true], [{ matchExpressions: [{ key: 'team', operator: 'DoesNotExist' }] }, true], [{ matchLabels: { team: 'y' } }, false]] as const) {
+    const s = world([orphan, denyFrom(selector)]);
+    assert.is(ingressOfA(s), !peer, JSON.stringify(selector));
+    const [event] = eventsFromObjects([orphan]).events;
+    assert.is(affectedNodes(world([denyFrom(selector)]), s, event!).includes('n1'), peer, `affectedNodes for ${JSON.stringify(selector)}`);
+  }
+  const podsPeer = world([orphan, cnp('deny-in', 'Admin', 1, { ingress: [{ action: 'Deny', from: [{ pods: { podSelector: {} } }] }] })]);
+  assert.not.ok(ingressOfA(podsPeer), 'a pods peer without namespaceSelector selects every namespace');
+  const np = world([orphan, policy('x', 'from-all-namespaces', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {} }] }] })]);
+  assert.not.ok(ingressOfA(np), 'NetworkPolicy namespaceSelector peers select recorded namespaces only (unchanged)');
 });
 
 Tiers('a rule that fails closed: Deny and Pass deny everything, Accept matches nothing', () => {

@@ -123,6 +123,32 @@ Tiers('nftables: a tier rule is one chain shared by every list using it; pods wi
   assert.is(new Set(dispatch.slice(0, 2).map((e) => e.split(' jump ')[1])).size, 1, 'x/a and x/b share one pod chain');
 });
 
+// Two pods claiming one IP (a stale address): their tier lists merge in evaluation order, not pod order.
+const sharedIp = (order: 'accept-first' | 'deny-first'): RuleSet => {
+  const accept5 = tierRule('p5-accept-web', 'ingress', 'Accept', [peers(['web'])], 'admin', 5);
+  const deny1 = tierRule('p1-deny-all', 'ingress', 'Deny', [peers('any')], 'admin', 1);
+  const bAccept = { ...tierRule('z-b-accept-web', 'ingress', 'Accept', [peers(['web'])], 'baseline', 3), origin: { policy: 'a', tier: 'baseline' as const, priority: 3, rule: 1 } };
+  const bDeny = { ...tierRule('y-b-deny-all', 'ingress', 'Deny', [peers('any')], 'baseline', 3), origin: { policy: 'a', tier: 'baseline' as const, priority: 3, rule: 0 } };
+  const a = withTiers(localPod({ name: 'x/a', ips: ['10.0.0.1'] }), { ingress: { admin: ['p5-accept-web'], baseline: ['z-b-accept-web'] } });
+  const c = withTiers(localPod({ name: 'x/c', ips: ['10.0.0.1'] }), { ingress: { admin: ['p1-deny-all'], baseline: ['y-b-deny-all'] } });
+  return tieredRuleSet({ sets, rules: [], tierRules: [deny1, accept5, bDeny, bAccept], pods: order === 'accept-first' ? [a, c] : [c, a] });
+};
+for (const [backend, load] of Object.entries(BACKENDS))
+  Tiers(`${backend}: two pods claiming one IP: the priority 1 Deny decides before the priority 5 Accept, whatever the pod order`, () => {
+    for (const order of ['accept-first', 'deny-first'] as const) {
+      const traced = load(sharedIp(order)).trace(toA(WEB));
+      assert.is(traced.verdict, 'dropped', `${order}\n${traced.steps.join('\n')}`);
+    }
+  });
+Tiers('two pods claiming one IP render the same text in either pod order; the baseline list merges by rule index', () => {
+  assert.is(renderNft(sharedIp('accept-first'), options), renderNft(sharedIp('deny-first'), options));
+  assert.is(renderIptables(sharedIp('accept-first'), { ...options, family: 4 }), renderIptables(sharedIp('deny-first'), { ...options, family: 4 }));
+  const pass = tierRule('p1-pass-all', 'ingress', 'Pass', [peers('any')], 'admin', 1);
+  const rs = sharedIp('accept-first');
+  const passing: RuleSet = { ...rs, tierRules: [...rs.tierRules!.filter((r) => r.id !== 'p1-deny-all'), pass].sort((x, y) => (x.id < y.id ? -1 : 1)), pods: rs.pods.map((p) => (p.pod === 'x/c' ? withTiers(localPod({ name: 'x/c', ips: ['10.0.0.1'] }), { ingress: { admin: ['p1-pass-all'], baseline: ['y-b-deny-all'] } }) : p)) };
+  assert.is(nftDataplane(renderNft(passing, options)).trace(toA(WEB)).verdict, 'dropped', 'Pass, then the baseline rule 0 (Deny) before rule 1 (Accept)');
+});
+
 Tiers('SCTP tier ports render in both backends', () => {
   const rs = scenario({ tiers: { ingress: { admin: ['a-deny-sctp'] } } });
   assert.ok(renderNft(rs, options).includes('sctp dport 9000 drop'));

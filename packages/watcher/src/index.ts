@@ -11,3 +11,4 @@ export * from './lease.js';
 export { LeaseKeeper, DEFAULT_LEASE_SETTINGS, leaseRecordOf, type LeaseSettings, type LostReason } from './lease-keeper.js';
 export * from './backpressure.js';
 export { listAllPages, DEFAULT_LIST_PAGE_SIZE, type ListPage } from './informers.js';
+export * from './absence.js';

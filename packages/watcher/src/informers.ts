@@ -1,4 +1,5 @@
 import type { Logger, WatchedKind } from '@knp/shared';
+import type { Absence } from './absence.js';
 import {
   ApiException,
   CustomObjectsApi,
@@ -28,8 +29,11 @@ export type InformerHandlers = {
   /** Called with every complete list (start, after 410 Gone), before the informer emits its callbacks. */
   readonly onList: (items: readonly KubernetesObject[], resourceVersion: string) => void;
   readonly onChange: (type: 'add' | 'update' | 'delete', object: KubernetesObject) => void;
-  /** Called when discovery finds the kind not served (its CRD is not installed); discovery is retried with backoff. */
-  readonly onAbsent: () => void;
+  /**
+   * Called when discovery finds the kind not served (its CRD is not installed) and a LIST of it answers 404
+   * too; discovery is retried with backoff, and `rounds` counts the rounds in a row that found it absent.
+   */
+  readonly onAbsent: (absence: Absence) => void;
 };
 
 export type KindInformer = {
@@ -73,8 +77,12 @@ function pageFunction(kc: KubeConfig, kind: WatchedKind): ListPage {
   };
 }
 
-/** Whether the API serves a kind: asked of the group/version's discovery for a CRD, always true for built-in kinds. */
-export type Discover = () => Promise<boolean>;
+/**
+ * Whether the API serves a CRD's kind, asked of its group/version's discovery: `group-missing` for a 404
+ * (no CRD installed), `resource-missing` for a resource list without it. Undefined for built-in kinds.
+ */
+export type Discovery = 'served' | 'group-missing' | 'resource-missing';
+export type Discover = () => Promise<Discovery>;
 
 function discoverFunction(kc: KubeConfig, kind: WatchedKind): Discover | undefined {
   if (kind !== 'ClusterNetworkPolicy') return undefined;
@@ -82,12 +90,23 @@ function discoverFunction(kc: KubeConfig, kind: WatchedKind): Discover | undefin
   return async () => {
     try {
       const list = await api.getAPIResources({ group: CNP_API.group, version: CNP_API.version });
-      return (list.resources ?? []).some((r) => r.name === CNP_API.plural);
+      return (list.resources ?? []).some((r) => r.name === CNP_API.plural) ? 'served' : 'resource-missing';
     } catch (err) {
-      if (statusOf(err) === 404) return false; // the group/version is not served: no CRD installed
+      if (statusOf(err) === 404) return 'group-missing';
       throw err;
     }
   };
+}
+
+/** Whether a LIST of the kind answers 404 (true) or a list (false, discovery was stale); other errors throw. */
+async function listAnswers404(page: ListPage): Promise<boolean> {
+  try {
+    await page({ limit: 1 });
+    return false;
+  } catch (err) {
+    if (statusOf(err) === 404) return true;
+    throw err;
+  }
 }
 
 /** Lists restarted from scratch after their continue token expired, before the list counts as failed. */
@@ -125,9 +144,11 @@ const statusOf = (err: unknown): unknown => (err as { code?: unknown } | undefin
  * Starts an informer for one kind with our own restart loop: the client's informer re-watches on a clean
  * end and relists on 410 Gone, but stops for good on other errors (HTTP 500, connection refused), so the
  * error callback starts it again with backoff. `stop()` fires the error callback too: the flag guards it.
- * A CRD's kind is discovered before every (re)start: not served, `onAbsent` is called and discovery retried
- * with the same backoff (a CRD removed while watched ends in a 404, an error, so the same path finds it gone).
- * Only a 404 of the discovery counts as absent: any other failure is retried without calling `onAbsent`.
+ * A CRD's kind is discovered before every (re)start: not served and a LIST of it answering 404 too,
+ * `onAbsent` is called with the rounds in a row that found it so, and discovery retried with the same
+ * backoff (a CRD removed while watched ends in a 404, an error, so the same path finds it gone). Only 404s
+ * count as absent: any other failure is retried without calling `onAbsent`, and a LIST that answers starts
+ * the informer whatever discovery said.
  */
 export function startKindInformer(kc: KubeConfig, kind: WatchedKind, handlers: InformerHandlers, policy: RestartPolicy, log: Logger): KindInformer {
   const page = pageFunction(kc, kind);
@@ -135,6 +156,7 @@ export function startKindInformer(kc: KubeConfig, kind: WatchedKind, handlers: I
   const list = () => listAllPages(page, policy.pageSize, log, kind);
   let stopped = false;
   let failures = 0;
+  let absentRounds = 0;
   let restartTimer: NodeJS.Timeout | undefined;
   const informer = makeInformer<KubernetesObject>(kc, watchPath(kind), async () => {
     const result = await list();
@@ -158,19 +180,22 @@ export function startKindInformer(kc: KubeConfig, kind: WatchedKind, handlers: I
   };
   const begin = async (): Promise<void> => {
     if (discover !== undefined) {
-      let served: boolean;
+      let found: Discovery;
       try {
-        served = await discover();
+        found = await discover();
+        if (found !== 'served' && !(await listAnswers404(page))) found = 'served'; // a LIST answered: served after all
       } catch (err) {
         if (!stopped && restartTimer === undefined) log.warn({ err: errorOf(err), kind, delayMs: retryLater() }, 'discovery failed, retrying');
         return;
       }
       if (stopped || restartTimer !== undefined) return;
-      if (!served) {
-        handlers.onAbsent();
-        log.debug({ kind, delayMs: retryLater() }, 'kind not served (CRD not installed), discovering again later');
+      if (found !== 'served') {
+        absentRounds += 1;
+        handlers.onAbsent({ rounds: absentRounds, groupServed: found === 'resource-missing' });
+        log.debug({ kind, found, rounds: absentRounds, delayMs: retryLater() }, 'kind not served, discovering again later');
         return;
       }
+      absentRounds = 0;
     }
     await informer.start().catch((e: unknown) => log.error({ err: e, kind }, 'informer start failed'));
   };

@@ -9,6 +9,7 @@ import { DEFAULT_MAX_QUEUE, nextFlow, type Flow } from './backpressure.js';
 import { DEFAULT_LEASE_SETTINGS, LeaseKeeper, type LeaseSettings, type LostReason } from './lease-keeper.js';
 import { EventSigner } from './event-signer.js';
 import { Ledger } from './ledger.js';
+import { absenceVerdict, type Absence } from './absence.js';
 import { Publisher } from './publisher.js';
 import { readLastPerSubject } from './replay.js';
 import { trimObject } from './trim.js';
@@ -200,7 +201,7 @@ class WatcherService {
       startKindInformer(this.kc, kind, {
         onList: (items, resourceVersion) => this.onList(kind, items, resourceVersion),
         onChange: (type, object) => this.onChange(kind, type, object),
-        onAbsent: () => this.onAbsent(kind),
+        onAbsent: (absence) => this.onAbsent(kind, absence),
       }, policy, this.log),
     );
   }
@@ -218,13 +219,24 @@ class WatcherService {
   }
 
   /**
-   * Step 4b: the kind is not served (the ClusterNetworkPolicy CRD is not installed, or was removed): there
-   * are none, so publish what an empty list would (deletions of those still published, an empty sync that
-   * lets a compiler's publish gate open). The ledger repeats nothing while it stays absent.
+   * Step 4b: the kind is not served (the ClusterNetworkPolicy CRD is not installed, or was removed). With
+   * nothing of it published, or its removal confirmed (`absenceVerdict`), publish what an empty list would
+   * (deletions of those still published, an empty sync that lets a compiler's publish gate open); the ledger
+   * repeats nothing while it stays absent. Unconfirmed, publish nothing: a transient 404 must not delete
+   * every ClusterNetworkPolicy. The group/version served without the kind: keep them, mark it absent.
    */
-  private onAbsent(kind: WatchedKind): void {
+  private onAbsent(kind: WatchedKind, absence: Absence): void {
     const progress = this.state.kinds[kind];
-    if (!progress.absent) this.log.info({ kind }, 'kind not served (CRD not installed): publishing an empty sync, discovering again with backoff');
+    const published = this.ledger.size(kind);
+    const verdict = absenceVerdict(published, absence);
+    if (verdict === 'wait') return this.log.warn({ kind, published, rounds: absence.rounds }, 'kind not served: keeping what was published until discovery confirms it is gone');
+    if (verdict === 'keep') {
+      if (!progress.absent) this.log.warn({ kind, published }, 'kind not served by its group/version: keeping what was published, marked absent');
+      this.state.kinds[kind] = { ...progress, absent: true };
+      void this.statusWriter.write();
+      return;
+    }
+    if (!progress.absent) this.log.info({ kind, published }, 'kind not served (CRD not installed): publishing an empty sync, discovering again with backoff');
     // no list gives a resourceVersion: the newest seen of any kind (the API's revision), '0' before any
     const resourceVersion = WATCHED_KINDS.map((k) => this.state.kinds[k].resourceVersion).reduce(newerVersion, '') || '0';
     const events = this.ledger.list(kind, [], resourceVersion);

@@ -74,6 +74,14 @@ export type Standin = {
   setCrdInstalled(installed: boolean): void;
   /** Answers the next `n` requests other than Leases with HTTP 500 (Lease requests are not counted). */
   failNext(n: number): void;
+  /**
+   * Answers the next `n` requests for the ClusterNetworkPolicy group/version (discovery, lists, watches) with
+   * 404, its objects kept: what an API server does for a while after a restart, or one of several that has
+   * not seen the CRD yet.
+   */
+  hideCrdFor(n: number): void;
+  /** Requests answered 404 because the CRD was not installed or hidden. */
+  readonly crdNotFound: () => number;
   kubeconfig(): string;
   writeKubeconfig(path: string): void;
   close(): Promise<void>;
@@ -133,6 +141,8 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   let suspended = false;
   let failures = 0;
   let crdInstalled = options.clusterNetworkPolicyCrd ?? true;
+  let crdHidden = 0;
+  let crdNotFound = 0;
   const stats = { lists: 0, watches: 0, gone: 0 };
   const leases = new LeaseStore();
   /** The rest of a paged list, by continue token: the items of the first page's snapshot not yet served. */
@@ -255,7 +265,11 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       failures -= 1;
       return json(res, 500, statusBody(500, 'InternalError', 'stand-in told to fail'));
     }
-    if (isCnpPath(url.pathname) && !crdInstalled) return json(res, 404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
+    if (isCnpPath(url.pathname) && (!crdInstalled || crdHidden > 0)) {
+      crdHidden = Math.max(0, crdHidden - 1);
+      crdNotFound += 1;
+      return json(res, 404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
+    }
     if (req.method === 'GET' && url.pathname.replace(/\/+$/, '') === `/${CNP_GROUP_VERSION.join('/')}`) return json(res, 200, CNP_DISCOVERY);
     const route = req.method === 'GET' ? routeOf(url.pathname) : undefined;
     if (route === undefined) return json(res, 404, statusBody(404, 'NotFound', `${req.method} ${url.pathname} not served`));
@@ -353,6 +367,10 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     failNext(n: number) {
       failures = n;
     },
+    hideCrdFor(n: number) {
+      crdHidden = n;
+    },
+    crdNotFound: () => crdNotFound,
     kubeconfig,
     writeKubeconfig: (path: string) => writeFileSync(path, kubeconfig()),
     async close() {

@@ -69,10 +69,13 @@ export const hasTiers = (d: Decision): boolean => d.admin.length > 0 || d.baseli
  * The local pod IPs of one direction that are isolated or have tier rules, grouped by decision (a pod
  * neither isolated nor under a tier gets no entry: its traffic is not ours to judge). Pods are grouped by
  * IP first, so two pods claiming one address (a compiler bug or a stale IP) never yield two entries: the
- * address allows what any isolating pod's rules allow, and its tier lists are concatenated in pod order.
+ * address allows what any isolating pod's rules allow, and its tier lists are merged, each id once, in
+ * evaluation order: by (priority, policy name, rule index) of their origin, as the compiler orders one
+ * pod's list (so the merge does not depend on the pods' order, and a Deny of priority 1 is never put
+ * behind an Accept of priority 5 because another pod listed it).
  */
 export function decisionGroups(pods: readonly LocalPod[], direction: Direction, rules: ReadonlyMap<string, Rule>, tiers: ReadonlyMap<string, IndexedTierRule>): DecisionGroup[] {
-  type Acc = { ip: CanonicalIp; isolated: boolean; ruleIds: Set<string>; policies: Set<string>; admin: string[]; baseline: string[] };
+  type Acc = { ip: CanonicalIp; isolated: boolean; ruleIds: Set<string>; policies: Set<string>; admin: string[]; baseline: string[]; claims: number };
   const byIp = new Map<string, Acc>();
   for (const [i, pod] of pods.entries()) {
     const dir = pod[direction];
@@ -86,7 +89,8 @@ export function decisionGroups(pods: readonly LocalPod[], direction: Direction, 
     for (const [j, text] of pod.ips.entries()) {
       const ip = canonicalIp(text, `pods[${i}].ips[${j}]`);
       const key = `${ip.family}/${ip.key}`;
-      const acc = byIp.get(key) ?? { ip, isolated: false, ruleIds: new Set<string>(), policies: new Set<string>(), admin: [], baseline: [] };
+      const acc = byIp.get(key) ?? { ip, isolated: false, ruleIds: new Set<string>(), policies: new Set<string>(), admin: [], baseline: [], claims: 0 };
+      acc.claims += 1;
       if (dir.isolated) {
         acc.isolated = true;
         dir.rules.forEach((id) => acc.ruleIds.add(id));
@@ -101,6 +105,7 @@ export function decisionGroups(pods: readonly LocalPod[], direction: Direction, 
   const groups = new Map<string, { decision: Decision; ips: CanonicalIp[] }>();
   // in address order, so a group's comment policies are those of its lowest address, whatever the pod order
   for (const acc of [...byIp.values()].sort((a, b) => byIpOrder(a.ip, b.ip))) {
+    if (acc.claims > 1) for (const list of [acc.admin, acc.baseline]) list.sort(evaluationOrder(tiers));
     const decision: Decision = { isolated: acc.isolated, ruleIds: [...acc.ruleIds].sort(), policies: [...acc.policies].sort(), admin: acc.admin, baseline: acc.baseline };
     const key = JSON.stringify([decision.isolated, decision.ruleIds, decision.admin, decision.baseline]);
     const group = groups.get(key) ?? { decision, ips: [] };
@@ -108,4 +113,19 @@ export function decisionGroups(pods: readonly LocalPod[], direction: Direction, 
     groups.set(key, group);
   }
   return [...groups.values()].map((g) => ({ ...g.decision, ips: g.ips }));
+}
+
+/** Tier rule ids by (origin priority, policy name, rule index), then id: the compiler's order, whatever the pods' order. */
+function evaluationOrder(tiers: ReadonlyMap<string, IndexedTierRule>): (a: string, b: string) => number {
+  const originOf = (id: string) => {
+    const { rule, where } = tiers.get(id)!; // podTierLists checked every id
+    const { priority, policy, rule: index } = rule.origin;
+    if (!Number.isInteger(priority) || !Number.isInteger(index) || typeof policy !== 'string') throw new RenderError(`${where}.origin: priority and rule must be integers, policy a string, to merge the lists of pods sharing an IP`);
+    return { priority, policy, index };
+  };
+  const text = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+  return (a, b) => {
+    const x = originOf(a), y = originOf(b);
+    return x.priority - y.priority || text(x.policy, y.policy) || x.index - y.index || text(a, b);
+  };
 }
