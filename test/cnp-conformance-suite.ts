@@ -29,7 +29,7 @@ export function runCnpConformance(kind: BackendKind): void {
   }
 
   const log = createLogger(`cnp-conformance-${kind}-test`, 'silent');
-  const ctx = {} as { cluster: NetnsCluster; appliers: Map<string, Applier>; seq: number };
+  const ctx = {} as { cluster: NetnsCluster; appliers: Map<string, Applier>; seq: number; applyMs: number; probeMs: number };
   const Cnp = suite(`ClusterNetworkPolicy conformance on real packets (${kind})`);
 
   Cnp.before(async () => {
@@ -42,8 +42,11 @@ export function runCnpConformance(kind: BackendKind): void {
     });
     ctx.appliers = new Map(CNP_NODES.map((node) => [node, new Applier(backendOf(kind, { prefix: 'knp', netns: ctx.cluster.netnsOf(node) }), { log })]));
     ctx.seq = 0;
+    ctx.applyMs = 0;
+    ctx.probeMs = 0;
   });
   Cnp.after(async () => {
+    process.stdout.write(`${groups.size} object sets: applying took ${Math.round(ctx.applyMs)} ms, probing ${Math.round(ctx.probeMs)} ms\n`);
     await ctx.cluster?.destroy();
   });
 
@@ -82,13 +85,17 @@ export function runCnpConformance(kind: BackendKind): void {
     const ports = scenarios.map((s) => `${s.protocol}/${s.port}`).join(', ');
     Cnp(`${first.name.replace(/ \([A-Z]+\/\d+\)$/, '')} (${ports})`, async () => {
       const ruleSets = compile(first);
+      const start = performance.now();
       await Promise.all([...ruleSets].map(([node, rs]) => ctx.appliers.get(node)!.apply(rs)));
+      const applied = performance.now();
+      ctx.applyMs += applied - start;
       const checks = scenarios.flatMap((s) => checksOf(s).map((c) => ({ ...c, scenario: s })));
       const got = await ctx.cluster.probeAddresses(checks, 300);
       // an allowed probe that timed out on a loaded machine is tried again slowly; an unexpected pass never is
       const slow = checks.flatMap((c, i) => (!got[i] && c.expected ? [i] : []));
       const again = await ctx.cluster.probeAddresses(slow.map((i) => checks[i]!), 2_000);
       slow.forEach((i, j) => (got[i] = again[j]!));
+      ctx.probeMs += performance.now() - applied;
       const wrong = checks.flatMap((c, i) => (got[i] === c.expected ? [] : [
         `${c.scenario.protocol}/${c.scenario.port} ${c.label}: expected ${c.expected ? 'allow' : 'deny'}, got ${got[i] ? 'allow' : 'deny'}`,
       ]));
