@@ -230,6 +230,14 @@ Save('picks our chains and FORWARD jumps; kernel-varied ipset fields and entry o
   assert.equal(parsed.forwardJumps, [`-j ${top}`]);
   assert.equal(parsed.jumpPositions, [2]);
   assert.equal(parsed.inputJumps, []);
+  const input = iptInputChain('knp');
+  const inputSave = (rules: string[]): string => save.replace(':KUBE-FORWARD', `:${input} - [0:0]\n${rules.join('\n')}\n:KUBE-FORWARD`);
+  const accept = '-A INPUT -s 192.0.2.1/32 -j ACCEPT';
+  const second = parseIptablesSave(inputSave([accept, `-A INPUT -j ${input}`]), 'knp');
+  const first = parseIptablesSave(inputSave([`-A INPUT -j ${input}`, accept]), 'knp');
+  assert.equal([second.inputJumps, second.inputJumpPositions], [[`-j ${input}`], [2]], 'INPUT jumps into our chains are found, other INPUT rules are not ours');
+  const noSets = parseIpsetSave('', 'knp');
+  assert.is.not(fingerprintIptables(first, first, noSets), fingerprintIptables(second, second, noSets), 'a moved INPUT jump is drift');
   const setsA = parseIpsetSave('create knp-as-1 hash:ip family inet hashsize 1024 maxelem 1048576 bucketsize 12 initval 0x1\nadd knp-as-1 10.0.0.2\nadd knp-as-1 10.0.0.1\ncreate other hash:ip family inet\n', 'knp');
   const setsB = parseIpsetSave('create knp-as-1 hash:ip family inet hashsize 4096 maxelem 1048576 bucketsize 14 initval 0x2\nadd knp-as-1 10.0.0.1\nadd knp-as-1 10.0.0.2\n', 'knp');
   assert.equal(setsA.names, ['knp-as-1']);
