@@ -8,7 +8,7 @@ export { renderNft, renderNftDelta, printNft } from './render/nft/print.js';
 export { planNft, type NftPlan, type NftSetPlan, type NftChainPlan } from './render/nft/plan.js';
 export { nftComment } from './render/nft/text.js';
 export { fingerprintNftListing } from './render/nft/fingerprint.js';
-export { planIptables, iptChainName, iptTopChain, IPSET_MAXELEM, type IptPlan, type IpsetPlan, type IptChainPlan, type IptFamilyPlan } from './render/iptables/plan.js';
+export { planIptables, iptChainName, iptTopChain, iptInputChain, IPSET_MAXELEM, type IptPlan, type IpsetPlan, type IptChainPlan, type IptFamilyPlan } from './render/iptables/plan.js';
 export { ipsetNetEntries, printNetEntry, type NetEntry } from './render/iptables/ipset-entries.js';
 export {
   renderIpset, renderIptables, renderIpsetDelta, printIpsetLoad, printIpsetFill, printIptables, printIptablesRemoval, printIpsetDestroy, ipsetTempName, NO_KERNEL_FACTS, type IptKernelFacts,

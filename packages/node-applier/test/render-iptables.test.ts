@@ -5,6 +5,7 @@ import {
   fingerprintIptables,
   ipsetNetEntries,
   iptTopChain,
+  iptInputChain,
   parseIpsetSave,
   parseIptablesSave,
   planIptables,
@@ -33,6 +34,7 @@ Render('declares only our chains, enters them by one jump inserted at the top of
   const declared = out.filter((l) => l.startsWith(':'));
   assert.ok(declared.length >= 3 && declared.every((l) => /^:KNP-[A-Z]+-[0-9A-F]{14} - \[0:0\]$/.test(l)), declared.join('\n'));
   assert.equal(out.filter((l) => l.includes('FORWARD')), [`-I FORWARD 1 -j ${iptTopChain('knp')}`]);
+  assert.equal(out.filter((l) => l.includes('INPUT')), [`-I INPUT 1 -j ${iptInputChain('knp')}`]);
   assert.not.ok(out.some((l) => /KUBE-|-j ACCEPT|-P /.test(l)), 'no other prefix, no ACCEPT, no policy change');
   assert.equal(out.filter((l) => l === 'COMMIT').length, 1);
 });
@@ -44,8 +46,13 @@ Render('established first, then the egress dispatch, then the ingress dispatch; 
     pods: [localPod({ name: 'x/a', ips: ['10.0.0.1'], ingress: ['r1'], egress: ['e1'] }), localPod({ name: 'x/open', ips: ['10.0.0.2'] })],
   });
   const plan = planIptables(rs, opts).tables[4];
-  const [top, eg, ing, ...pods] = plan.chains;
+  const [top, eg, ing, ...rest] = plan.chains;
+  const pods = rest.slice(0, -1), input = rest.at(-1)!;
   assert.equal(top!.rules, ['-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN', `-j ${eg!.name}`, `-j ${ing!.name}`]);
+  assert.equal(input.name, plan.inputTop);
+  assert.equal(input.rules, ['-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN', `-j ${eg!.name}`], 'INPUT: the local pods\' egress to the node');
+  const v6 = planIptables(rs, opts).tables[6].chains.at(-1)!;
+  assert.equal(v6.rules.filter((r) => r.includes('ipv6-icmp')).length, 3, 'router and neighbour discovery to the pod\'s gateway always pass');
   assert.equal(eg!.rules.map((r) => r.split(' -g ')[0]), ['-s 10.0.0.1/32']);
   assert.equal(ing!.rules.map((r) => r.split(' -g ')[0]), ['-d 10.0.0.1/32'], 'the non-isolated pod has no rule');
   for (const chain of pods) assert.is(chain.rules.at(-1), '-j DROP');
@@ -113,9 +120,10 @@ Render('each set is filled under a temporary name and swapped in; every line tol
 
 Render('a reload deletes every jump it finds and inserts exactly one; stale chains of ours are flushed and deleted', () => {
   const plan = planIptables(ruleSet({}), opts);
-  const top = iptTopChain('knp');
-  const out = printIptables(plan, 4, { chains: [top, 'KNP-POD-0123456789ABCD'], forwardJumps: [`-j ${top}`, `-j ${top}`] }).split('\n');
+  const top = iptTopChain('knp'), input = iptInputChain('knp');
+  const out = printIptables(plan, 4, { chains: [top, 'KNP-POD-0123456789ABCD'], forwardJumps: [`-j ${top}`, `-j ${top}`], inputJumps: [`-j ${input}`] }).split('\n');
   assert.equal(out.filter((l) => l.includes('FORWARD')), [`-D FORWARD -j ${top}`, `-D FORWARD -j ${top}`, `-I FORWARD 1 -j ${top}`]);
+  assert.equal(out.filter((l) => l.includes('INPUT')), [`-D INPUT -j ${input}`, `-I INPUT 1 -j ${input}`]);
   assert.ok(out.includes(':KNP-POD-0123456789ABCD - [0:0]') && out.includes('-X KNP-POD-0123456789ABCD'));
   assert.ok(out.indexOf('-X KNP-POD-0123456789ABCD') > out.indexOf(`-I FORWARD 1 -j ${top}`));
 });
@@ -221,6 +229,15 @@ Save('picks our chains and FORWARD jumps; kernel-varied ipset fields and entry o
   assert.equal(parsed.chains, [top]);
   assert.equal(parsed.forwardJumps, [`-j ${top}`]);
   assert.equal(parsed.jumpPositions, [2]);
+  assert.equal(parsed.inputJumps, []);
+  const input = iptInputChain('knp');
+  const inputSave = (rules: string[]): string => save.replace(':KUBE-FORWARD', `:${input} - [0:0]\n${rules.join('\n')}\n:KUBE-FORWARD`);
+  const accept = '-A INPUT -s 192.0.2.1/32 -j ACCEPT';
+  const second = parseIptablesSave(inputSave([accept, `-A INPUT -j ${input}`]), 'knp');
+  const first = parseIptablesSave(inputSave([`-A INPUT -j ${input}`, accept]), 'knp');
+  assert.equal([second.inputJumps, second.inputJumpPositions], [[`-j ${input}`], [2]], 'INPUT jumps into our chains are found, other INPUT rules are not ours');
+  const noSets = parseIpsetSave('', 'knp');
+  assert.is.not(fingerprintIptables(first, first, noSets), fingerprintIptables(second, second, noSets), 'a moved INPUT jump is drift');
   const setsA = parseIpsetSave('create knp-as-1 hash:ip family inet hashsize 1024 maxelem 1048576 bucketsize 12 initval 0x1\nadd knp-as-1 10.0.0.2\nadd knp-as-1 10.0.0.1\ncreate other hash:ip family inet\n', 'knp');
   const setsB = parseIpsetSave('create knp-as-1 hash:ip family inet hashsize 4096 maxelem 1048576 bucketsize 14 initval 0x2\nadd knp-as-1 10.0.0.1\nadd knp-as-1 10.0.0.2\n', 'knp');
   assert.equal(setsA.names, ['knp-as-1']);

@@ -33,6 +33,19 @@ Render('two forward-hook base chains: egress at filter, ingress at filter + 1, e
   }
 });
 
+Render('an input-hook base chain applies the local pods\' egress to the node itself (same dispatch maps); discovery passes', () => {
+  const script = renderNft(ruleSet({ pods: [localPod({ name: 'x/a', ips: ['10.0.0.1', 'fd00::1'], egress: [] })] }), opts);
+  const chain = chainOf(script, kernelName('knp', 'fw', 'egress/input'));
+  assert.is(chain[0], 'type filter hook input priority filter; policy accept;');
+  assert.equal(chain.slice(2), [
+    'ct state established,related accept',
+    'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept',
+    `ip saddr vmap @${kernelName('knp', 'pod', 'dispatch/egress/v4')}`,
+    `ip6 saddr vmap @${kernelName('knp', 'pod', 'dispatch/egress/v6')}`,
+  ]);
+  assert.not.ok(script.includes('hook output'), 'the node\'s own traffic to its pods is never filtered');
+});
+
 Render('non-isolated pods get no dispatch entry; isolated ones jump to their pod chain', () => {
   const rs = ruleSet({
     pods: [localPod({ name: 'x/open', ips: ['10.0.0.1'] }), localPod({ name: 'x/in', ips: ['10.0.0.2'], ingress: [] }), localPod({ name: 'x/eg', ips: ['10.0.0.3'], egress: [] })],
@@ -195,7 +208,7 @@ for (let seed = 1; seed <= 40; seed++)
     const plan = planNft(rs, opts);
     const declared = lines(script).filter((l) => /^(chain|set|map) /.test(l)).length;
     assert.is(declared, plan.chains.length + plan.sets.length, 'nothing but our chains and sets is declared');
-    assert.is(plan.chains.length, 2 + 3 + 2, 'two rule chains, three dispatch chains, two base chains');
+    assert.is(plan.chains.length, 2 + 3 + 3, 'two rule chains, three dispatch chains, three base chains (forward egress and ingress, input)');
   });
 
 Hostile('the escaping function keeps a safe alphabet and a bounded length', () => {

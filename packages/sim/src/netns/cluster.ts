@@ -29,8 +29,12 @@ export type ClusterSpec = {
   readonly pods: readonly PodSpec[];
   /** IPv6 next to IPv4: node link, forwarding, pods' `ip6`, agents serving both families. Default IPv4 only. */
   readonly dualStack?: boolean;
-  /** Each node gets its own addresses (`nodeIps`) and an agent in its namespace serving `ports` (default 80) on them. */
-  readonly nodeListeners?: { readonly ports?: readonly number[] };
+  /**
+   * Each node gets its own addresses (`nodeIps`) and an agent in its namespace serving `ports` (default 80)
+   * on them. `addresses` replaces the default plan for the nodes it names (one IPv4 address, then in
+   * dual-stack one IPv6 address), e.g. to match a model's Node status.addresses.
+   */
+  readonly nodeListeners?: { readonly ports?: readonly number[]; readonly addresses?: ReadonlyMap<string, readonly string[]> };
 };
 export type ProbeProtocol = Probe['protocol'];
 export type PairResult = { readonly from: string; readonly to: string; readonly allowed: boolean };
@@ -67,6 +71,11 @@ export class NetnsCluster {
   static async create(spec: ClusterSpec): Promise<NetnsCluster> {
     if (spec.nodes.length < 1 || spec.nodes.length > 2) throw new Error('the fixture routes one or two nodes');
     const ip6Pod = spec.pods.find((p) => p.ip6 !== undefined);
+    for (const [node, addresses] of spec.nodeListeners?.addresses ?? []) {
+      const v6 = addresses.filter((a) => a.includes(':')).length;
+      if (!spec.nodes.includes(node) || addresses.length - v6 !== 1 || v6 !== (spec.dualStack ? 1 : 0))
+        throw new Error(`nodeListeners.addresses of ${node}: a node of the cluster, one IPv4 address${spec.dualStack ? ' and one IPv6 address' : ''}`);
+    }
     if (ip6Pod && !spec.dualStack) throw new Error(`pod ${ip6Pod.name} has an ip6 but the cluster is not dualStack`);
     sweepDeadRuns();
     const { runId, namespaces } = reserveRun(spec.nodes.length, spec.pods.length);
@@ -103,7 +112,7 @@ export class NetnsCluster {
   /** A node's own addresses (IPv4, then IPv6 in dual-stack), served by its node agent; for a Node's status.addresses. */
   nodeIps(node: string): readonly string[] {
     if (!this.spec.nodeListeners) throw new Error('the cluster has no node addresses: create it with nodeListeners');
-    return nodeAddresses(this.nodeIndex(node), this.spec.dualStack === true);
+    return this.srcOf(this.nodeIndex(node));
   }
 
   /** Probes every ordered pair of distinct `pods` (default all) in parallel; self-pairs never cross a node. */
@@ -207,8 +216,10 @@ export class NetnsCluster {
   }
 
   /** The node addresses routes use as `src`: the node's own traffic to pods comes from them (none without node listeners). */
-  private srcOf(nodeIndex: number): string[] {
-    return this.spec.nodeListeners ? nodeAddresses(nodeIndex, this.spec.dualStack === true) : [];
+  private srcOf(nodeIndex: number): readonly string[] {
+    const listeners = this.spec.nodeListeners;
+    if (!listeners) return [];
+    return listeners.addresses?.get(this.spec.nodes[nodeIndex]!) ?? nodeAddresses(nodeIndex, this.spec.dualStack === true);
   }
 
   private request(agent: AgentHandle, probes: Probe[]): Promise<ProbeResponse> {

@@ -10,7 +10,9 @@ export type IptMatch =
   /** `-m tcp --dport` or `-m multiport --dports`: any of the ranges (the protocol is `-p`'s). */
   | { readonly kind: 'dport'; readonly ranges: readonly Span[] }
   | { readonly kind: 'set'; readonly set: string; readonly directions: readonly ('src' | 'dst')[] }
-  | { readonly kind: 'ctstate'; readonly states: readonly string[] };
+  | { readonly kind: 'ctstate'; readonly states: readonly string[] }
+  /** `-p ipv6-icmp -m icmp6 --icmpv6-type <type>` (ip6tables only): never a TCP, UDP or SCTP probe. */
+  | { readonly kind: 'icmpv6-type'; readonly type: string };
 /** One rule: its spec as written (what `-D` compares), its matches, and its target. */
 export type IptRule = { readonly spec: string; readonly matches: readonly IptMatch[]; readonly target: IptTarget };
 
@@ -37,7 +39,14 @@ export function parseIptRule(spec: string, family: Family, ipsets: IpsetState, w
   while (i < tokens.length) {
     const option = take('an option');
     if (option === '-s' || option === '-d') matches.push({ kind: 'addr', field: option === '-s' ? 'src' : 'dst', span: mustCidr(take('an address'), where, family).span });
-    else if (option === '-p' && proto === undefined) {
+    else if (option === '-p' && proto === undefined && tokens[i] === 'ipv6-icmp') {
+      i++;
+      if (family !== 6) fail('ipv6-icmp in an IPv4 table');
+      if (take('-m') !== '-m' || take('icmp6') !== 'icmp6' || take('--icmpv6-type') !== '--icmpv6-type') fail('-p ipv6-icmp needs -m icmp6 --icmpv6-type');
+      const type = take('an ICMPv6 type');
+      if (!/^[a-z-]+$/.test(type)) fail(`${JSON.stringify(type)} is not an ICMPv6 type name`);
+      matches.push({ kind: 'icmpv6-type', type });
+    } else if (option === '-p' && proto === undefined) {
       const p = take('a protocol');
       if (!isL4Proto(p)) fail(`${JSON.stringify(p)} is not tcp, udp or sctp`);
       proto = p as L4Proto;

@@ -65,6 +65,8 @@ function matches(ipsets: IpsetState, match: IptMatch, probe: Probe): boolean {
     }
     case 'ctstate':
       return match.states.includes(probe.ct.toUpperCase());
+    case 'icmpv6-type':
+      return false;
     default:
       return assertNever(match);
   }

@@ -35,6 +35,7 @@ function keyOf(match: NftMatch): { set: string; key: readonly NftKeyType[] } | u
     case 'dport-in-set':
       return { set: match.set, key: ['inet_service'] };
     case 'ct-state':
+    case 'icmpv6-type':
     case 'l4proto':
     case 'dport':
       return undefined;

@@ -3,14 +3,17 @@ import { NFT_NAME, parseNftRule, type NftRule } from './nft-rule.js';
 import { parseElements, parseSetType, type NftSet } from './nft-set.js';
 import { checkNftTable } from './nft-check.js';
 
-/** A base chain's hook: always `filter` on `forward` in our dialect; the priority orders the base chains. */
-export type NftHook = { readonly priority: number; readonly policy: 'accept' | 'drop' };
+/**
+ * A base chain's hook: `filter` on `forward` (pod traffic crossing the node) or `input` (a local pod's
+ * traffic to the node itself) in our dialect; the priority orders the base chains of one hook.
+ */
+export type NftHook = { readonly hook: 'forward' | 'input'; readonly priority: number; readonly policy: 'accept' | 'drop' };
 export type NftChain = { readonly name: string; readonly hook?: NftHook; readonly rules: readonly NftRule[] };
 export type NftTable = { readonly name: string; readonly sets: ReadonlyMap<string, NftSet>; readonly chains: ReadonlyMap<string, NftChain> };
 /** The `inet` tables a node holds, by name: what a script loads into and what a packet is traced through. */
 export type NftRuleset = ReadonlyMap<string, NftTable>;
 
-const HOOK = /^type filter hook forward priority (filter|filter [+-] \d+|-?\d+); policy (accept|drop);$/;
+const HOOK = /^type filter hook (forward|input) priority (filter|filter [+-] \d+|-?\d+); policy (accept|drop);$/;
 const CHAIN_COMMENT = /^comment "[^"\\]*"$/;
 
 /**
@@ -100,8 +103,8 @@ function parseChain(name: string, lines: ScriptLines): NftChain {
   for (let line = lines.must(`chain ${name}`); line !== '}'; line = lines.must(`chain ${name}`)) {
     const hookMatch = HOOK.exec(line);
     if (hookMatch && hook === undefined && !commented && rules.length === 0)
-      hook = { priority: priorityOf(hookMatch[1]!), policy: hookMatch[2] as NftHook['policy'] };
-    else if (line.startsWith('type ')) throw new TraceError(`${lines.where()}: chain ${name}: not a base chain of our dialect (filter, forward, once, first): ${line}`);
+      hook = { hook: hookMatch[1] as NftHook['hook'], priority: priorityOf(hookMatch[2]!), policy: hookMatch[3] as NftHook['policy'] };
+    else if (line.startsWith('type ')) throw new TraceError(`${lines.where()}: chain ${name}: not a base chain of our dialect (filter, forward or input): ${line}`);
     else if (CHAIN_COMMENT.test(line) && !commented && rules.length === 0) commented = true;
     else rules.push(parseNftRule(line, `${lines.where()} (chain ${name})`));
   }

@@ -15,7 +15,9 @@ export type NftMatch =
   | { readonly kind: 'addr-proto-port-in-set'; readonly family: Family; readonly field: AddrField; readonly set: string }
   | { readonly kind: 'l4proto'; readonly proto: L4Proto }
   | { readonly kind: 'dport'; readonly proto: L4Proto; readonly ports: Span }
-  | { readonly kind: 'dport-in-set'; readonly proto: L4Proto; readonly set: string };
+  | { readonly kind: 'dport-in-set'; readonly proto: L4Proto; readonly set: string }
+  /** `icmpv6 type { nd-neighbor-solicit, ... }`: never a TCP, UDP or SCTP probe. */
+  | { readonly kind: 'icmpv6-type'; readonly types: readonly string[] };
 
 /** A rule ends in a verdict, or in a verdict map lookup (`ip saddr vmap @map`) that may find none. */
 export type NftAction = { readonly kind: 'verdict'; readonly verdict: NftVerdict } | { readonly kind: 'vmap'; readonly family: Family; readonly field: AddrField; readonly map: string };
@@ -72,6 +74,12 @@ export function parseNftRule(text: string, where: string): NftRule {
         expect('.', 'meta', 'l4proto', '.', 'th', 'dport');
         matches.push({ kind: 'addr-proto-port-in-set', family, field, set: setRef() });
       } else matches.push({ kind: 'addr-in-set', family, field, set: setRef() });
+    } else if (token === 'icmpv6') {
+      expect('type', '{');
+      const types: string[] = [];
+      for (let t = take('an ICMPv6 type'); t !== '}'; t = take('an ICMPv6 type or }')) types.push(t.replace(/,$/, ''));
+      if (types.length === 0 || !types.every((t) => /^[a-z-]+$/.test(t))) throw new TraceError(`${where}: not a list of ICMPv6 types in: ${text}`);
+      matches.push({ kind: 'icmpv6-type', types });
     } else if (token === 'meta') {
       expect('l4proto');
       const proto = take('a protocol');

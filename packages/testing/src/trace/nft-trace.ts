@@ -12,14 +12,15 @@ const MAX_DEPTH = 16;
 type Outcome = 'accept' | 'drop' | 'continue';
 
 /**
- * Traces a packet through every base chain on the forward hook, lowest priority first. An `accept`
+ * Traces a packet through every base chain on the forward hook, lowest priority first (the tracer's
+ * packets go from pod to pod; chains on input are loaded and checked, not traced). An `accept`
  * ends only the base chain it happens in and the packet meets the next one; a `drop` is final; a base
  * chain the packet falls off applies its policy.
  */
 export function traceNft(ruleset: NftRuleset, packet: Packet): TraceResult {
   const probe = probeOf(packet), steps: string[] = [];
   const bases = [...ruleset.values()]
-    .flatMap((table) => [...table.chains.values()].filter((chain) => chain.hook).map((chain) => ({ table, chain, hook: chain.hook! })))
+    .flatMap((table) => [...table.chains.values()].filter((chain) => chain.hook?.hook === 'forward').map((chain) => ({ table, chain, hook: chain.hook! })))
     .sort((a, b) => a.hook.priority - b.hook.priority);
   for (const { table, chain, hook } of bases) {
     steps.push(`${table.name} ${chain.name} (forward hook, priority ${hook.priority})`);
@@ -81,6 +82,8 @@ function matches(table: NftTable, match: NftMatch, probe: Probe): boolean {
       return probe.proto === match.proto && inSpan(BigInt(probe.dport), match.ports);
     case 'dport-in-set':
       return probe.proto === match.proto && lookupElement(setOf(table, match.set), [BigInt(probe.dport)]) !== undefined;
+    case 'icmpv6-type':
+      return false;
     default:
       return assertNever(match);
   }

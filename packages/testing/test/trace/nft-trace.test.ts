@@ -88,7 +88,7 @@ const refused: Array<[name: string, script: string, error: RegExp]> = [
   ['a rule without a verdict', table({ in: 'tcp dport 80' }), /no verdict/],
   ['anything after the verdict', table({ in: 'accept drop' }), /not a match or verdict/],
   ['a comment in the middle of a rule', table({ in: 'comment "x" accept' }), /a comment may only end a rule/],
-  ['a hook other than forward', table({}).replace('hook forward priority filter;', 'hook input priority filter;'), /not a base chain of our dialect/],
+  ['a hook other than forward or input', table({}).replace('hook forward priority filter;', 'hook output priority filter;'), /not a base chain of our dialect/],
   ['a set member in non-canonical form', table({ sets: 'set s {\ntype ipv4_addr\nelements = { 10.0.0.01 }\n}' }), /canonical/],
   ['an IPv6 member in an IPv4 set', table({ sets: 'set s {\ntype ipv4_addr\nelements = { fd00::1 }\n}' }), /not an IPv4 address/],
   ['a range in a set without flags interval', table({ sets: 'set s {\ntype ipv4_addr\nelements = { 10.0.0.1-10.0.0.5 }\n}' }), /needs "flags interval"/],

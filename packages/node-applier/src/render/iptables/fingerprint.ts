@@ -9,16 +9,19 @@ export type IptSaved = IptKernelFacts & {
   readonly lines: readonly string[];
   /** Positions (1-based) of the FORWARD rules entering our chains. */
   readonly jumpPositions: readonly number[];
+  /** Positions (1-based) of the INPUT rules entering our chains. */
+  readonly inputJumpPositions: readonly number[];
 };
 
 /**
- * Reads our chains (names starting `<PREFIX>-`) and the FORWARD jumps into them from iptables-save text.
+ * Reads our chains (names starting `<PREFIX>-`) and the FORWARD and INPUT jumps into them from iptables-save text.
  * Only the filter table is looked at; other components' chains and rules are ignored.
  */
 export function parseIptablesSave(text: string, prefix: string): IptSaved {
   const ours = `${prefix.toUpperCase()}-`;
   const chains: string[] = [], lines: string[] = [], forwardJumps: string[] = [], jumpPositions: number[] = [];
-  let table = '', forwardIndex = 0;
+  const inputJumps: string[] = [], inputJumpPositions: number[] = [];
+  let table = '', forwardIndex = 0, inputIndex = 0;
   const enters = new RegExp(`(?:^| )-[jg] ${ours.replace(/[^A-Z0-9-]/g, '')}\\S*(?: |$)`);
   for (const line of text.split('\n')) {
     if (line.startsWith('*')) table = line.slice(1).trim();
@@ -38,10 +41,16 @@ export function parseIptablesSave(text: string, prefix: string): IptSaved {
           forwardJumps.push(spec);
           jumpPositions.push(forwardIndex);
         }
+      } else if (chain === 'INPUT') {
+        inputIndex += 1;
+        if (enters.test(spec)) {
+          inputJumps.push(spec);
+          inputJumpPositions.push(inputIndex);
+        }
       } else if (chain.startsWith(ours)) lines.push(line);
     }
   }
-  return { chains, forwardJumps, lines, jumpPositions };
+  return { chains, forwardJumps, inputJumps, lines, jumpPositions, inputJumpPositions };
 }
 
 /** Our sets in `ipset save` output: names, the `create` lines without what the kernel varies, entries sorted. */
@@ -64,13 +73,14 @@ export function parseIpsetSave(text: string, prefix: string): IpsetSaved {
 
 /**
  * A digest of everything of ours the kernel holds: both families' chains with their rules and the
- * positions of the FORWARD jumps, and our sets with their entries. Both sides of a drift check are kernel
+ * positions of the FORWARD and INPUT jumps, and our sets with their entries. Both sides of a drift check are kernel
  * read-backs, so iptables' normalisation (`-m tcp` added, `/32` kept, option order) is the same on both
  * and a clean load never looks drifted. Undefined when nothing of ours is there.
  */
 export function fingerprintIptables(v4: IptSaved, v6: IptSaved, sets: IpsetSaved): string | undefined {
-  if (v4.lines.length + v6.lines.length + v4.jumpPositions.length + v6.jumpPositions.length + sets.lines.length === 0) return undefined;
-  const part = (family: string, s: IptSaved): string[] => [`# ${family} jumps ${s.jumpPositions.join(',')}`, ...s.lines];
+  const jumps = (s: IptSaved): number => s.jumpPositions.length + s.inputJumpPositions.length;
+  if (v4.lines.length + v6.lines.length + jumps(v4) + jumps(v6) + sets.lines.length === 0) return undefined;
+  const part = (family: string, s: IptSaved): string[] => [`# ${family} jumps ${s.jumpPositions.join(',')} input ${s.inputJumpPositions.join(',')}`, ...s.lines];
   // which of a set's two names (generations.ts) is live says nothing about what is enforced
   const lines = [...part('v4', v4), ...part('v6', v6)].map(plannedNames).concat('# sets', sets.lines.map(plannedNames).sort());
   return sha256(lines.join('\n'));

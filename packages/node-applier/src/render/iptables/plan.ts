@@ -26,8 +26,8 @@ export type IpsetPlan = {
 };
 /** One chain we own and its rules, each as the text after `-A <chain> `. */
 export type IptChainPlan = { readonly name: string; readonly rules: readonly string[] };
-/** The chains of one family (iptables or ip6tables); `top` is the one FORWARD jumps to. */
-export type IptFamilyPlan = { readonly family: Family; readonly top: string; readonly chains: readonly IptChainPlan[] };
+/** The chains of one family (iptables or ip6tables); `top` is the one FORWARD jumps to, `inputTop` the one INPUT jumps to. */
+export type IptFamilyPlan = { readonly family: Family; readonly top: string; readonly inputTop: string; readonly chains: readonly IptChainPlan[] };
 export type IptPlan = {
   readonly prefix: string;
   readonly sets: readonly IpsetPlan[];
@@ -45,9 +45,10 @@ const FAMILIES: readonly Family[] = [4, 6];
 /**
  * The iptables + ipset rendering of one node's rule set. Pure; throws RenderError for a malformed rule set.
  *
- * Chain layout (per family), entered by one jump at the top of FORWARD:
+ * Chain layout (per family), entered by one jump at the top of FORWARD and one at the top of INPUT:
  * ```
  * TOP:  ctstate RELATED,ESTABLISHED -> RETURN;  -j EG;  -j IN
+ * ITOP: ctstate RELATED,ESTABLISHED -> RETURN;  (v6: neighbour discovery -> RETURN);  -j EG
  * EG:   -s <isolated pod ip> -g POD-<rule list>     (one line per isolated or tiered pod IP)
  * IN:   -d <isolated pod ip> -g POD-<rule list>
  * POD:  <each term of each rule of the list> -> RETURN;  DROP
@@ -60,6 +61,9 @@ const FAMILIES: readonly Family[] = [4, 6];
  * The terms of a rule are inlined in the dispatch chain of each distinct rule list (iptables cannot
  * return two levels from a shared per-rule chain without a mark), so the rule count grows with distinct
  * rule lists x their rules, shared by every pod with that list, never with pods x peers.
+ * ITOP applies the local pods' egress to their traffic to the node itself (delivered on INPUT, never
+ * forwarded), as a policy on the pod's interface would; the node's own traffic to its pods (OUTPUT) is
+ * never filtered: a pod's node can always reach it.
  */
 export function planIptables(ruleSet: RuleSetContent, options: RenderOptions): IptPlan {
   const { prefix } = options;
@@ -95,6 +99,10 @@ export function planIptables(ruleSet: RuleSetContent, options: RenderOptions): I
 export const iptChainName = (prefix: string, role: 'fw' | 'eg' | 'in' | 'pod', identity: string): string => kernelName(prefix, role, identity).toUpperCase();
 /** The chain FORWARD jumps to: fixed per prefix, so a reload finds and replaces the jump. */
 export const iptTopChain = (prefix: string): string => iptChainName(prefix, 'fw', 'iptables/forward');
+/** The chain INPUT jumps to (local pods' egress to their own node): fixed per prefix, as `iptTopChain`. */
+export const iptInputChain = (prefix: string): string => iptChainName(prefix, 'fw', 'iptables/input');
+/** ICMPv6 a pod needs to reach its gateway on the node (router and neighbour discovery): never its egress policy's to decide. */
+const NEIGHBOUR_DISCOVERY = ['router-solicitation', 'neighbour-solicitation', 'neighbour-advertisement'] as const;
 
 type FamilyContext = {
   readonly prefix: string;
@@ -118,15 +126,20 @@ function planFamily(ctx: FamilyContext, family: Family, groups: Record<Direction
       if (name !== undefined) for (const ip of ips) dispatchRules[direction].push(`${flag} ${ip.text}/${family === 4 ? 32 : 128} -g ${name}`);
     }
   }
-  const topRules = ['-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN', `-j ${dispatch.egress}`, `-j ${dispatch.ingress}`];
+  const established = '-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN';
+  const topRules = [established, `-j ${dispatch.egress}`, `-j ${dispatch.ingress}`];
+  const inputTop = iptInputChain(prefix);
+  const discovery = family === 6 ? NEIGHBOUR_DISCOVERY.map((type) => `-p ipv6-icmp -m icmp6 --icmpv6-type ${type} -j RETURN`) : [];
   return {
     family,
     top,
+    inputTop,
     chains: [
       { name: top, rules: topRules },
       { name: dispatch.egress, rules: dispatchRules.egress },
       { name: dispatch.ingress, rules: dispatchRules.ingress },
       ...[...podChains.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+      { name: inputTop, rules: [established, ...discovery, `-j ${dispatch.egress}`] },
     ],
   };
 }

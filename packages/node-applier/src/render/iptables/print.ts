@@ -9,8 +9,10 @@ export type IptKernelFacts = {
   readonly chains: readonly string[];
   /** Every FORWARD rule spec that enters one of our chains, as iptables-save prints it (`-j KNP-FW-...`). */
   readonly forwardJumps: readonly string[];
+  /** Every INPUT rule spec that enters one of our chains (the local pods' egress to their own node). */
+  readonly inputJumps: readonly string[];
 };
-export const NO_KERNEL_FACTS: IptKernelFacts = { chains: [], forwardJumps: [] };
+export const NO_KERNEL_FACTS: IptKernelFacts = { chains: [], forwardJumps: [], inputJumps: [] };
 
 /** The temporary name a set is filled under before `swap`: fits ipset's 31 (prefix 8 + 18 + 2). */
 export const ipsetTempName = (name: string): string => `${name}-t`;
@@ -62,9 +64,9 @@ export function printIpsetDestroy(names: readonly string[]): string {
 /**
  * `iptables-restore --noflush` (ip6tables-restore for family 6) input declaring only our chains: each is
  * declared (which flushes it) and filled; chains of ours the kernel still holds but the plan does not are
- * flushed and deleted; every FORWARD jump into our chains is deleted and exactly one is inserted at
- * position 1, so other components' ACCEPT rules in FORWARD cannot bypass it and a reload never adds a
- * second. One COMMIT: the kernel takes all of it or, rejecting it, keeps the previous rules. `kernel`
+ * flushed and deleted; every FORWARD (INPUT) jump into our chains is deleted and exactly one is inserted
+ * at position 1, so other components' ACCEPT rules in FORWARD (INPUT) cannot bypass it and a reload never
+ * adds a second. One COMMIT: the kernel takes all of it or, rejecting it, keeps the previous rules. `kernel`
  * describes what is there now (none: a fresh node, as `knp compile --format iptables` prints).
  */
 export function renderIptables(ruleSet: RuleSetContent, options: RenderOptions & { readonly family: Family; readonly kernel?: IptKernelFacts }): string {
@@ -77,17 +79,19 @@ export function printIptables(plan: IptPlan, family: Family, kernel: IptKernelFa
   const stale = kernel.chains.filter((c) => !planned.has(c));
   const out = ['*filter', ...table.chains.map((c) => `:${c.name} - [0:0]`), ...stale.map((c) => `:${c} - [0:0]`)];
   for (const spec of kernel.forwardJumps) out.push(`-D FORWARD ${spec}`);
-  out.push(`-I FORWARD 1 -j ${table.top}`);
+  for (const spec of kernel.inputJumps) out.push(`-D INPUT ${spec}`);
+  out.push(`-I FORWARD 1 -j ${table.top}`, `-I INPUT 1 -j ${table.inputTop}`);
   for (const chain of table.chains) for (const rule of chain.rules) out.push(`-A ${chain.name} ${rule}`);
   for (const c of stale) out.push(`-X ${c}`);
   out.push('COMMIT', '');
   return out.join('\n');
 }
 
-/** Input removing every chain of ours and every FORWARD jump into them; '' when there is nothing. */
+/** Input removing every chain of ours and every FORWARD and INPUT jump into them; '' when there is nothing. */
 export function printIptablesRemoval(kernel: IptKernelFacts): string {
-  if (kernel.chains.length === 0 && kernel.forwardJumps.length === 0) return '';
-  const out = ['*filter', ...kernel.chains.map((c) => `:${c} - [0:0]`), ...kernel.forwardJumps.map((spec) => `-D FORWARD ${spec}`), ...kernel.chains.map((c) => `-X ${c}`), 'COMMIT', ''];
+  if (kernel.chains.length === 0 && kernel.forwardJumps.length === 0 && kernel.inputJumps.length === 0) return '';
+  const out = ['*filter', ...kernel.chains.map((c) => `:${c} - [0:0]`), ...kernel.forwardJumps.map((spec) => `-D FORWARD ${spec}`),
+    ...kernel.inputJumps.map((spec) => `-D INPUT ${spec}`), ...kernel.chains.map((c) => `-X ${c}`), 'COMMIT', ''];
   return out.join('\n');
 }
 

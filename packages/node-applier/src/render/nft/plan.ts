@@ -56,6 +56,14 @@ const HOOKS: Record<Direction, string> = {
   egress: 'type filter hook forward priority filter; policy accept;',
   ingress: 'type filter hook forward priority filter + 1; policy accept;',
 };
+/**
+ * A pod's traffic to its own node's addresses is delivered locally (input), never forwarded: a third base
+ * chain on input applies the local pods' egress to it (the same dispatch maps), as a policy on the pod's
+ * interface would. Neighbour and router discovery to the pod's gateway always pass. The node's own
+ * traffic to its pods (output) is never filtered: a pod's node can always reach it.
+ */
+const INPUT_HOOK = 'type filter hook input priority filter; policy accept;';
+const NEIGHBOUR_DISCOVERY = 'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept';
 
 /** Builds the table for one node's rule set. Pure; throws RenderError for a malformed rule set. */
 export function planNft(ruleSet: RuleSetContent, options: RenderOptions): NftPlan {
@@ -96,6 +104,7 @@ export function planNft(ruleSet: RuleSetContent, options: RenderOptions): NftPla
   const podChains: NftChainPlan[] = [];
   const maps: NftSetPlan[] = [];
   const baseChains: NftChainPlan[] = [];
+  const inputLines = ['ct state established,related accept', ...(families.includes(6) ? [NEIGHBOUR_DISCOVERY] : [])];
   for (const direction of DIRECTIONS) {
     const dispatch = planDispatch(prefix, direction, ruleSet, rules, tiers, tierChains, listChains);
     podChains.push(...dispatch.chains);
@@ -107,9 +116,11 @@ export function planNft(ruleSet: RuleSetContent, options: RenderOptions): NftPla
         .map((e) => `${e.ip.text} : jump ${e.chain}`);
       maps.push({ name, type: `${addrType(family)} : verdict`, map: true, interval: false, role: 'dispatch', elements });
       lines.push(`${addrKeyword(family)} ${direction === 'egress' ? 'saddr' : 'daddr'} vmap @${name}`);
+      if (direction === 'egress') inputLines.push(`${addrKeyword(family)} saddr vmap @${name}`);
     }
     baseChains.push({ name: kernelName(prefix, 'fw', direction), hook: HOOKS[direction], comment: nftComment(`knp ${direction}`), rules: lines });
   }
+  baseChains.push({ name: kernelName(prefix, 'fw', 'egress/input'), hook: INPUT_HOOK, comment: nftComment('knp egress to the node'), rules: inputLines });
   return { table: prefix, sets: [...sets, ...portSets.values(), ...maps], chains: [...ruleChains, ...tierChains.chains, ...listChains.values(), ...podChains, ...baseChains] };
 }
 
