@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   addressSetHash, canonicalJson, checkNodeMessage, checkSetContent, deltaMessage, expandNodeMessage, fullMessage, generateSigningKeyPair,
-  keyIdOf, makeRuleSet, nextNodeMessage, nodeMessageStatement, parseNodeMessage, reconstructNewest, resolveSetContent, seededRandom,
+  advanceHead, keyIdOf, makeRuleSet, nextNodeMessage, nodeMessageStatement, parseNodeMessage, reconstructNewest, resolveSetContent, seededRandom,
   setContentOf, setRefOf, setStatement, signingKeyFrom, transportHeaders, KEY_ID_HEADER, SIGNATURE_HEADER, STATEMENT_HEADER,
   type AddressSet, type LocalPod, type NodeMessage, type Rule, type RuleSet, type SetLookup, type SetRef, type TierRule, type Trust,
 } from '../src/index.js';
@@ -179,9 +179,9 @@ Chain('a reader rebuilds the newest version from the last 2N messages; deltas st
     seen.push(next);
     const { message } = nextNodeMessage(head, next, N);
     published.push(wire(message));
-    head = { ruleSet: next, sinceFull: message.kind === 'full' ? 0 : head!.sinceFull + 1 };
+    head = advanceHead(head, message, next);
   }
-  const retained = published.slice(-2 * N);
+  const retained = published.slice(-(N + 1));
   assert.ok(retained.some((m) => m.kind === 'full'));
   const out = reconstructNewest(retained, storeOf(...seen));
   if (out.kind !== 'ok') assert.unreachable(JSON.stringify(out));
