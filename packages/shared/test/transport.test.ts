@@ -84,6 +84,13 @@ Delta('300 random pairs, content hash checked', () => {
     else same(out.ruleSet, b);
   }
 });
+Delta('an applier restarted from its state file (the rule set as JSON) resumes deltas on it', () => {
+  const r = rand(13);
+  const a = randomRuleSet(r, 1), b = evolved(r, a);
+  const fromFile = JSON.parse(JSON.stringify(a)) as RuleSet;
+  const out = expandNodeMessage(wire(deltaMessage(a, b).message), fromFile, storeOf(b));
+  assert.ok(out.kind === 'ok' && out.ruleSet.contentHash === b.contentHash);
+});
 Delta('a FULL expands to the rule set from its sets alone', () => {
   const r = rand(8);
   for (let i = 0; i < 50; i++) {
@@ -168,7 +175,7 @@ Sets.run();
 
 // ---- chain and reconstruction ----------------------------------------------------------------------------
 const Chain = suite('chain: FULL every N, reconstruction from the retained messages');
-Chain('a reader rebuilds the newest version from the last 2N messages; deltas stay on their chain', () => {
+Chain('a reader rebuilds the newest version from the last MAX_DELTAS + 1 messages; deltas stay on their chain', () => {
   const r = rand(11);
   const N = 4;
   const published: NodeMessage[] = [];
