@@ -68,6 +68,7 @@ T('a writer publishes a FULL then DELTAs; a fresh reader rebuilds the newest ver
   for (let seq = 1; seq <= 20; seq++) {
     const out = await writer.publish(version(seq));
     kinds.push(out.kind ?? out.decision);
+    await writer.publish(version(seq + 100, 'node-2')); // interleaved: each reader reads its own subject only
     if (out.kind === 'delta') deltaBytes = Math.max(deltaBytes, out.bytes ?? 0);
   }
   assert.equal(kinds, ['full', ...Array<string>(19).fill('delta')]);
@@ -77,9 +78,10 @@ T('a writer publishes a FULL then DELTAs; a fresh reader rebuilds the newest ver
   assert.is(read.head?.sinceFull, 19);
   assert.equal(read.refused, []);
   assert.is(read.skipped, 0);
+  same((await readNodeHead(t, 'node-2')).head?.ruleSet, version(120, 'node-2'));
   // the set store holds each content once; later contents of the big set are member deltas
   const info = await t.jsm.streams.info(names(t.prefix).setsStream);
-  assert.ok(info.state.messages <= 2 * 20 + 2, `${info.state.messages} set contents`);
+  assert.ok(info.state.messages <= 2 * 40 + 2, `${info.state.messages} set contents`);
   assert.ok(info.state.bytes < 200_000, `set store ${info.state.bytes} bytes: deltas, not 20 copies of 3,000 addresses`);
 });
 

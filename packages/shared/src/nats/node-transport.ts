@@ -7,6 +7,7 @@ import type { RefusalReason, Trust } from '../signing/trust.js';
 import { advanceHead, nextNodeMessage, reconstructNewest, type ChainHead } from '../transport/node-chain.js';
 import { fullMessage, type NodeMessage } from '../transport/node-message.js';
 import { resolveSetContent, setContentOf, type SetRef } from '../transport/set-content.js';
+import { isNodeMessagePayload } from '../transport/parse.js';
 import { checkNodeMessage, checkSetContent, nodeMessageStatement, setStatement, transportHeaders } from '../transport/statement.js';
 import { isNotFound, isWrongLastSequence } from './errors.js';
 import { publishLarge, readLarge } from './large.js';
@@ -63,12 +64,11 @@ export async function fetchSet(t: NodeTransport, ref: SetRef, cache: SetCache, d
   return resolved.set;
 }
 
-/** The client's direct get (present on its manager, missing from the exported type): needs `allow_direct`. */
-type DirectGet = {
-  readonly direct: {
-    getMessage(stream: string, query: { next_by_subj: string; seq: number }): Promise<{ seq: number; subject: string; data: Uint8Array; header: MsgHdrs }>;
-  };
-};
+/**
+ * The stream's message get with `next_by_subj` (the server takes it; the client's type lists only `seq`
+ * and `last_by_subj`). The API the services' roles are granted already (`STREAM.MSG.GET`), not direct get.
+ */
+type NextBySubject = (stream: string, query: { next_by_subj: string; seq: number }) => Promise<{ seq: number; subject: string; data: Uint8Array; header: MsgHdrs }>;
 
 /** A node subject's retained messages, oldest first: subject sequence, headers and (reassembled) payload. */
 export async function readNodeSubject(t: NodeTransport, node: string): Promise<{ seq: number; headers: MsgHdrs | undefined; payload: Uint8Array }[]> {
@@ -78,7 +78,7 @@ export async function readNodeSubject(t: NodeTransport, node: string): Promise<{
   for (let seq = 1; ; ) {
     let m;
     try {
-      m = await (t.jsm as JetStreamManager & DirectGet).direct.getMessage(n.rulesStream, { next_by_subj: subject, seq });
+      m = await (t.jsm.streams.getMessage.bind(t.jsm.streams) as unknown as NextBySubject)(n.rulesStream, { next_by_subj: subject, seq });
     } catch (err) {
       if (isNotFound(err)) return out;
       throw err;
@@ -110,7 +110,7 @@ export async function readNodeHead(t: NodeTransport, node: string, cache = new S
   const messages: NodeMessage[] = [];
   for (const m of retained) {
     const received = receivedRuleSet(m.headers, m.payload);
-    const legacy = isLegacy(m.payload) ? checkRuleSet(received, t.trust, node, { epoch: '', lastSeq: Number.MAX_SAFE_INTEGER }, undefined) : undefined;
+    const legacy = !isNodeMessagePayload(m.payload) ? checkRuleSet(received, t.trust, node, { epoch: '', lastSeq: Number.MAX_SAFE_INTEGER }, undefined) : undefined;
     if (legacy !== undefined) {
       // schema 1 (a whole rule set): its epoch is judged by the caller like any version
       if (legacy.kind === 'refuse' && legacy.reason !== 'foreign-epoch') refused.push({ seq: m.seq, reason: legacy.reason, detail: legacy.detail });
@@ -136,10 +136,6 @@ export async function readNodeHead(t: NodeTransport, node: string, cache = new S
   throw new SetUnavailableError(`node ${node}: set contents still missing after fetching them`);
 }
 
-const isLegacy = (payload: Uint8Array): boolean => {
-  const start = Buffer.from(payload.subarray(0, 64)).toString('utf8');
-  return !start.includes('"schema":2');
-};
 const legacyRuleSet = (payload: Uint8Array): RuleSet => JSON.parse(Buffer.from(payload).toString('utf8')) as RuleSet;
 
 export type WriteOutcome = { readonly decision: 'publish' | 'adopt' | 'behind'; readonly kind?: 'full' | 'delta'; readonly bytes?: number; readonly subjectSeq: number };

@@ -34,6 +34,14 @@ function decode(payload: Uint8Array | string): Parsed<Obj> {
   return isObj(v) ? { kind: 'ok', value: v } : { kind: 'malformed', detail: 'not an object' };
 }
 
+/**
+ * Whether a node subject's payload is a node message (schema 2) rather than a whole rule set (schema 1):
+ * writers put `schema` first. Anything else goes the whole rule set's way, which refuses unknown schemas.
+ */
+export function isNodeMessagePayload(payload: Uint8Array): boolean {
+  return Buffer.from(payload.subarray(0, 16)).toString('utf8').startsWith(`{"schema":${NODE_MESSAGE_SCHEMA},`);
+}
+
 /** A node message (schema 2, FULL or DELTA) from its payload. */
 export function parseNodeMessage(payload: Uint8Array | string): Parsed<NodeMessage> {
   const d = decode(payload);
