@@ -213,8 +213,9 @@ Service('node messages: a FULL then DELTAs with sets from the store; a restart r
   await newcomer.following();
   await waitFor('the newest version rebuilt and applied', () => fresh.table?.contentHash === bigVersion(6).contentHash);
   // a delta naming a set content the store does not hold: never applied half, the rules in force stay
-  const missing = { ...bigVersion(7), sets: [{ kind: 'pods' as const, id: 'pall', selector: 'everyone', ips: ['10.0.0.1'] }] };
-  const orphan = deltaMessage(bigVersion(6), makeRuleSet(missing, missing.version)).message;
+  const seven = bigVersion(7);
+  const missing = makeRuleSet({ node: NODE, pods: seven.pods, rules: seven.rules, sets: [{ kind: 'pods', id: 'pall', selector: 'everyone', ips: ['10.0.0.1'] }] }, seven.version);
+  const orphan = deltaMessage(bigVersion(6), missing).message;
   const h = natsHeaders();
   for (const [k, v] of transportHeaders(signer, nodeMessageStatement(orphan))) h.set(k, v);
   await ctx.nc.jetstream().publish(names(env.prefix).rulesSubject(NODE), Buffer.from(JSON.stringify(orphan)), { headers: h });

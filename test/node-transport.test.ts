@@ -85,14 +85,18 @@ T('a writer publishes a FULL then DELTAs; a fresh reader rebuilds the newest ver
   assert.ok(info.state.bytes < 200_000, `set store ${info.state.bytes} bytes: deltas, not 20 copies of 3,000 addresses`);
 });
 
-T('the same content is adopted, an older version is behind, a restarted writer builds a DELTA on what is there', async (ctx) => {
+T('the same content is adopted, an older version is behind, a restarted writer builds a DELTA on what is there, a new epoch publishes', async (ctx) => {
   const t = await transport(ctx);
   await new NodeWriter(t).publish(version(5));
   const restarted = new NodeWriter(t);
-  assert.is((await restarted.publish(makeRuleSet(version(5), { epoch: EPOCH, seq: 9 }))).decision, 'adopt');
+  assert.is((await restarted.publish({ ...version(5), version: { epoch: EPOCH, seq: 9 } })).decision, 'adopt');
   assert.is((await restarted.publish(version(4))).decision, 'behind');
   assert.is((await restarted.publish(version(6))).kind, 'delta');
   same((await readNodeHead(t, 'node-1')).head?.ruleSet, version(6));
+  // a recreated events stream (a later epoch): the same content is published again under the new version
+  const later: RuleSet = { ...version(6), version: { epoch: '2026-12-05T00:00:00Z', seq: 1 } };
+  assert.is((await restarted.publish(later)).decision, 'publish');
+  same((await readNodeHead(t, 'node-1')).head?.ruleSet, later);
 });
 
 T('two writers racing: the loser re-reads and builds on what won; the chain never forks', async (ctx) => {

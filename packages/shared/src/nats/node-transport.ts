@@ -1,6 +1,6 @@
 import { headers as natsHeaders, type JetStreamClient, type JetStreamManager, type MsgHdrs } from 'nats';
 import { names, type Names } from '../names.js';
-import { addressSetHash, compareVersions, type AddressSet, type RuleSet } from '../ruleset.js';
+import { addressSetHash, compareVersions, sameEpoch, type AddressSet, type RuleSet } from '../ruleset.js';
 import { checkRuleSet } from '../signing/check-rule-set.js';
 import type { SigningKey } from '../signing/keys.js';
 import type { RefusalReason, Trust } from '../signing/trust.js';
@@ -143,8 +143,8 @@ export type WriteOutcome = { readonly decision: 'publish' | 'adopt' | 'behind'; 
 /**
  * One writer (compiler replica) of node messages. Per node it holds the subject's head as last read or
  * written; a publish names the subject's last sequence (`expect.lastSubjectSequence`), so two writers
- * conflict and the loser reads the subject again and decides again: the same content there is adopted,
- * a version at or past ours with other content means behind, else a DELTA on what is actually there (or a
+ * conflict and the loser reads the subject again and decides again: the same content of the same epoch there
+ * is adopted (as `decidePublish`), a version at or past ours with other content means behind, else a DELTA on what is actually there (or a
  * FULL). Set contents are stored before the message that names them.
  */
 export class NodeWriter {
@@ -160,7 +160,7 @@ export class NodeWriter {
     for (let attempt = 0; ; attempt++) {
       const at = this.heads.get(ruleSet.node) ?? (await this.read(ruleSet.node));
       const current = at.head?.ruleSet;
-      if (current && current.contentHash === ruleSet.contentHash) return { decision: 'adopt', subjectSeq: at.subjectSeq };
+      if (current && current.contentHash === ruleSet.contentHash && sameEpoch(current.version.epoch, ruleSet.version.epoch)) return { decision: 'adopt', subjectSeq: at.subjectSeq };
       if (current && compareVersions(current.version, ruleSet.version) >= 0) return { decision: 'behind', subjectSeq: at.subjectSeq };
       const { message, sets } = nextNodeMessage(at.head, ruleSet);
       await this.storeSets(sets);
