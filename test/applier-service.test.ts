@@ -198,6 +198,10 @@ Service('node messages: a FULL then DELTAs with sets from the store; a restart r
   await waitFor('seq 4 applied', () => handle.record().version?.seq === 4);
   assert.is(kernel.table?.contentHash, bigVersion(4).contentHash, 'the expanded rule set is the compiled one');
   assert.equal(kernel.loads.map((l) => l.seq), [1, 2, 3, 4]);
+  // a compaction FULL of the version in force: acked as stale, no kernel write
+  assert.ok(await writer.compact(NODE, 3));
+  await drained(ctx, env, (await ctx.jsm.streams.info(names(env.prefix).rulesStream)).state.last_seq);
+  assert.equal(kernel.loads.map((l) => l.seq), [1, 2, 3, 4]);
   // restart: the state file's rule set is the base the next delta applies on
   await stopAll(env);
   const restarted = await start(ctx, env, kernel);

@@ -79,6 +79,13 @@ T('a writer publishes a FULL then DELTAs; a fresh reader rebuilds the newest ver
   assert.equal(read.refused, []);
   assert.is(read.skipped, 0);
   same((await readNodeHead(t, 'node-2')).head?.ruleSet, version(120, 'node-2'));
+  // compaction: a FULL of the head itself; readers then start there, the next publish is a DELTA on it
+  assert.not.ok(await writer.compact('node-1', 64), 'not due');
+  assert.ok(await writer.compact('node-1', 16));
+  const compacted = await readNodeHead(t, 'node-1');
+  same(compacted.head?.ruleSet, version(20));
+  assert.is(compacted.head?.sinceFull, 0);
+  assert.is((await writer.publish(version(21))).kind, 'delta');
   // the set store holds each content once; later contents of the big set are member deltas
   const info = await t.jsm.streams.info(names(t.prefix).setsStream);
   assert.ok(info.state.messages <= 2 * 40 + 2, `${info.state.messages} set contents`);

@@ -4,7 +4,7 @@ import { addressSetHash, compareVersions, sameEpoch, type AddressSet, type RuleS
 import { checkRuleSet } from '../signing/check-rule-set.js';
 import type { SigningKey } from '../signing/keys.js';
 import type { RefusalReason, Trust } from '../signing/trust.js';
-import { advanceHead, nextNodeMessage, reconstructNewest, type ChainHead } from '../transport/node-chain.js';
+import { FULL_EVERY, advanceHead, compactionDue, nextNodeMessage, reconstructNewest, type ChainHead } from '../transport/node-chain.js';
 import { fullMessage, type NodeMessage } from '../transport/node-message.js';
 import { resolveSetContent, setContentOf, type SetRef } from '../transport/set-content.js';
 import { isNodeMessagePayload } from '../transport/parse.js';
@@ -180,6 +180,34 @@ export class NodeWriter {
         if (!isWrongLastSequence(err) || attempt >= 20) throw err;
         this.heads.delete(ruleSet.node);
       }
+    }
+  }
+
+  /**
+   * Background compaction: once FULL_EVERY deltas follow the newest FULL, a FULL of the head's own content and
+   * version (a reader holding it acks it as stale, no kernel write), so later readers start closer to the head
+   * and no event pays for a FULL. Returns whether one was published; a conflicting publish skips it.
+   */
+  async compact(node: string, fullEvery = FULL_EVERY): Promise<boolean> {
+    const at = this.heads.get(node) ?? (await this.read(node));
+    if (at.head === undefined || !compactionDue(at.head, fullEvery)) return false;
+    const ruleSet = at.head.ruleSet;
+    const { message } = fullMessage(ruleSet);
+    const h = natsHeaders();
+    for (const [k, v] of transportHeaders(this.t.signer, nodeMessageStatement(message))) h.set(k, v);
+    try {
+      const ack = await publishLarge(this.t.js, this.n.rulesSubject(node), Buffer.from(JSON.stringify(message), 'utf8'), {
+        maxPayload: this.t.maxPayload,
+        msgID: `${node}:${ruleSet.version.epoch}:${ruleSet.version.seq}:${at.subjectSeq}:full`,
+        headers: h,
+        expect: { lastSubjectSequence: at.subjectSeq },
+      });
+      this.heads.set(node, { head: advanceHead(at.head, message, ruleSet), subjectSeq: ack.seq });
+      return true;
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+      this.heads.delete(node);
+      return false;
     }
   }
 
