@@ -18,6 +18,7 @@ import {
 import { connect, headers as natsHeaders, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { freePort, startNatsServer, type NatsServer } from '@knp/sim';
 import { waitFor } from '@knp/testing';
+import { FactsReader } from '@knp/cli';
 
 /**
  * The applier service against a private nats-server, driving an in-memory kernel: what it loads at start,
@@ -208,6 +209,9 @@ Service('node messages: a FULL then DELTAs with sets from the store; a restart r
   await restarted.following();
   assert.is((await writer.publish(bigVersion(5))).kind, 'delta');
   await waitFor('seq 5 applied after the restart', () => restarted.record().version?.seq === 5);
+  // `knp status` reads the newest node message's signed statement: the version and hash the applier holds
+  const desired = (await new FactsReader(ctx.nc, env.prefix).read()).desired.find((d) => d.node === NODE);
+  assert.equal([desired?.version?.seq, desired?.hash, desired?.error], [5, bigVersion(5).contentHash, undefined]);
   await stopAll(env);
   // a new applier (no state file, no durable): the newest message is a delta; it rebuilds from the FULL
   assert.is((await writer.publish(bigVersion(6))).kind, 'delta');
