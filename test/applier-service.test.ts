@@ -212,6 +212,15 @@ Service('node messages: a FULL then DELTAs with sets from the store; a restart r
   // `knp status` reads the newest node message's signed statement: the version and hash the applier holds
   const desired = (await new FactsReader(ctx.nc, env.prefix).read()).desired.find((d) => d.node === NODE);
   assert.equal([desired?.version?.seq, desired?.hash, desired?.error], [5, bigVersion(5).contentHash, undefined]);
+  // an old delta delivered again (another base, an older version): acked as stale, nothing written
+  const writes = kernel.loads.length;
+  const old = deltaMessage(bigVersion(2), bigVersion(3)).message;
+  const oldHeaders = natsHeaders();
+  for (const [k, v] of transportHeaders(signer, nodeMessageStatement(old))) oldHeaders.set(k, v);
+  const oldSeq = (await ctx.nc.jetstream().publish(names(env.prefix).rulesSubject(NODE), Buffer.from(JSON.stringify(old)), { headers: oldHeaders })).seq;
+  await drained(ctx, env, oldSeq);
+  assert.is(kernel.loads.length, writes);
+  assert.is(restarted.record().error, undefined);
   await stopAll(env);
   // a new applier (no state file, no durable): the newest message is a delta; it rebuilds from the FULL
   assert.is((await writer.publish(bigVersion(6))).kind, 'delta');

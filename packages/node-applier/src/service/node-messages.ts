@@ -1,4 +1,4 @@
-import { checkNodeMessage, expandNodeMessage, statementOf, statementText, type NodeMessage, type RuleSet } from '@knp/shared';
+import { checkNodeMessage, compareVersions, expandNodeMessage, statementOf, statementText, type NodeMessage, type RuleSet } from '@knp/shared';
 import { SetCache, SetUnavailableError, fetchSet, readNodeHead, receivedRuleSet, type NodeTransport } from '@knp/shared/nats';
 import type { MsgHdrs } from 'nats';
 import type { Handled } from './handling.js';
@@ -29,6 +29,9 @@ export async function expandForApplier(t: NodeTransport, node: string, payload: 
     if (expansion.kind === 'ok') return whole(expansion.ruleSet);
     if (expansion.kind === 'refuse' && expansion.reason !== 'wrong-base')
       return { kind: 'refused', reason: expansion.reason, detail: expansion.detail, version: message.version };
+    // a delta not newer than the rules in force (a redelivery, the durable resuming behind the catch-up)
+    // would be stale once rebuilt: the rules in force stand for it, without reading the whole subject
+    if (base && compareVersions(message.version, base.version) <= 0) return whole(base);
     const newest = await readNodeHead(t, node, cache);
     if (newest.head === undefined) return { kind: 'refused', reason: 'malformed', detail: 'a delta, and the subject holds no full version to build on', version: message.version };
     return whole(newest.head.ruleSet);
