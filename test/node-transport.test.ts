@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  canonicalJson, generateSigningKeyPair, keyIdOf, makeRuleSet, names, signingKeyFrom, NODE_SUBJECT_MESSAGES,
+  addressSetHash, canonicalJson, generateSigningKeyPair, keyIdOf, makeRuleSet, names, signingKeyFrom, NODE_SUBJECT_MESSAGES,
   type AddressSet, type RuleSet, type Trust,
 } from '@knp/shared';
 import {
@@ -90,6 +90,13 @@ T('a writer publishes a FULL then DELTAs; a fresh reader rebuilds the newest ver
   const info = await t.jsm.streams.info(names(t.prefix).setsStream);
   assert.ok(info.state.messages <= 2 * 40 + 2, `${info.state.messages} set contents`);
   assert.ok(info.state.bytes < 200_000, `set store ${info.state.bytes} bytes: deltas, not 20 copies of 3,000 addresses`);
+  // set compaction: the newest content of a long member-delta chain is stored whole, under the same subject
+  const big = version(120, 'node-2').sets.find((x) => x.id === 'pbig')!; // the newest content of pbig stored
+  const stored = async () => JSON.parse(Buffer.from((await t.jsm.streams.getMessage(names(t.prefix).setsStream, { last_by_subj: names(t.prefix).setSubject('pbig', addressSetHash(big)) })).data).toString()) as { kind: string };
+  assert.is((await stored()).kind, 'set-delta');
+  assert.ok((await writer.compactSets()) >= 1);
+  assert.is((await stored()).kind, 'set');
+  same((await readNodeHead(t, 'node-2', new SetCache())).head?.ruleSet, version(120, 'node-2'));
 });
 
 T('the same content is adopted, an older version is behind, a restarted writer builds a DELTA on what is there, a new epoch publishes', async (ctx) => {

@@ -6,7 +6,7 @@ import type { SigningKey } from '../signing/keys.js';
 import type { RefusalReason, Trust } from '../signing/trust.js';
 import { FULL_EVERY, advanceHead, compactionDue, nextNodeMessage, reconstructNewest, type ChainHead } from '../transport/node-chain.js';
 import { fullMessage, type NodeMessage } from '../transport/node-message.js';
-import { resolveSetContent, setContentOf, type SetRef } from '../transport/set-content.js';
+import { resolveSetContent, setContentOf, setContentRef, type SetContent, type SetRef } from '../transport/set-content.js';
 import { isNodeMessagePayload } from '../transport/parse.js';
 import { checkNodeMessage, checkSetContent, nodeMessageStatement, setStatement, transportHeaders } from '../transport/statement.js';
 import { isNotFound, isWrongLastSequence } from './errors.js';
@@ -41,11 +41,20 @@ export class SetCache {
   }
 }
 
+/**
+ * Set store chains: a writer stores a content as a member delta on the previous one; once SET_CHAIN_COMPACT
+ * deltas lead back to a whole content, its background `compactSets` stores the newest content whole under
+ * the same subject (one message per subject: the delta is replaced), so no event pays for a whole set. A
+ * reader follows at most SET_CHAIN_READ_MAX deltas (more: compaction is behind; unreadable, retried).
+ */
+export const SET_CHAIN_COMPACT = 16;
+export const SET_CHAIN_READ_MAX = 64;
+
 /** Fetches one set content from the store (following member deltas to a base it holds or fetches), verified by hash and signature. */
 export async function fetchSet(t: NodeTransport, ref: SetRef, cache: SetCache, depth = 0): Promise<AddressSet> {
   const have = cache.get(ref);
   if (have) return have;
-  if (depth > 256) throw new SetUnavailableError(`set ${ref.id}: delta chain too long`);
+  if (depth > SET_CHAIN_READ_MAX) throw new SetUnavailableError(`set ${ref.id}: more than ${SET_CHAIN_READ_MAX} member deltas to a whole content (compaction behind)`);
   const n = names(t.prefix);
   let m;
   try {
@@ -150,7 +159,8 @@ export type WriteOutcome = { readonly decision: 'publish' | 'adopt' | 'behind'; 
 export class NodeWriter {
   private readonly heads = new Map<string, { head: ChainHead | undefined; subjectSeq: number }>();
   private readonly stored = new Set<string>();
-  private readonly latest = new Map<string, AddressSet>();
+  /** Per set id: the newest content this writer stored, and how many member deltas lead from it to a whole one. */
+  private readonly latest = new Map<string, { readonly set: AddressSet; readonly depth: number }>();
   private readonly n: Names;
   constructor(private readonly t: NodeTransport, private readonly cache = new SetCache()) {
     this.n = names(t.prefix);
@@ -224,14 +234,32 @@ export class NodeWriter {
       const hash = addressSetHash(set);
       const key = `${set.id}.${hash}`;
       if (this.stored.has(key)) continue;
-      const content = setContentOf(set, this.latest.get(set.id));
-      const h = natsHeaders();
-      for (const [k, v] of transportHeaders(this.t.signer, setStatement(content))) h.set(k, v);
-      const subject = this.n.setSubject(set.id, hash);
-      await publishLarge(this.t.js, subject, Buffer.from(JSON.stringify(content), 'utf8'), { maxPayload: this.t.maxPayload, msgID: subject, headers: h });
+      const prev = this.latest.get(set.id);
+      const content = setContentOf(set, prev && prev.depth < SET_CHAIN_READ_MAX - 1 ? prev.set : undefined);
+      await this.storeSetContent(content, '');
       this.stored.add(key);
-      this.latest.set(set.id, set);
+      this.latest.set(set.id, { set, depth: content.kind === 'set' ? 0 : (prev?.depth ?? 0) + 1 });
       this.cache.add(set);
     }
+  }
+
+  /** Background: each set whose newest content is SET_CHAIN_COMPACT or more deltas from a whole one is stored whole (same subject). */
+  async compactSets(chain = SET_CHAIN_COMPACT): Promise<number> {
+    let compacted = 0;
+    for (const [id, { set, depth }] of this.latest) {
+      if (depth < chain) continue;
+      await this.storeSetContent(setContentOf(set, undefined), ':whole');
+      this.latest.set(id, { set, depth: 0 });
+      compacted += 1;
+    }
+    return compacted;
+  }
+
+  private async storeSetContent(content: SetContent, idSuffix: string): Promise<void> {
+    const ref = setContentRef(content);
+    const h = natsHeaders();
+    for (const [k, v] of transportHeaders(this.t.signer, setStatement(content))) h.set(k, v);
+    const subject = this.n.setSubject(ref.id, ref.hash);
+    await publishLarge(this.t.js, subject, Buffer.from(JSON.stringify(content), 'utf8'), { maxPayload: this.t.maxPayload, msgID: `${subject}${idSuffix}`, headers: h });
   }
 }
