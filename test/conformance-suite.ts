@@ -40,7 +40,10 @@ export function runConformance(kind: BackendKind, title: string): void {
     const seq = ++ctx.seq;
     return new Map(NODES.map((node) => {
       const rs = compiled[node];
-      const content = rs ? { node, pods: rs.pods, rules: rs.rules, sets: rs.sets } : { node, pods: [], rules: [], sets: [] };
+      // everything the compiler put in the content, tier rules included; only the version is new
+      const content = rs
+        ? { node, pods: rs.pods, rules: rs.rules, sets: rs.sets, ...(rs.tierRules ? { tierRules: rs.tierRules } : {}) }
+        : { node, pods: [], rules: [], sets: [] };
       return [node, makeRuleSet(content, { epoch: 'conformance', seq })];
     }));
   }

@@ -2,8 +2,9 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  WATCHED_KINDS,
   EVENT_SCHEMA, compilerStatusKey, createLogger, generateSigningKeyPair, loadConfig, signingKeyFrom, type ClusterEvent, type CompilerStatus,
-  type ObjectKind, type SigningKey, type SigningSettings, type TrustedKeys,
+  type SigningKey, type SigningSettings, type TrustedKeys,
 } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams, publishLarge } from '@knp/shared/nats';
 import { runCompiler, type CompilerHandle } from '@knp/compiler/service';
@@ -83,7 +84,7 @@ async function publishRaw(nc: NatsConnection, subject: string, data: Uint8Array,
 /** Sync markers naming the live objects of every kind (what the watcher publishes after its lists). */
 function syncs(events: readonly ClusterEvent[], id: string): ClusterEvent[] {
   const live = foldLiveUids(events);
-  return (['Namespace', 'Pod', 'NetworkPolicy'] as ObjectKind[]).map((kind) => ({ schema: EVENT_SCHEMA, op: 'sync', kind, resourceVersion: '1', syncId: `${id}-${kind.toLowerCase()}`, chunk: 0, chunks: 1, uids: live[kind] }));
+  return WATCHED_KINDS.map((kind): ClusterEvent => ({ schema: EVENT_SCHEMA, op: 'sync', kind, resourceVersion: '1', syncId: `${id}-${kind.toLowerCase()}`, chunk: 0, chunks: 1, uids: live[kind] }));
 }
 const forgedSync = (id: string): ClusterEvent => ({ schema: EVENT_SCHEMA, op: 'sync', kind: 'NetworkPolicy', resourceVersion: '1', syncId: id, chunk: 0, chunks: 1, uids: [] });
 
@@ -172,10 +173,10 @@ Trust('signing turned on for a stream of unsigned history: nothing is published 
   const h = await start(ctx, prefix);
   await h.caughtUp();
   assert.is(h.status().startedFromSeq, 0, 'the snapshot folded from unsigned events was ignored');
-  assert.equal(h.status().signing?.waitingForSync, ['Namespace', 'Pod', 'NetworkPolicy']);
+  assert.equal(h.status().signing?.waitingForSync, WATCHED_KINDS);
   assert.is(h.ruleSets().size, 0, 'nothing published from unsigned history');
   assert.is(h.status().caughtUp, false, 'held by the gate: `knp wait --synced` does not count this replica');
-  assert.is(h.status().input!.refusedByReason.unsigned, events.length + 3);
+  assert.is(h.status().input!.refusedByReason.unsigned, events.length + WATCHED_KINDS.length);
 
   // the watcher restarts with a key: what the stream holds unsigned it publishes again, signed, then syncs
   const watcher = new EventSigner(watcherKey.key, () => 3_000_000);
@@ -213,7 +214,7 @@ Trust('retiring a watcher key: after the new key republished everything, a repli
   const fromStart = await start(ctx, prefix, { ...onlyNew, compilers: { mode: 'signed', keys: forgerKey.trusted } }); // no usable snapshot
   await fromStart.caughtUp();
   assert.is(fromStart.status().startedFromSeq, 0);
-  assert.equal(fromStart.status().input!.refusedByReason, { 'untrusted-key': events.length + 3 }, 'the old key\'s history is refused');
+  assert.equal(fromStart.status().input!.refusedByReason, { 'untrusted-key': events.length + WATCHED_KINDS.length }, 'the old key\'s history is refused');
   assert.equal(contents(fromStart), before, 'and the new key\'s republish carries the whole state');
 });
 

@@ -61,12 +61,14 @@ Valid.run();
 const Rbac = suite('infra/k8s: API access');
 const grantsOf = (role: Obj): string[] => role.rules.flatMap((r: any) =>
   r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${g || 'core'}/${res}:${v}${r.resourceNames ? `[${r.resourceNames.join(',')}]` : ''}`)))).sort();
-Rbac('the only RBAC: the watcher may get, list and watch pods, namespaces and networkpolicies, and hold its Lease; nothing else', () => {
+Rbac('the only RBAC: the watcher may get, list and watch pods, namespaces and networkpolicies, list and watch nodes and clusternetworkpolicies, and hold its Lease; nothing else', () => {
   const rbac = example.filter((o) => o.apiVersion.startsWith('rbac.authorization.k8s.io/'));
   assert.equal(rbac.map(id).sort(), ['ClusterRole knp-watcher', 'ClusterRoleBinding knp-watcher', 'Role knp/knp-watcher-lease', 'RoleBinding knp/knp-watcher-lease']);
   const grants = grantsOf(find('ClusterRole', 'knp-watcher'));
-  assert.equal(grants.sort(), ['core/namespaces:get', 'core/namespaces:list', 'core/namespaces:watch', 'core/pods:get', 'core/pods:list', 'core/pods:watch',
-    'networking.k8s.io/networkpolicies:get', 'networking.k8s.io/networkpolicies:list', 'networking.k8s.io/networkpolicies:watch']);
+  assert.equal(grants.sort(), ['core/namespaces:get', 'core/namespaces:list', 'core/namespaces:watch', 'core/nodes:list', 'core/nodes:watch',
+    'core/pods:get', 'core/pods:list', 'core/pods:watch',
+    'networking.k8s.io/networkpolicies:get', 'networking.k8s.io/networkpolicies:list', 'networking.k8s.io/networkpolicies:watch',
+    'policy.networking.k8s.io/clusternetworkpolicies:list', 'policy.networking.k8s.io/clusternetworkpolicies:watch']);
   assert.ok(find('ClusterRole', 'knp-watcher').rules.every((r: any) => r.resourceNames === undefined && r.nonResourceURLs === undefined));
   const binding = find('ClusterRoleBinding', 'knp-watcher');
   assert.equal([binding.roleRef, binding.subjects], [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'knp-watcher' }, [{ kind: 'ServiceAccount', name: 'knp-watcher', namespace: 'knp' }]]);

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import {
-  WATCHER_STATUS_KEY, checkEventSignature, createLogger, generateSigningKeyPair, isUpToDate, loadConfig, names, signingKeyFrom, type ClusterEvent, type ObjectEvent,
+  WATCHED_KINDS, WATCHER_STATUS_KEY, checkEventSignature, createLogger, generateSigningKeyPair, isUpToDate, loadConfig, names, signingKeyFrom, type ClusterEvent, type ObjectEvent,
   type ObjectKind, type WatchedKind, type SigningKey, type Trust, type WatcherStatus,
 } from '@knp/shared';
 import { runWatcher, type WatcherHandle, type WatcherOptions } from '@knp/watcher';
@@ -143,7 +143,7 @@ Watcher('every create, update and delete appears once in the stream, in API orde
     assert.equal((modifiedA.object as K8sObject).metadata.labels, { app: 'web', tier: 'front' });
     assert.is((modifiedA.object as K8sObject).status.conditions, undefined, 'trimmed: no conditions');
     const syncs = stored.map((m) => m.event).filter((e) => e.op === 'sync');
-    assert.equal(syncs.map((e) => e.kind).sort(), ['Namespace', 'NetworkPolicy', 'Pod'], 'one sync marker per kind after its list');
+    assert.equal(syncs.map((e) => e.kind).sort(), [...WATCHED_KINDS].sort(), 'one sync marker per kind after its list');
     assert.equal(foldLiveUids(stored.map((m) => m.event)), liveUids(s));
   } finally {
     await finish(s);
@@ -217,7 +217,7 @@ Watcher('signing turned on, or a new key: every live object is published again, 
     const republished = await storedAfter(before, first.trust);
     assert.equal(republished.filter((m) => m.refused), [], 'every message signed and verifying');
     assert.equal(republished.filter((m) => m.event.op !== 'sync').map((m) => (m.event as ObjectEvent).name).sort(), ['deny', 'p1', 'p2', 'prod']);
-    assert.equal(republished.filter((m) => m.event.op === 'sync').map((m) => m.event.kind).sort(), ['Namespace', 'NetworkPolicy', 'Pod']);
+    assert.equal(republished.filter((m) => m.event.op === 'sync').map((m) => m.event.kind).sort(), [...WATCHED_KINDS].sort());
     const counters = republished.map((m) => m.origin!.counter);
     assert.equal(counters, counters.map((_, i) => i + 1), 'one instance, counting up in stream order');
 

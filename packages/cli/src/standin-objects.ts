@@ -1,4 +1,4 @@
-import { WATCHED_KINDS, isDnsLabel, isDnsSubdomain, preview, type WatchedKind } from '@knp/shared';
+import { WATCHED_KINDS, isClusterScoped, isDnsLabel, isDnsSubdomain, preview, type WatchedKind } from '@knp/shared';
 import type { K8sObject } from '@knp/sim';
 
 /** What `knp standin` serves from manifests, and what it leaves out (one line each, for stderr). */
@@ -7,7 +7,7 @@ export type StandinObjects = { readonly objects: readonly { readonly kind: Watch
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Picks the Namespaces, Pods and NetworkPolicies out of manifests (`kind: List` expanded) for the API
+ * Picks the Namespaces, Pods, NetworkPolicies, Nodes and ClusterNetworkPolicies out of manifests (`kind: List` expanded) for the API
  * stand-in: each needs a valid name (and namespace); other kinds are skipped silently, like `knp compile`
  * does, and a malformed object is skipped and named. Contents are served as written: the watcher reading the
  * stand-in validates them as it does a real API server's.
@@ -25,7 +25,7 @@ export function standinObjects(manifests: readonly unknown[]): StandinObjects {
       ? 'without metadata'
       : !(known === 'Namespace' ? isDnsLabel(metadata.name) : isDnsSubdomain(metadata.name))
         ? `metadata.name ${preview(metadata.name)} is not a DNS-1123 ${known === 'Namespace' ? 'label' : 'subdomain'}`
-        : known !== 'Namespace' && metadata.namespace !== undefined && !isDnsLabel(metadata.namespace)
+        : !isClusterScoped(known) && metadata.namespace !== undefined && !isDnsLabel(metadata.namespace)
           ? `metadata.namespace ${preview(metadata.namespace)} is not a DNS-1123 label`
           : undefined;
     if (problem !== undefined) return void skipped.push(`${where}: ${known} ${problem}`);

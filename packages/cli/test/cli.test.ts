@@ -91,6 +91,24 @@ Cli('explain answers denied with exit 0, naming the isolating policies', () => {
   assert.equal(e.ingress.policies, ['database/default-deny', 'database/postgres']);
 });
 
+Cli('explain names the ClusterNetworkPolicy tier, policy and rule that decided, in text and --json', () => {
+  const cnp = join(dir, 'cnp.json');
+  writeFileSync(cnp, JSON.stringify({
+    apiVersion: 'policy.networking.k8s.io/v1alpha2', kind: 'ClusterNetworkPolicy', metadata: { name: 'block-frontend' },
+    spec: { tier: 'Admin', priority: 5, subject: { namespaces: { matchLabels: { 'kubernetes.io/metadata.name': 'backend' } } },
+      ingress: [{ action: 'Deny', from: [{ namespaces: { matchLabels: { 'kubernetes.io/metadata.name': 'frontend' } } }] }] },
+  }));
+  const args = ['explain', '--manifests', examples, '--manifests', cnp, '--from', 'frontend/web-1', '--to', 'backend/api-2', '--port', '9000/tcp'];
+  const text = knp(...args);
+  assert.is(text.status, 0, text.stderr);
+  assert.match(text.stdout, /DENIED/);
+  assert.match(text.stdout, /ingress of backend\/api-2 \(node [^)]+\): denied by ClusterNetworkPolicy block-frontend ingress\[0\] \(admin tier, priority 5, Deny\)/);
+  assert.match(text.stdout, /allowed by frontend\/web egress\[0\]/, 'the egress side is NetworkPolicy, as before');
+  const e = JSON.parse(knp(...args, '--json').stdout);
+  assert.equal(e.ingress.decidedBy, { tier: 'admin', policy: 'block-frontend', priority: 5, rule: 0, action: 'Deny' });
+  assert.is(e.egress.decidedBy.tier, 'networkpolicy');
+});
+
 Cli('explain of an unknown pod exits 2', () => {
   assert.is(knp('explain', '--manifests', examples, '--from', 'x/nope', '--to', 'backend/api-2', '--port', '80').status, 2);
 });

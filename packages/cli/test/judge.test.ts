@@ -17,7 +17,7 @@ function facts(over: Partial<ClusterFacts> = {}): ClusterFacts {
     nowMs: NOW,
     prefix: 'knp',
     events: { epoch: EPOCH, lastSeq: 10 },
-    watcher: { schema: 1, instance: 'w', epoch: EPOCH, startedAt: ago(60_000), heartbeatAt: ago(100), kinds: { Pod: { resourceVersion: '120', listed: true, objects: 3 }, Namespace: { resourceVersion: '100', listed: true, objects: 1 }, NetworkPolicy: { resourceVersion: '118', listed: true, objects: 1 } }, pending: 0, upToDate: true, published: 10, duplicates: 0, lastSeq: 10 },
+    watcher: { schema: 1, instance: 'w', epoch: EPOCH, startedAt: ago(60_000), heartbeatAt: ago(100), kinds: { Pod: { resourceVersion: '120', listed: true, objects: 3 }, Namespace: { resourceVersion: '100', listed: true, objects: 1 }, NetworkPolicy: { resourceVersion: '118', listed: true, objects: 1 }, Node: { resourceVersion: '119', listed: true, objects: 2 }, ClusterNetworkPolicy: { resourceVersion: '110', listed: true, objects: 0 } }, pending: 0, upToDate: true, published: 10, duplicates: 0, lastSeq: 10 },
     compilers: [{ schema: 1, instance: 'c', epoch: EPOCH, startedAt: ago(60_000), heartbeatAt: ago(100), lastSeq: 10, evaluatedSeq: 10, caughtUp: true, startedFromSeq: 0, lastSnapshotSeq: 0, nodes: 2, published: 4, adopted: 0, behind: 0, errors: 0 }],
     rejections: undefined,
     appliers: [applier('node-1', 9, 'h1'), applier('node-2', 10, 'h2')],
@@ -34,6 +34,8 @@ const cases: Array<[name: string, input: ClusterFacts, criteria: { targetSeq: nu
   ['one kind\'s watch has not reached the resourceVersion (another\'s has): not yet', base, { targetSeq: 10, afterRv: '118' }, false, /reached resourceVersion 100, waiting for 118/],
   ['no kind has seen the resourceVersion', base, { targetSeq: 10, afterRv: '121' }, false, /waiting for 121/],
   ['resourceVersions compare as numbers, not text', base, { targetSeq: 10, afterRv: '99' }, true],
+  ['a kind the API does not serve (CRD absent, no watch, no resourceVersion) is not waited for', facts({ watcher: { ...base.watcher!, kinds: { ...base.watcher!.kinds, ClusterNetworkPolicy: { resourceVersion: '', listed: true, objects: 0, absent: true } } } }), { targetSeq: 10, afterRv: '100' }, true],
+  ['a served kind with no resourceVersion yet is waited for', facts({ watcher: { ...base.watcher!, kinds: { ...base.watcher!.kinds, ClusterNetworkPolicy: { resourceVersion: '', listed: false, objects: 0 } } } }), { targetSeq: 10, afterRv: '100' }, false, /reached resourceVersion none/],
   ['the watcher has unpublished events', facts({ watcher: { ...base.watcher!, pending: 2, upToDate: false } }), { targetSeq: 10, afterRv: '100' }, false, /2 event\(s\) not yet published/],
   ['without --after-rv the watcher is not consulted', facts({ watcher: undefined }), { targetSeq: 10 }, true],
   ['the watcher published past the call\'s sequence: the compiler must reach that too', facts({ watcher: { ...base.watcher!, lastSeq: 12 } }), { targetSeq: 10, afterRv: '100' }, false, /waiting for 12(?!\d)/],
@@ -94,6 +96,12 @@ Status('refusals per node, and warnings where rule sets go unverified', () => {
   assert.match(text, /NODE\s+DESIRED\s+APPLIED\s+LAG\s+HEARTBEAT\s+STATE\s+REFUSED\s+ERROR/);
   assert.match(text, /node-1\s+9\s+9\s+0\s+0\.5s ago\s+in sync\s+3/);
   assert.equal(statusReport(facts({ verified: true, appliers: [applier('node-1', 9, 'h1', { trust: 'signed' })] })).warnings, []);
+});
+Status('a kind whose CRD is not installed is named under the watcher', () => {
+  const absent = statusReport(facts({ watcher: { ...base.watcher!, kinds: { ...base.watcher!.kinds, ClusterNetworkPolicy: { resourceVersion: '', listed: true, objects: 0, absent: true } } } }));
+  assert.equal(absent.watcher?.absentKinds, ['ClusterNetworkPolicy']);
+  assert.match(renderStatus(absent), /^\s+ClusterNetworkPolicy: not served by the API \(CRD not installed\): synced as none, discovery retried$/m);
+  assert.not.match(renderStatus(statusReport(base)), /not served/);
 });
 Status('a hostile node name is printed quoted', () => {
   const text = renderStatus(statusReport(facts({ desired: [{ node: 'evil\u001b[2J', version: { epoch: EPOCH, seq: 1 }, hash: 'h' }], appliers: [] })));

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import {
   EVENT_SCHEMA, checkEventSignature, createLogger, eventSignatureHeaders, generateSigningKeyPair, loadConfig, names, signingKeyFrom,
-  type ClusterEvent, type ObjectKind, type SigningSettings,
+  WATCHED_KINDS, type ClusterEvent, type SigningSettings,
 } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams, publishLarge } from '@knp/shared/nats';
 import { headers as natsHeaders, connect, type NatsConnection } from 'nats';
@@ -27,7 +27,7 @@ const trusted = new Map([[pair.keyId, createPublicKey(pair.publicPem)]]);
 
 const events: ClusterEvent[] = history({ seed: 11, churn: CHURN, podsPerNode: 300 });
 const live = foldLiveUids(events);
-for (const kind of ['Namespace', 'Pod', 'NetworkPolicy'] as ObjectKind[])
+for (const kind of WATCHED_KINDS)
   events.push({ schema: EVENT_SCHEMA, op: 'sync', kind, resourceVersion: '1', syncId: `bench-${kind.toLowerCase()}`, chunk: 0, chunks: 1, uids: live[kind] });
 /** The watcher's subjects (sync markers on `<prefix>.ev.sync.<kind>`). */
 const subjectOf = (prefix: string, e: ClusterEvent): string =>

@@ -1,9 +1,10 @@
 import { cidrContainsIp, formatCidr, parseIp, shortHash, type AddressSet, type Protocol } from '@knp/shared';
-import { describeSelector } from './selector.js';
+import { describeSelector, matches, type Selector } from './selector.js';
 import { livePodsIn, sameItems, selectNamespaces, selectPods } from './derived.js';
 import { ownedIps, type ClusterState } from './state.js';
 import type { IpBlockPeer, Peer, PodPeer } from './policy.js';
-import type { PodRecord } from './records.js';
+import type { NodeRecord, PodRecord } from './records.js';
+import type { NodesPeer } from './cluster-policy.js';
 
 /*
  * Address sets are keyed by what selects their members (selector, namespace, ipBlock), never by the
@@ -15,7 +16,9 @@ import type { PodRecord } from './records.js';
 export type SetSpec =
   | { readonly kind: 'pods'; readonly id: string; readonly peer: PodPeer }
   | { readonly kind: 'cidr'; readonly id: string; readonly peer: IpBlockPeer }
-  | { readonly kind: 'pod-ports'; readonly id: string; readonly peer: Peer | 'any'; readonly name: string; readonly protocol: Protocol };
+  /** `protocol` absent: the name on any protocol (a ClusterNetworkPolicy destinationNamedPort). */
+  | { readonly kind: 'pod-ports'; readonly id: string; readonly peer: Peer | 'any'; readonly name: string; readonly protocol: Protocol | undefined }
+  | { readonly kind: 'nodes'; readonly id: string; readonly peer: NodesPeer };
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -35,7 +38,11 @@ export function cidrSetSpec(peer: IpBlockPeer): SetSpec {
   return { kind: 'cidr', id: `c${shortHash(blockKey(peer))}`, peer };
 }
 
-export function podPortSetSpec(peer: Peer | 'any', name: string, protocol: Protocol): SetSpec {
+export function nodesSetSpec(peer: NodesPeer): SetSpec {
+  return { kind: 'nodes', id: `d${shortHash({ nodes: peer.selector.key })}`, peer };
+}
+
+export function podPortSetSpec(peer: Peer | 'any', name: string, protocol: Protocol | undefined): SetSpec {
   const peerKey = peer === 'any' ? 'any' : peer.kind === 'pods' ? podPeerKey(peer) : blockKey(peer);
   return { kind: 'pod-ports', id: `n${shortHash({ peer: peerKey, name, protocol })}`, peer, name, protocol };
 }
@@ -47,7 +54,7 @@ function describePodPeer(peer: PodPeer): string {
 
 /** The selected pod records a set is built from, one array per namespace (identity-stable, see selectPods). */
 function inputsOf(state: ClusterState, spec: SetSpec): readonly (readonly PodRecord[])[] {
-  if (spec.kind === 'cidr') return [];
+  if (spec.kind === 'cidr' || spec.kind === 'nodes') return [];
   const peer = spec.peer;
   if (peer === 'any' || peer.kind === 'ipBlock') return Object.keys(state.pods).sort().map((ns) => livePodsIn(state.pods[ns]));
   const namespaces = peer.namespaceSelector ? selectNamespaces(state, peer.namespaceSelector) : [peer.namespace!];
@@ -69,6 +76,7 @@ export function materialize(state: ClusterState, spec: SetSpec): AddressSet {
 }
 
 function materializeAcrossStates(state: ClusterState, spec: SetSpec): AddressSet {
+  if (spec.kind === 'nodes') return nodesSet(state, spec.id, spec.peer.selector);
   const inputs = inputsOf(state, spec);
   const hit = cache.get(spec.id);
   if (hit && hit.conflicts === state.conflictedIps && hit.inputs.length === inputs.length && hit.inputs.every((a, i) => sameItems(a, inputs[i]!))) return hit.set;
@@ -88,6 +96,8 @@ function build(state: ClusterState, spec: SetSpec, inputs: readonly (readonly Po
     }
     case 'pod-ports':
       return podPortSet(state, spec, inputs);
+    case 'nodes':
+      return nodesSet(state, spec.id, spec.peer.selector);
   }
 }
 
@@ -105,17 +115,32 @@ function podPortSet(state: ClusterState, spec: Extract<SetSpec, { kind: 'pod-por
   const entries: { ip: string; protocol: Protocol; port: number }[] = [];
   const seen = new Set<string>();
   for (const pod of inputs.flat()) {
-    const ports = pod.ports.filter((p) => p.name === name && p.protocol === protocol);
+    const ports = pod.ports.filter((p) => p.name === name && (protocol === undefined || p.protocol === protocol));
     if (ports.length === 0) continue;
     for (const ip of ownedIps(state, pod)) {
       if (peer !== 'any' && peer.kind === 'ipBlock' && !inBlock(peer, ip)) continue;
-      for (const { port } of ports) {
-        const key = `${ip}|${port}`;
-        if (!seen.has(key)) entries.push({ ip, protocol, port }), seen.add(key);
+      for (const p of ports) {
+        const key = `${ip}|${p.protocol}|${p.port}`;
+        if (!seen.has(key)) entries.push({ ip, protocol: p.protocol, port: p.port }), seen.add(key);
       }
     }
   }
-  entries.sort((a, b) => byText(a.ip, b.ip) || a.port - b.port);
+  entries.sort((a, b) => byText(a.ip, b.ip) || byText(a.protocol, b.protocol) || a.port - b.port);
   const what = peer === 'any' ? 'all pods' : peer.kind === 'pods' ? describePodPeer(peer) : `pods in ${formatCidr(peer.cidr)}`;
-  return { kind: 'pod-ports', id: spec.id, selector: `${what} port ${name}/${protocol}`, entries };
+  return { kind: 'pod-ports', id: spec.id, selector: `${what} port ${name}${protocol === undefined ? '' : `/${protocol}`}`, entries };
+}
+
+type NodesCached = { readonly nodes: ClusterState['nodes']; readonly set: Extract<AddressSet, { kind: 'nodes' }> };
+const nodesCache = new Map<string, NodesCached>();
+
+/** spec: a `nodes` peer matches the IPs in status.addresses of the Nodes its selector selects; reused while the node table is the same. */
+function nodesSet(state: ClusterState, id: string, selector: Selector): AddressSet {
+  const hit = nodesCache.get(id);
+  if (hit && hit.nodes === state.nodes) return hit.set;
+  const ips = [...new Set(Object.values(state.nodes).filter((n: NodeRecord) => matches(selector, n.labels)).flatMap((n) => n.ips))].sort(byText);
+  // a node update that leaves the members alone keeps the very same set (caches downstream compare it)
+  const set = hit && sameItems(hit.set.ips, ips) ? hit.set : { kind: 'nodes' as const, id, selector: `nodes {${describeSelector(selector)}}`, ips };
+  if (nodesCache.size > 10_000) nodesCache.clear(); // a cache, not state: bound it
+  nodesCache.set(id, { nodes: state.nodes, set });
+  return set;
 }

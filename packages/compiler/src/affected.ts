@@ -4,6 +4,7 @@ import { livePodsIn, nodesOf, policiesIn } from './derived.js';
 import { isLive, type PodRecord } from './records.js';
 import { ipShard, type ClusterState } from './state.js';
 import type { ParsedPolicy, PolicyRule } from './policy.js';
+import type { ClusterPolicyRecord } from './cluster-policy.js';
 
 type RuleVisitor = (policy: ParsedPolicy, rule: PolicyRule, direction: 'ingress' | 'egress') => void;
 
@@ -14,8 +15,33 @@ type RuleVisitor = (policy: ParsedPolicy, rule: PolicyRule, direction: 'ingress'
  * property test checks it against full compiles.
  */
 export function affectedNodes(prev: ClusterState, next: ClusterState, event: FoldEvent): string[] {
-  if (event.op === 'sync') return [...new Set([...nodesOf(prev), ...nodesOf(next)])].sort();
+  const every = (): string[] => [...new Set([...nodesOf(prev), ...nodesOf(next)])].sort();
+  if (event.op === 'sync') return every();
+  // ClusterNetworkPolicy: a policy's rules reach the nodes of its subject pods only. A policy event counts
+  // for the subjects of its old and new version; a Node whose labels or addresses change, for the subjects
+  // of every policy with a nodes peer; a pod that a policy's pod peer may select (or that shares an IP with
+  // one), for that policy's subjects. A Namespace event (labels move subjects and peers at once) recompiles
+  // every node while any policy exists: conservative, and namespace events are rare.
   const nodes = new Set<string>();
+  const addClusterTargetsOf = (policy: ClusterPolicyRecord): void => {
+    addClusterTargets(prev, policy, nodes);
+    addClusterTargets(next, policy, nodes);
+  };
+  if (event.kind === 'ClusterNetworkPolicy') {
+    for (const state of [prev, next]) {
+      const policy = state.clusterPolicies[event.uid];
+      if (policy) addClusterTargets(state, policy, nodes);
+    }
+    return [...nodes].sort();
+  }
+  if (event.kind === 'Node') {
+    if (nodeChanged(prev, next, event.uid))
+      for (const policy of new Set([...Object.values(prev.clusterPolicies), ...Object.values(next.clusterPolicies)]))
+        if ([...policy.ingress, ...policy.egress].some((r) => r.kind === 'match' && r.peers.some((p) => p.kind === 'nodes'))) addClusterTargetsOf(policy);
+    return [...nodes].sort();
+  }
+  if (event.kind === 'Namespace' && hasClusterPolicies(prev, next)) return every();
+  if (event.kind === 'Pod') for (const policy of clusterPoliciesPeering(prev, next, event.namespace, event.uid)) addClusterTargetsOf(policy);
   const addTargetsOf = (policy: ParsedPolicy): void => {
     addTargets(prev, policy, nodes);
     addTargets(next, policy, nodes);
@@ -59,6 +85,44 @@ export function affectedNodes(prev: ClusterState, next: ClusterState, event: Fol
     }
   }
   return [...nodes].sort();
+}
+
+const hasClusterPolicies = (prev: ClusterState, next: ClusterState): boolean =>
+  Object.keys(prev.clusterPolicies).length > 0 || Object.keys(next.clusterPolicies).length > 0;
+
+function nodeChanged(prev: ClusterState, next: ClusterState, uid: string): boolean {
+  const a = prev.nodes[uid], b = next.nodes[uid];
+  return a === undefined || b === undefined ? a !== b : JSON.stringify([a.labels, a.ips]) !== JSON.stringify([b.labels, b.ips]);
+}
+
+/**
+ * The ClusterNetworkPolicies a pod peer of which may select this pod, or a pod sharing one of its IPs
+ * (which may gain or lose that IP), before or after the event.
+ */
+function clusterPoliciesPeering(prev: ClusterState, next: ClusterState, namespace: string, uid: string): Set<ClusterPolicyRecord> {
+  const out = new Set<ClusterPolicyRecord>();
+  for (const state of [prev, next]) {
+    const pod = state.pods[namespace]?.[uid];
+    if (!pod || Object.keys(state.clusterPolicies).length === 0) continue;
+    for (const p of [pod, ...ipSharers(prev, pod), ...ipSharers(next, pod)]) {
+      const nsLabels = state.namespaces[state.namespaceUids[p.namespace] ?? '']?.labels;
+      if (!nsLabels) continue;
+      for (const policy of Object.values(state.clusterPolicies))
+        for (const rule of [...policy.ingress, ...policy.egress])
+          if (rule.kind === 'match' && rule.peers.some((peer) => peer.kind === 'pods' && matches(peer.namespaceSelector!, nsLabels) && matches(peer.podSelector, p.labels))) out.add(policy);
+    }
+  }
+  return out;
+}
+
+/** Adds the nodes of the live pods a ClusterNetworkPolicy's subject selects. */
+function addClusterTargets(state: ClusterState, policy: ClusterPolicyRecord, nodes: Set<string>): void {
+  const { subject } = policy;
+  for (const ns of Object.values(state.namespaces)) {
+    if (state.namespaceUids[ns.name] !== ns.uid || !matches(subject.namespaceSelector, ns.labels)) continue;
+    for (const pod of livePodsIn(state.pods[ns.name]))
+      if (pod.node && (subject.kind === 'namespaces' || matches(subject.podSelector, pod.labels))) nodes.add(pod.node);
+  }
 }
 
 function forEachRule(state: ClusterState, visit: RuleVisitor): void {

@@ -1,13 +1,15 @@
 import {
   makeRuleSet, shortHash,
   type AddressSet, type Direction, type LocalPod, type PodDirection, type PortMatch, type Rule, type RuleOrigin, type RuleSet,
-  type RuleSetVersion, type Term,
+  type RuleSetVersion, type Term, type TierRule,
 } from '@knp/shared';
 import { localPods, nodesOf, policiesSelecting, sameItems } from './derived.js';
 import { cidrSetSpec, materialize, podPortSetSpec, podSetSpec, type SetSpec } from './address-sets.js';
 import { ownedIps, type ClusterState } from './state.js';
 import type { ParsedPolicy, PolicyRecord, PolicyRule } from './policy.js';
 import { table, type Table } from './table.js';
+import { podTiers, tierRejections, withTiers } from './compile-tiers.js';
+import type { ClusterPolicyRecord } from './cluster-policy.js';
 import type { NamedPort, PodRecord } from './records.js';
 import type { Rejection } from '@knp/shared';
 
@@ -25,12 +27,20 @@ export function compileNode(state: ClusterState, node: string, version: RuleSetV
   const specs = new Map<string, SetSpec>();
   const pods: LocalPod[] = [];
   const namespaces = new Set<string>();
+  const tierRules = new Map<string, TierRule>();
+  const applied = new Set<ClusterPolicyRecord>();
 
   for (const pod of localPods(state, node)) {
     const entry = podEntry(state, pod);
     if (!entry) continue; // its IP belongs to a newer pod now
     namespaces.add(pod.namespace);
-    pods.push(entry.local);
+    const tiers = podTiers(state, pod); // ClusterNetworkPolicy tiers (compile-tiers.ts)
+    pods.push(tiers ? withTiers(entry.local, tiers) : entry.local);
+    for (const use of tiers?.uses ?? []) {
+      tierRules.set(use.rule.id, use.rule);
+      for (const spec of use.sets) specs.set(spec.id, spec);
+    }
+    for (const policy of tiers?.policies ?? []) applied.add(policy);
     for (const use of entry.uses) {
       let rule = rules.get(use.shape.id);
       if (!rule) rules.set(use.shape.id, (rule = { direction: use.direction, terms: use.shape.terms, origins: new Map() }));
@@ -44,7 +54,10 @@ export function compileNode(state: ClusterState, node: string, version: RuleSetV
     .sort((a, b) => (a.id < b.id ? -1 : 1));
   const setList: AddressSet[] = [...specs.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((spec) => materialize(state, spec));
   const rejections = [...namespaces].sort().flatMap((ns) => Object.values(state.policies[ns] ?? table<PolicyRecord>()).flatMap((p) => p.rejections));
-  return { ruleSet: makeRuleSet({ node, pods, rules: ruleList, sets: setList }, version), rejections };
+  rejections.push(...tierRejections(applied));
+  const tierList = [...tierRules.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const content = { node, pods, rules: ruleList, sets: setList, ...(tierList.length > 0 ? { tierRules: tierList } : {}) };
+  return { ruleSet: makeRuleSet(content, version), rejections };
 }
 
 /** One local pod compiled: its IR entry and each policy rule it uses, with the rule's origin. */
@@ -93,7 +106,8 @@ export function compileAll(state: ClusterState): Table<RuleSet> {
 
 /** Every rejection in the cluster, sorted by object. */
 export function allRejections(state: ClusterState): Rejection[] {
-  return Object.keys(state.policies).sort().flatMap((ns) => Object.values(state.policies[ns]!).flatMap((p) => p.rejections));
+  const namespaced = Object.keys(state.policies).sort().flatMap((ns) => Object.values(state.policies[ns]!).flatMap((p) => p.rejections));
+  return [...namespaced, ...tierRejections(new Set(Object.values(state.clusterPolicies)))];
 }
 
 const shapeMemo = new WeakMap<ParsedPolicy, Map<string, RuleShape>>();
@@ -148,7 +162,7 @@ function buildShape(rule: PolicyRule, direction: Direction, podPorts: readonly N
 }
 
 /** Sorted, deduplicated port matches; a whole-protocol match absorbs that protocol's ports. */
-function normalizePorts(ports: readonly PortMatch[]): PortMatch[] {
+export function normalizePorts(ports: readonly PortMatch[]): PortMatch[] {
   const whole = new Set(ports.filter((p) => p.port === undefined).map((p) => p.protocol));
   const kept = ports.filter((p) => p.port === undefined || !whole.has(p.protocol));
   const unique = [...new Map(kept.map((p) => [`${p.protocol}|${p.port ?? ''}|${p.endPort ?? ''}`, p])).values()];

@@ -1,6 +1,6 @@
 import { castDraft, produce, type Draft } from 'immer';
 import { assertNever } from '@knp/shared';
-import type { FoldEvent, NamespaceEvent, PodEvent, PolicyEvent, SyncMarker } from './fold-event.js';
+import type { ClusterPolicyEvent, FoldEvent, NamespaceEvent, NodeEvent, PodEvent, PolicyEvent, SyncMarker } from './fold-event.js';
 import { isLive, type PodRecord } from './records.js';
 import { ipShard, type ClusterState } from './state.js';
 import { table } from './table.js';
@@ -30,6 +30,8 @@ function apply(draft: Draft<ClusterState>, event: FoldEvent): void {
     case 'Namespace': return applyNamespace(draft, event);
     case 'Pod': return applyPod(draft, event);
     case 'NetworkPolicy': return applyPolicy(draft, event);
+    case 'Node': return applyNode(draft, event);
+    case 'ClusterNetworkPolicy': return applyClusterPolicy(draft, event);
     default: return assertNever(event);
   }
 }
@@ -95,6 +97,16 @@ function applyPolicy(draft: Draft<ClusterState>, event: PolicyEvent): void {
   (draft.policies[namespace] ??= table())[event.uid] = castDraft(event.record);
 }
 
+function applyNode(draft: Draft<ClusterState>, event: NodeEvent): void {
+  if (event.op === 'delete') delete draft.nodes[event.uid];
+  else draft.nodes[event.uid] = castDraft(event.record);
+}
+
+function applyClusterPolicy(draft: Draft<ClusterState>, event: ClusterPolicyEvent): void {
+  if (event.op === 'delete') delete draft.clusterPolicies[event.uid];
+  else draft.clusterPolicies[event.uid] = castDraft(event.record);
+}
+
 /**
  * Once every chunk of a sync has arrived, objects of that kind it does not name are deleted. A chunk that
  * disagrees with the pending sync of the same id on the chunk count is ignored: counting it could complete
@@ -128,8 +140,12 @@ function applySync(draft: Draft<ClusterState>, event: SyncMarker): void {
           if (!live.has(policy.uid)) applyPolicy(draft, { kind: 'NetworkPolicy', op: 'delete', uid: policy.uid, namespace, name: policy.name });
       return;
     case 'Node':
+      for (const node of Object.values(draft.nodes)) if (!live.has(node.uid)) applyNode(draft, { kind: 'Node', op: 'delete', uid: node.uid, name: node.name });
+      return;
     case 'ClusterNetworkPolicy':
-      return; // not folded yet: decodeEvent skips their objects
+      for (const policy of Object.values(draft.clusterPolicies))
+        if (!live.has(policy.uid)) applyClusterPolicy(draft, { kind: 'ClusterNetworkPolicy', op: 'delete', uid: policy.uid, name: policy.name });
+      return;
     default:
       return assertNever(event.kind);
   }

@@ -54,7 +54,7 @@ function explainPair(ruleSets: Table<RuleSet>, src: ClusterPod, dst: ClusterPod,
     const ruleSet = has(ruleSets, pod.node) ? ruleSets[pod.node] : undefined;
     const local = ruleSet?.pods.find((p) => p.uid === pod.uid);
     // a pod its node's rule set does not list is not isolated: Kubernetes default-allow
-    const verdict: SideVerdict = ruleSet && local ? evaluate(ruleSet, local, direction, { peerIp, protocol, port }) : { allowed: true, isolated: false, policies: [], allowedBy: [] };
+    const verdict: SideVerdict = ruleSet && local ? evaluate(ruleSet, local, direction, { peerIp, protocol, port }) : { allowed: true, decidedBy: { tier: 'default' }, isolated: false, policies: [], allowedBy: [] };
     return { ...verdict, node: pod.node };
   };
   const egress = side(src, 'egress', destinationIp);

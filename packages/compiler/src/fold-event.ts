@@ -1,5 +1,6 @@
 import type { ObjectKind, SignedOrigin } from '@knp/shared';
-import type { NamespaceRecord, PodRecord } from './records.js';
+import type { NamespaceRecord, NodeRecord, PodRecord } from './records.js';
+import type { ClusterPolicyRecord } from './cluster-policy.js';
 import type { PolicyRecord } from './policy.js';
 
 /*
@@ -15,6 +16,8 @@ type Upsert<R> = { readonly op: 'upsert'; readonly record: R } | { readonly op: 
 export type NamespaceEvent = Seq & { readonly kind: 'Namespace'; readonly uid: string; readonly name: string } & Upsert<NamespaceRecord>;
 export type PodEvent = Seq & { readonly kind: 'Pod'; readonly uid: string; readonly namespace: string; readonly name: string } & Upsert<PodRecord>;
 export type PolicyEvent = Seq & { readonly kind: 'NetworkPolicy'; readonly uid: string; readonly namespace: string; readonly name: string } & Upsert<PolicyRecord>;
+export type NodeEvent = Seq & { readonly kind: 'Node'; readonly uid: string; readonly name: string } & Upsert<NodeRecord>;
+export type ClusterPolicyEvent = Seq & { readonly kind: 'ClusterNetworkPolicy'; readonly uid: string; readonly name: string } & Upsert<ClusterPolicyRecord>;
 
 /** One chunk of a sync: once all chunks arrived, objects of the kind that no chunk names are deleted. */
 export type SyncMarker = Seq & {
@@ -26,4 +29,4 @@ export type SyncMarker = Seq & {
   readonly uids: readonly string[];
 };
 
-export type FoldEvent = NamespaceEvent | PodEvent | PolicyEvent | SyncMarker;
+export type FoldEvent = NamespaceEvent | PodEvent | PolicyEvent | NodeEvent | ClusterPolicyEvent | SyncMarker;

@@ -1,8 +1,11 @@
-import { WATCHED_KINDS, formatRejection, isDnsLabel, isDnsSubdomain, isUid, manifestUid, preview, type ObjectKind, type Rejection } from '@knp/shared';
+import { OBJECT_KINDS, isClusterScoped, formatRejection, isDnsLabel, isDnsSubdomain, isUid, manifestUid, preview, type ObjectKind, type Rejection } from '@knp/shared';
 import type { FoldEvent } from './fold-event.js';
 import { foldEvent } from './input/event.js';
 import { readObject } from './input/object.js';
 import { isRecord, type ObjectId } from './input/read.js';
+
+/** The one ClusterNetworkPolicy version knp reads (v1alpha1 had other kinds and other semantics). */
+const CNP_API_VERSION = 'policy.networking.k8s.io/v1alpha2';
 
 /** Manifests read for folding: the events; the objects skipped, one line each; the fields rejected of the objects kept. */
 export type ManifestEvents = { readonly events: FoldEvent[]; readonly errors: string[]; readonly rejections: Rejection[] };
@@ -10,7 +13,7 @@ export type ManifestEvents = { readonly events: FoldEvent[]; readonly errors: st
 /**
  * Turns plain Kubernetes objects (as read from manifests; `kind: List` expanded) into fold events, through
  * the same readers as wire events. Objects without metadata.uid get one derived from kind/namespace/name,
- * without a namespace `default`. Other kinds are ignored; objects with an invalid name, namespace or uid, or
+ * without a namespace `default` (cluster-scoped kinds have none: Namespace, Node, ClusterNetworkPolicy). Other kinds are ignored; objects with an invalid name, namespace or uid, or
  * that their reader skips, are reported in `errors`.
  */
 export function eventsFromObjects(objects: readonly unknown[]): ManifestEvents {
@@ -21,7 +24,9 @@ export function eventsFromObjects(objects: readonly unknown[]): ManifestEvents {
     if (!isRecord(value)) return void errors.push(`${where}: not an object`);
     const { kind, items, metadata } = value;
     if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items)) return items.forEach((item, i) => visit(item, `${where}.items[${i}]`));
-    if (typeof kind !== 'string' || !(WATCHED_KINDS as readonly string[]).includes(kind)) return;
+    if (typeof kind !== 'string' || !(OBJECT_KINDS as readonly string[]).includes(kind)) return;
+    if (kind === 'ClusterNetworkPolicy' && value.apiVersion !== CNP_API_VERSION)
+      return void errors.push(`${where}: ClusterNetworkPolicy apiVersion ${preview(value.apiVersion)} is not ${CNP_API_VERSION}; skipped`);
     const id = identity(kind as ObjectKind, metadata);
     if (typeof id === 'string') return void errors.push(`${where}: ${kind} ${id}`);
     const read = readObject(kind as ObjectKind, id, value);
@@ -41,7 +46,7 @@ function identity(kind: ObjectKind, metadata: unknown): ObjectId | string {
   if (kind === 'Namespace' ? !isDnsLabel(name) : !isDnsSubdomain(name))
     return `metadata.name ${preview(name)} is not a DNS-1123 ${kind === 'Namespace' ? 'label' : 'subdomain'}`;
   let namespace: string | undefined;
-  if (kind !== 'Namespace') {
+  if (!isClusterScoped(kind)) {
     namespace = rawNamespace === undefined || rawNamespace === null || rawNamespace === '' ? 'default' : (rawNamespace as string);
     if (!isDnsLabel(namespace)) return `${preview(name)}: metadata.namespace ${preview(rawNamespace)} is not a DNS-1123 label`;
   }

@@ -33,3 +33,12 @@ export type PodRecord = {
 export function isLive(pod: PodRecord): boolean {
   return pod.node !== undefined && pod.ips.length > 0 && !pod.hostNetwork && pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
 }
+
+/** What the compiler keeps of a Node: its labels (for `nodes` peers) and the IPs in its status.addresses. */
+export type NodeRecord = {
+  readonly uid: string;
+  readonly name: string;
+  readonly labels: Labels;
+  /** Canonical InternalIP and ExternalIP addresses (v4 and v6), deduplicated, in the order listed. */
+  readonly ips: readonly string[];
+};

@@ -4,7 +4,7 @@ import type { AddressSet, LocalPod, PortMatch, Rule, RuleSetContent, Term } from
 export type RuleSetDiff = {
   readonly pods: { readonly added: readonly string[]; readonly removed: readonly string[]; readonly isolation: readonly string[] };
   readonly policies: { readonly added: readonly string[]; readonly removed: readonly string[] };
-  /** Rules as `<policy> ingress[i]: <peers> <ports>`. */
+  /** Rules as `<policy> ingress[i]: <peers> <ports>`; tier rules as `ClusterNetworkPolicy <name> (<tier> tier, priority <p>) ingress[i]: <action> ...`. */
   readonly rules: { readonly added: readonly string[]; readonly removed: readonly string[] };
   /** Peer sets whose members changed, and sets that came or went. */
   readonly peers: readonly { readonly set: string; readonly added: readonly string[]; readonly removed: readonly string[] }[];
@@ -18,8 +18,10 @@ function side(pod: LocalPod, direction: 'ingress' | 'egress'): string {
   return d.isolated ? `${direction} isolated by ${d.policies.join(', ')}` : `${direction} open`;
 }
 
+/** NetworkPolicies as `ns/name`, ClusterNetworkPolicies as `ClusterNetworkPolicy name`. */
 function policiesOf(content: RuleSetContent): Set<string> {
-  return new Set(content.pods.flatMap((p) => [...p.ingress.policies, ...p.egress.policies]));
+  const cluster = (content.tierRules ?? []).map((r) => `ClusterNetworkPolicy ${r.origin.policy}`);
+  return new Set([...content.pods.flatMap((p) => [...p.ingress.policies, ...p.egress.policies]), ...cluster]);
 }
 
 function describePorts(ports: 'any' | readonly PortMatch[]): string {
@@ -44,6 +46,11 @@ function describeRules(content: RuleSetContent): Map<string, string> {
   for (const rule of content.rules as readonly Rule[]) {
     const what = rule.terms.map((t) => describeTerm(t, sets)).join('; ') || 'nothing';
     for (const o of rule.origins) out.set(`${o.policy} ${rule.direction}[${o.rule}]: ${rule.direction === 'ingress' ? 'from' : 'to'} ${what}`, rule.id);
+  }
+  for (const rule of content.tierRules ?? []) {
+    const what = rule.terms.map((t) => describeTerm(t, sets)).join('; ') || 'nothing';
+    const { policy, tier, priority, rule: at } = rule.origin;
+    out.set(`ClusterNetworkPolicy ${policy} (${tier} tier, priority ${priority}) ${rule.direction}[${at}]: ${rule.action} ${rule.direction === 'ingress' ? 'from' : 'to'} ${what}`, rule.id);
   }
   return out;
 }

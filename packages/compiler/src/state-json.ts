@@ -41,6 +41,8 @@ export function stateFromJson(value: unknown): ClusterState {
     namespaceUids: tableOf(s.namespaceUids, 'namespaceUids', (uid) => uid as string),
     pods: tableOf(s.pods, 'pods', (shard, ns) => tableOf(shard, `pods[${ns}]`, (pod, uid) => withLabels(pod, `pods[${ns}][${uid}]`))),
     policies: tableOf(s.policies, 'policies', (shard, ns) => tableOf(shard, `policies[${ns}]`, (p) => p as never)),
+    nodes: tableOf(s.nodes, 'nodes', (node, uid) => withLabels(node, `nodes[${uid}]`)),
+    clusterPolicies: tableOf(s.clusterPolicies, 'clusterPolicies', (p) => p as never),
     ipClaims: tableOf(s.ipClaims, 'ipClaims', (shard, h) => tableOf(shard, `ipClaims[${h}]`, (claims) => claims as never)),
     conflictedIps: tableOf(s.conflictedIps, 'conflictedIps', (uids) => uids as string),
     pendingSyncs: tableOf(s.pendingSyncs, 'pendingSyncs', (p) => p as never),

@@ -1,4 +1,5 @@
-import type { NamespaceRecord, PodRecord } from './records.js';
+import type { NamespaceRecord, NodeRecord, PodRecord } from './records.js';
+import type { ClusterPolicyRecord } from './cluster-policy.js';
 import type { PolicyRecord } from './policy.js';
 import { table, type Table } from './table.js';
 
@@ -37,6 +38,10 @@ export type ClusterState = {
   readonly pods: Table<Table<PodRecord>>;
   /** namespace -> uid -> policy. */
   readonly policies: Table<Table<PolicyRecord>>;
+  /** uid -> node (cluster-scoped: one table, Nodes are few). */
+  readonly nodes: Table<NodeRecord>;
+  /** uid -> ClusterNetworkPolicy (cluster-scoped). */
+  readonly clusterPolicies: Table<ClusterPolicyRecord>;
   /** ipShard(ip) -> ip -> claims. */
   readonly ipClaims: Table<Table<readonly IpClaim[]>>;
   /**
@@ -52,7 +57,7 @@ export type ClusterState = {
 /** The state before any event; `signed` when it is to be folded from signed events only. */
 export function emptyState(epoch = 'offline', signed = false): ClusterState {
   return {
-    epoch, seq: 0, namespaces: table(), namespaceUids: table(), pods: table(), policies: table(), ipClaims: table(), conflictedIps: table(), pendingSyncs: table(),
+    epoch, seq: 0, namespaces: table(), namespaceUids: table(), pods: table(), policies: table(), nodes: table(), clusterPolicies: table(), ipClaims: table(), conflictedIps: table(), pendingSyncs: table(),
     trust: { signed, origins: table(), synced: table() },
   };
 }

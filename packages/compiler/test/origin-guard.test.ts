@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { admitOrigin, guardMarks, judgeOrigin, publishGate, resumeState } from '../src/input/origin-guard.js';
 import { emptyState, evolveAll, type ClusterState } from '../src/index.js';
+import type { ObjectKind } from '@knp/shared';
 import type { FoldEvent } from '../src/fold-event.js';
 import { stateFromJson } from '../src/state-json.js';
 
@@ -29,7 +30,7 @@ Guard('marks move on only with accepted origins, per key; an unsigned event is n
   assert.is(admitOrigin(marks, undefined), undefined);
 });
 
-const sync = (kind: 'Namespace' | 'Pod' | 'NetworkPolicy', seq: number, chunks = 1): FoldEvent => ({ op: 'sync', kind, syncId: `s-${kind}`, chunk: 0, chunks, uids: [], seq, origin: o(5, seq) });
+const sync = (kind: ObjectKind, seq: number, chunks = 1): FoldEvent => ({ op: 'sync', kind, syncId: `s-${kind}`, chunk: 0, chunks, uids: [], seq, origin: o(5, seq) });
 
 Guard('folded origins and completed syncs are kept in the state, and survive a snapshot', () => {
   const state = evolveAll(emptyState('e', true), [sync('Namespace', 1), sync('Pod', 2)]);
@@ -43,11 +44,11 @@ Guard('folded origins and completed syncs are kept in the state, and survive a s
 
 Guard('publish gate: unsigned never waits; signed waits for a signed fold with a full sync of every kind', () => {
   assert.equal(publishGate(false, emptyState('e')), []);
-  assert.equal(publishGate(true, emptyState('e', false)), ['Namespace', 'Pod', 'NetworkPolicy'], 'a state folded unsigned is never enough');
-  const partial = evolveAll(emptyState('e', true), [sync('Namespace', 1), sync('Pod', 2)]);
+  assert.equal(publishGate(true, emptyState('e', false)), ['Namespace', 'Pod', 'NetworkPolicy', 'Node', 'ClusterNetworkPolicy'], 'a state folded unsigned is never enough');
+  const partial = evolveAll(emptyState('e', true), [sync('Namespace', 1), sync('Pod', 2), sync('Node', 3), sync('ClusterNetworkPolicy', 4)]);
   assert.equal(publishGate(true, partial), ['NetworkPolicy']);
-  assert.equal(publishGate(true, evolveAll(partial, [sync('NetworkPolicy', 3, 2)])), ['NetworkPolicy'], 'a sync still missing chunks does not count');
-  assert.equal(publishGate(true, evolveAll(partial, [sync('NetworkPolicy', 3)])), []);
+  assert.equal(publishGate(true, evolveAll(partial, [sync('NetworkPolicy', 5, 2)])), ['NetworkPolicy'], 'a sync still missing chunks does not count');
+  assert.equal(publishGate(true, evolveAll(partial, [sync('NetworkPolicy', 5)])), []);
 });
 
 Guard('a signed state resumed by a replica that does not require signatures is no longer signed', () => {

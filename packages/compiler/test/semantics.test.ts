@@ -2,19 +2,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileNode } from '../src/index.js';
 import { allowed, cluster, namespace, pod, policy } from '@knp/testing';
+import { worldObjects } from './world.js';
 
 /** Focused semantics beyond the conformance table: pod lifecycle, families, ports, IR shape. */
 const Semantics = suite('semantics');
 
-const world = (extra: unknown[] = []) =>
-  cluster([
-    namespace('x', { team: 'x' }),
-    namespace('y', { team: 'y' }),
-    pod({ ns: 'x', name: 'a', labels: { app: 'a' }, ip: ['10.0.0.1', 'fd00::1'], node: 'n1', ports: [{ name: 'http', port: 8080 }] }),
-    pod({ ns: 'x', name: 'b', labels: { app: 'b' }, ip: ['10.0.0.2', 'fd00::2'], node: 'n1', ports: [{ name: 'http', port: 9090 }] }),
-    pod({ ns: 'y', name: 'c', labels: { app: 'c' }, ip: '10.0.1.3', node: 'n2', ports: [{ name: 'http', port: 7070, protocol: 'UDP' }] }),
-    ...extra,
-  ]);
+const world = (extra: unknown[] = []) => cluster([...worldObjects(), ...extra]);
 
 Semantics('pods that no policy selects stay fully open', () => {
   const s = world([policy('x', 'p', { podSelector: { matchLabels: { app: 'a' } } })]);

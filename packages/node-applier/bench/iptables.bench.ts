@@ -85,7 +85,7 @@ try {
     `iptables+ipset full load over the loaded rules (median of 5): ${ms(median(replace))}`,
     `one pod-IP set change (median of 20)        kernel     render+diff+kernel   Applier.apply end to end   (target <= 10 ms)`,
     `  iptables+ipset (one ipset restore)    ${ms(median(iptDelta.kernel)).padStart(9)}  ${ms(median(iptDelta.load)).padStart(12)}  ${ms(median(iptDelta.apply)).padStart(16)}`,
-    `  nftables (one nft -f transaction)     ${ms(median(nftDelta.kernel)).padStart(9)}  ${ms(median(nftDelta.load)).padStart(12)}  ${ms(median(nftDelta.apply)).padStart(16)}`,
+    `  nftables (one nft -i transaction)     ${ms(median(nftDelta.kernel)).padStart(9)}  ${ms(median(nftDelta.load)).padStart(12)}  ${ms(median(nftDelta.apply)).padStart(16)}`,
     `old rendering in iptables (one rule per local pod x peer x port): ${oldRules} rules, ${(old.length / 1024).toFixed(0)} KiB, iptables-restore ${ms(median(oldLoad))} (median of 3)`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);

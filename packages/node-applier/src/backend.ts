@@ -26,6 +26,8 @@ export interface Backend {
   observe(): Promise<string | undefined>;
   /** Removes every kernel object the backend owns. */
   remove(): Promise<void>;
+  /** Ends the backend's long-lived kernel clients (the nft session), if any; the rules stay in force. */
+  close?(): Promise<void>;
   /** What `ruleSet` becomes in the kernel, counted from its plan (for the metrics; optional for test backends). */
   objects?(ruleSet: RuleSet): KernelObjects | undefined;
 }

@@ -11,13 +11,15 @@ export { fingerprintNftListing } from './render/nft/fingerprint.js';
 export { planIptables, iptChainName, iptTopChain, IPSET_MAXELEM, type IptPlan, type IpsetPlan, type IptChainPlan, type IptFamilyPlan } from './render/iptables/plan.js';
 export { ipsetNetEntries, printNetEntry, type NetEntry } from './render/iptables/ipset-entries.js';
 export {
-  renderIpset, renderIptables, renderIpsetDelta, printIpsetLoad, printIptables, printIptablesRemoval, printIpsetDestroy, ipsetTempName, NO_KERNEL_FACTS, type IptKernelFacts,
+  renderIpset, renderIptables, renderIpsetDelta, printIpsetLoad, printIpsetFill, printIptables, printIptablesRemoval, printIpsetDestroy, ipsetTempName, NO_KERNEL_FACTS, type IptKernelFacts,
 } from './render/iptables/print.js';
+export { placeSets, withKernelSetNames, referencedSets, ipsetOtherName, ipsetPlannedName, type SetPlacement, type IpsetKernelFacts } from './render/iptables/generations.js';
 export { parseIptablesSave, parseIpsetSave, fingerprintIptables, type IptSaved, type IpsetSaved } from './render/iptables/fingerprint.js';
 
 export { runCommand, KernelCommandError, type KernelTarget, type RunResult } from './kernel/run.js';
 export { nftLoad, nftListTable, nftDeleteTable } from './kernel/nft.js';
 export { nftBackend, nftObjects, type NftBackendOptions } from './kernel/nft-backend.js';
+export { NftSession } from './kernel/nft-session.js';
 export { XTABLES_WAIT_S, iptablesRestore, ipsetRestore, iptablesSave, ipsetSave, ipsetNames, iptablesTool } from './kernel/ipt.js';
 export { chooseIptablesVariant, saveFacts, IPTABLES_MODES, type IptablesMode, type IptablesVariant, type SaveFacts, type VariantChoice } from './iptables-variant.js';
 export { detectIptablesVariant, readSaveFacts } from './kernel/detect-iptables.js';

@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkRuleSet, type ReceivedRuleSet } from '@knp/shared';
+import { localPod, peers, tierRule, tieredRuleSet, withTiers } from '@knp/testing';
 
 const Check = suite('checkRuleSet: which rule sets the applier of node-1 applies');
 const EPOCH = '2026-12-04T01:30:05.123456789Z';
@@ -34,6 +35,10 @@ function message(rs: RuleSet, key: typeof signer | 'unsigned' = signer, body?: o
 const good = ruleSet();
 const emptied = { ...good, rules: [], pods: [], sets: [] };
 const withRule = ruleSet({ rules: [rule] });
+const denyAll = tierRule('t1', 'ingress', 'Deny', [peers('any')]);
+const tieredPod = (ids: string[]) => withTiers(localPod({ name: 'x/a', ips: ['10.0.0.1'] }), { ingress: { admin: ids } });
+const tiered = tieredRuleSet({ pods: [tieredPod(['t1'])], tierRules: [denyAll] }, 30, EPOCH);
+const badTiers = tieredRuleSet({ pods: [tieredPod(['t2'])], tierRules: [denyAll] }, 30, EPOCH);
 
 const cases: Array<[name: string, msg: ReceivedRuleSet, trust: Trust, applied: { epoch: string; seq: number } | undefined, expected: string]> = [
   ['a signed rule set of the current epoch is applied', message(good), trusted, undefined, 'accept'],
@@ -56,6 +61,8 @@ const cases: Array<[name: string, msg: ReceivedRuleSet, trust: Trust, applied: {
   ['a body that disagrees with its statement\'s version is refused', message(good, signer, { ...good, version: { epoch: EPOCH, seq: 12 } }), trusted, undefined, 'malformed'],
   ['a body that is not JSON is refused', { ...message(good), body: Buffer.from('{') }, trusted, undefined, 'malformed'],
   ['an unsigned rule set is applied when no compiler key is trusted', message(good, 'unsigned'), unsigned, undefined, 'accept'],
+  ['a signed rule set with tier rules is applied', message(tiered), trusted, undefined, 'accept'],
+  ['a signed rule set whose pod names a tier rule it does not hold is refused as malformed', message(badTiers), trusted, undefined, 'malformed'],
 ];
 for (const [name, msg, trust, applied, expected] of cases)
   Check(`${name} -> ${expected}`, () => {

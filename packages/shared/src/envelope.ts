@@ -7,11 +7,11 @@ export type ObjectKind = 'Pod' | 'Namespace' | 'NetworkPolicy' | 'Node' | 'Clust
 export const OBJECT_KINDS: readonly ObjectKind[] = ['Namespace', 'Pod', 'NetworkPolicy', 'Node', 'ClusterNetworkPolicy'];
 
 /**
- * The kinds the watcher lists, watches and syncs; the publish gate waits for a full sync of each. Node and
- * ClusterNetworkPolicy join once the watcher publishes them (the compiler already reads their envelopes).
+ * The kinds the watcher lists, watches and syncs; the publish gate waits for a full sync of each. Without
+ * the ClusterNetworkPolicy CRD the watcher publishes an empty sync of that kind, so the gate still opens.
  */
-export type WatchedKind = 'Namespace' | 'Pod' | 'NetworkPolicy';
-export const WATCHED_KINDS: readonly WatchedKind[] = ['Namespace', 'Pod', 'NetworkPolicy'];
+export type WatchedKind = ObjectKind;
+export const WATCHED_KINDS: readonly WatchedKind[] = ['Namespace', 'Pod', 'NetworkPolicy', 'Node', 'ClusterNetworkPolicy'];
 
 /** Kinds in no namespace: their events carry no `namespace`. */
 export const CLUSTER_SCOPED_KINDS: readonly ObjectKind[] = ['Namespace', 'Node', 'ClusterNetworkPolicy'];

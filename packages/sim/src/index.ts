@@ -3,6 +3,7 @@
 // nats-server, and knp's services as child processes.
 export * from './netns/cluster.js';
 export * from './netns/prober.js';
+export { namespacesOfProcess, strayNamespaces } from './netns/runs.js';
 export * from './netns/sh.js';
 export type { Probe, ProbeRequest, ProbeResponse } from './netns/agent.js';
 export * from './standin/standin.js';

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NetnsCluster, type PodSpec } from './netns/cluster.js';
+import { NetnsCluster, type ClusterSpec, type PodSpec } from './netns/cluster.js';
 import { RestartableNats, Service, knpInit } from './processes.js';
-import { startStandin, type Standin } from './standin/standin.js';
+import { startStandin, type Standin, type StandinOptions } from './standin/standin.js';
 
 export type Backend = 'nftables' | 'iptables';
 
@@ -18,6 +18,10 @@ export type PipelineOptions = {
   readonly backend?: Backend;
   /** More variables for every service. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Node addresses and agents for the cluster (`nodes` peers, node probes); default none. */
+  readonly nodeListeners?: ClusterSpec['nodeListeners'];
+  /** The stand-in's options (e.g. `clusterNetworkPolicyCrd: false`: the CRD starts absent). */
+  readonly standin?: StandinOptions;
 };
 
 /**
@@ -50,8 +54,10 @@ export class Pipeline {
 
   static async create(options: PipelineOptions): Promise<Pipeline> {
     const nats = options.natsUrl === undefined ? await RestartableNats.start() : undefined;
-    const standin = await startStandin();
-    const cluster = await NetnsCluster.create({ nodes: [...options.nodes], pods: [...options.pods] });
+    const standin = await startStandin(options.standin);
+    const cluster = await NetnsCluster.create({
+      nodes: [...options.nodes], pods: [...options.pods], ...(options.nodeListeners ? { nodeListeners: options.nodeListeners } : {}),
+    });
     return new Pipeline(options, standin, cluster, nats, options.natsUrl ?? nats!.url);
   }
 

@@ -169,13 +169,13 @@ export async function waitSynced(env: Record<string, string>, afterRv: string, t
 }
 
 type Desired = { kind: StandinKind; object: K8sObject };
-const KIND_ORDER: readonly StandinKind[] = ['Namespace', 'Pod', 'NetworkPolicy'];
+const KIND_ORDER: readonly StandinKind[] = ['Namespace', 'Node', 'Pod', 'NetworkPolicy', 'ClusterNetworkPolicy'];
 const keyOf = (o: K8sObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 const content = (o: K8sObject): string => JSON.stringify({ labels: o.metadata.labels ?? {}, spec: o.spec ?? null, status: o.status ?? null });
 
 /**
  * Makes the stand-in hold exactly `objects` (by kind and namespace/name): creates, updates what differs,
- * deletes the rest (policies before pods before namespaces). Returns the resourceVersion after the last
+ * deletes the rest (policies before pods before nodes before namespaces). Returns the resourceVersion after the last
  * write, or the current one when nothing changed.
  */
 export function syncApi(standin: Standin, objects: readonly { kind: string; metadata: { name: string; namespace?: string } }[]): string {

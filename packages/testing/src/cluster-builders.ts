@@ -40,6 +40,22 @@ export const policy = (ns: string, name: string, spec: unknown) => ({
   spec,
 });
 
+/** A Node with labels and status.addresses (InternalIP for each IP given). */
+export const node = (name: string, labels: Labels = {}, ips: string[] = []) => ({
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: { name, labels },
+  status: { addresses: [{ type: 'Hostname', address: name }, ...ips.map((address) => ({ type: 'InternalIP', address }))] },
+});
+
+/** A ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2). */
+export const clusterPolicy = (name: string, spec: unknown) => ({
+  apiVersion: 'policy.networking.k8s.io/v1alpha2',
+  kind: 'ClusterNetworkPolicy',
+  metadata: { name },
+  spec,
+});
+
 export function cluster(objects: unknown[]): ClusterState {
   const { events, errors } = eventsFromObjects(objects);
   if (errors.length) throw new Error(errors.join('\n'));

@@ -7,3 +7,4 @@ export * from './hostile.js';
 export * from './nats-stream.js';
 export * from './wait.js';
 export * from './wire-event.js';
+export * from './tier-builders.js';

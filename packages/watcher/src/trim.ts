@@ -1,4 +1,4 @@
-import { EVENT_SCHEMA, canonicalJson, namedPorts, shortHash, type ObjectEvent, type WatchedKind, type SyncEvent } from '@knp/shared';
+import { EVENT_SCHEMA, assertNever, canonicalJson, isClusterScoped, namedPorts, shortHash, type ObjectEvent, type WatchedKind, type SyncEvent } from '@knp/shared';
 
 /** The part of an API object the compiler reads; everything else is dropped before publishing. */
 export type TrimmedMeta = {
@@ -17,7 +17,9 @@ export type TrimmedObject = {
   readonly status?: unknown;
 };
 
-const API_VERSION: Record<WatchedKind, string> = { Pod: 'v1', Namespace: 'v1', NetworkPolicy: 'networking.k8s.io/v1' };
+const API_VERSION: Record<WatchedKind, string> = {
+  Pod: 'v1', Namespace: 'v1', NetworkPolicy: 'networking.k8s.io/v1', Node: 'v1', ClusterNetworkPolicy: 'policy.networking.k8s.io/v1alpha2',
+};
 
 type Loose = Record<string, unknown> | undefined;
 const obj = (v: unknown): Loose => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
@@ -25,8 +27,10 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /**
- * Trims a Pod, Namespace or NetworkPolicy (as listed by the typed client or sent by a watch) to what the
- * compiler needs. Undefined when the object has no uid or name (nothing we could key it by).
+ * Trims a watched object (as listed by the typed client or sent by a watch) to what the compiler needs. A
+ * Node keeps only its labels and status.addresses, so its heartbeats (conditions, resourceVersion) trim to
+ * the same content; a ClusterNetworkPolicy keeps its whole spec (the compiler validates it). Undefined when
+ * the object has no uid or name (nothing we could key it by).
  */
 export function trimObject(kind: WatchedKind, raw: unknown): TrimmedObject | undefined {
   const o = obj(raw);
@@ -36,7 +40,7 @@ export function trimObject(kind: WatchedKind, raw: unknown): TrimmedObject | und
   const metadata: TrimmedMeta = {
     uid,
     name,
-    ...(kind !== 'Namespace' && str(m?.namespace) !== undefined ? { namespace: str(m?.namespace)! } : {}),
+    ...(!isClusterScoped(kind) && str(m?.namespace) !== undefined ? { namespace: str(m?.namespace)! } : {}),
     ...(obj(m?.labels) ? { labels: stringRecord(m?.labels) } : {}),
     resourceVersion: str(m?.resourceVersion) ?? '',
     ...(timestamp(m?.creationTimestamp) ? { creationTimestamp: timestamp(m?.creationTimestamp)! } : {}),
@@ -49,16 +53,25 @@ export function trimObject(kind: WatchedKind, raw: unknown): TrimmedObject | und
       return { ...base, spec: o?.spec === undefined ? {} : policySpec(o.spec) };
     case 'Pod':
       return { ...base, spec: podSpec(obj(o?.spec)), status: podStatus(obj(o?.status)) };
+    case 'Node':
+      return { ...base, status: nodeStatus(obj(o?.status)) };
+    case 'ClusterNetworkPolicy':
+      return { ...base, spec: o?.spec === undefined ? {} : plainData(o.spec) };
+    default:
+      return assertNever(kind);
   }
 }
 
+/** A custom object comes as plain JSON from its generic client; a round trip drops anything else (Dates, classes, undefined). */
+const plainData = (v: unknown): unknown => JSON.parse(JSON.stringify(v)) as unknown;
+
 /**
- * The typed client's list deserializes into class instances and renames the ingress rule's `from` to
- * `_from` (a reserved word in its generator); a watch event is plain API JSON. A JSON round trip makes both
- * plain data, and `_from` goes back to the API's name, so a policy listed at start keeps its peers.
+ * The typed client deserializes into class instances and renames the ingress rule's `from` to `_from` (a
+ * reserved word in its generator); a watch event, and our lists, are plain API JSON. A JSON round trip makes
+ * both plain data, and `_from` goes back to the API's name, so a typed policy keeps its peers.
  */
 function policySpec(spec: unknown): unknown {
-  const plain = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
+  const plain = plainData(spec) as Record<string, unknown>;
   if (!Array.isArray(plain.ingress)) return plain;
   return {
     ...plain,
@@ -79,6 +92,13 @@ function podSpec(spec: Loose): unknown {
     ...(spec?.hostNetwork === true ? { hostNetwork: true } : {}),
     ...(ports.length > 0 ? { containers: [{ ports }] } : {}),
   };
+}
+
+/** The addresses a `nodes` peer matches (type and address, strings only); conditions and the rest change on every heartbeat. */
+function nodeStatus(status: Loose): unknown {
+  const addresses = arr(status?.addresses).map((a) => obj(a)).filter((a) => str(a?.address) !== undefined)
+    .map((a) => ({ ...(str(a?.type) !== undefined ? { type: str(a?.type) } : {}), address: str(a?.address)! }));
+  return addresses.length > 0 ? { addresses } : {};
 }
 
 function podStatus(status: Loose): unknown {

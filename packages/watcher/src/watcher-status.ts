@@ -1,7 +1,11 @@
 import { WATCHED_KINDS, STATUS_SCHEMA, type KindStatus, type WatchedKind, type WatcherStatus } from '@knp/shared';
 
-/** What the watcher has seen of one kind since it (re)started: the newest resourceVersion, and whether a list completed. */
-export type KindProgress = { readonly resourceVersion: string; readonly listed: boolean };
+/**
+ * What the watcher has seen of one kind since it (re)started: the newest resourceVersion, whether a list
+ * completed, and whether the kind was last found not served (`absent`: its CRD is not installed; the empty
+ * sync published for it counts as its list).
+ */
+export type KindProgress = { readonly resourceVersion: string; readonly listed: boolean; readonly absent?: true };
 
 export const NOT_LISTED: KindProgress = { resourceVersion: '', listed: false };
 
@@ -31,7 +35,7 @@ export function watcherStatus(facts: WatcherFacts, now: string): WatcherStatus {
   const kinds = {} as Record<WatchedKind, KindStatus>;
   for (const kind of WATCHED_KINDS) {
     const k = facts.kinds[kind];
-    kinds[kind] = { resourceVersion: newerVersion(k.resourceVersion, k.informerVersion), listed: k.listed, objects: k.objects };
+    kinds[kind] = { resourceVersion: newerVersion(k.resourceVersion, k.informerVersion), listed: k.listed, objects: k.objects, ...(k.absent ? { absent: true } : {}) };
   }
   const { publisher } = facts;
   return {

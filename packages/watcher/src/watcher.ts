@@ -60,10 +60,11 @@ const WATCHER_NEEDS = ['events', 'status'] as const;
 const STOP_PUBLISH_WAIT_MS = 5_000;
 
 /**
- * The watcher service: lists and watches Pods, Namespaces and NetworkPolicies, publishes what the compiler
- * needs to `<PREFIX>_EVENTS` in API order (one publish in flight, acked before the next), a sync marker after
- * every list, and a status record with a heartbeat. Waits for the streams `knp init` makes, and republishes
- * everything when the events stream is recreated under the same name (a new epoch).
+ * The watcher service: lists and watches Pods, Namespaces, NetworkPolicies, Nodes and (when its CRD is
+ * installed) ClusterNetworkPolicies, publishes what the compiler needs to `<PREFIX>_EVENTS` in API order
+ * (one publish in flight, acked before the next), a sync marker after every list (an empty one for a kind
+ * whose CRD is not installed), and a status record with a heartbeat. Waits for the streams `knp init`
+ * makes, and republishes everything when the events stream is recreated under the same name (a new epoch).
  */
 export async function runWatcher(config: Config, logger: Logger, opts: WatcherOptions = {}): Promise<WatcherHandle> {
   const ops = new WatcherOps(); // served while the start waits for NATS: alive, not ready
@@ -199,6 +200,7 @@ class WatcherService {
       startKindInformer(this.kc, kind, {
         onList: (items, resourceVersion) => this.onList(kind, items, resourceVersion),
         onChange: (type, object) => this.onChange(kind, type, object),
+        onAbsent: () => this.onAbsent(kind),
       }, policy, this.log),
     );
   }
@@ -213,6 +215,24 @@ class WatcherService {
     this.publisher.push(events); // step 6: publish, in order, one at a time
     this.checkFlow();
     if (events.length === 0) void this.statusWriter.write(); // the publisher will not go idle again to say so
+  }
+
+  /**
+   * Step 4b: the kind is not served (the ClusterNetworkPolicy CRD is not installed, or was removed): there
+   * are none, so publish what an empty list would (deletions of those still published, an empty sync that
+   * lets a compiler's publish gate open). The ledger repeats nothing while it stays absent.
+   */
+  private onAbsent(kind: WatchedKind): void {
+    const progress = this.state.kinds[kind];
+    if (!progress.absent) this.log.info({ kind }, 'kind not served (CRD not installed): publishing an empty sync, discovering again with backoff');
+    // no list gives a resourceVersion: the newest seen of any kind (the API's revision), '0' before any
+    const resourceVersion = WATCHED_KINDS.map((k) => this.state.kinds[k].resourceVersion).reduce(newerVersion, '') || '0';
+    const events = this.ledger.list(kind, [], resourceVersion);
+    this.state.kinds[kind] = { resourceVersion: progress.resourceVersion, listed: true, absent: true };
+    this.ops.listed(kind, 0);
+    this.publisher.push(events);
+    this.checkFlow();
+    if (events.length === 0) void this.statusWriter.write();
   }
 
   /** Step 5: one watched change; the ledger drops those that change nothing the compiler reads. */

@@ -37,6 +37,49 @@ Trim('a namespace keeps identity and labels; a cluster-scoped object has no name
   });
 });
 
+const rawNode = (conditions: unknown[], resourceVersion: string) => ({
+  apiVersion: 'v1', kind: 'Node',
+  metadata: { uid: 'n-1', name: 'node-1', labels: { zone: 'a' }, resourceVersion, annotations: { 'node.alpha.kubernetes.io/ttl': '0' }, managedFields: [{ manager: 'kubelet' }] },
+  spec: { podCIDR: '10.244.1.0/24', providerID: 'kind://node-1' },
+  status: {
+    addresses: [{ type: 'InternalIP', address: '172.18.0.2' }, { type: 'Hostname', address: 'node-1' }, { address: 7 }, 'junk'],
+    conditions, capacity: { cpu: '2' }, nodeInfo: { kubeletVersion: 'v1.32.0' }, images: [{ names: ['nginx'] }],
+  },
+});
+
+Trim('a node keeps identity, labels and its addresses only: nothing of spec or the rest of status', () => {
+  assert.equal(trimObject('Node', rawNode([], '7')), {
+    apiVersion: 'v1', kind: 'Node',
+    metadata: { uid: 'n-1', name: 'node-1', labels: { zone: 'a' }, resourceVersion: '7' },
+    status: { addresses: [{ type: 'InternalIP', address: '172.18.0.2' }, { type: 'Hostname', address: 'node-1' }] },
+  });
+  assert.equal(trimObject('Node', { metadata: { uid: 'n-2', name: 'bare', namespace: 'ignored' } }), { apiVersion: 'v1', kind: 'Node', metadata: { uid: 'n-2', name: 'bare', resourceVersion: '' }, status: {} });
+});
+
+Trim('a node heartbeat (conditions, resourceVersion) is irrelevant; a label or address change is not', () => {
+  const before = trimObject('Node', rawNode([{ type: 'Ready', lastHeartbeatTime: '2024-05-01T10:00:00Z' }], '7'))!;
+  const beat = trimObject('Node', rawNode([{ type: 'Ready', lastHeartbeatTime: '2024-05-01T10:00:40Z' }], '8'))!;
+  assert.ok(isIrrelevantChange(before, beat));
+  const relabelled = rawNode([], '9');
+  relabelled.metadata.labels = { zone: 'b' };
+  assert.not.ok(isIrrelevantChange(before, trimObject('Node', relabelled)!));
+  const readdressed = rawNode([], '10');
+  readdressed.status.addresses = [{ type: 'InternalIP', address: '172.18.0.3' }];
+  assert.not.ok(isIrrelevantChange(before, trimObject('Node', readdressed)!));
+});
+
+Trim('a cluster network policy keeps its whole spec as plain data, hostile keys as data, and no namespace', () => {
+  const spec = JSON.parse('{"tier":"Admin","priority":5,"subject":{"namespaces":{"matchLabels":{"__proto__":"x"}}},"egress":[{"action":"Deny","to":[{"networks":["10.0.0.0/8"]}],"unknownField":true}]}') as unknown;
+  const t = trimObject('ClusterNetworkPolicy', { metadata: { uid: 'c-1', name: 'deny', namespace: 'ignored', resourceVersion: '4', finalizers: ['x'] }, spec, status: { conditions: [] } })!;
+  assert.equal(t.metadata, { uid: 'c-1', name: 'deny', resourceVersion: '4' });
+  assert.is(t.apiVersion, 'policy.networking.k8s.io/v1alpha2');
+  assert.equal(JSON.stringify(t.spec), JSON.stringify(spec), 'every field, unknown ones too: the compiler judges them');
+  assert.is(t.status, undefined);
+  const selector = (t.spec as { subject: { namespaces: { matchLabels: object } } }).subject.namespaces.matchLabels;
+  assert.is(Object.getOwnPropertyDescriptor(selector, '__proto__')?.value, 'x', 'a label key __proto__ stays a key');
+  assert.equal(objectEvent('added', t).namespace, undefined);
+});
+
 Trim('a network policy keeps its full spec as plain data', () => {
   class Selector { matchLabels = { app: 'web' }; matchExpressions = undefined; }
   const t = trimObject('NetworkPolicy', { metadata: { uid: 'p1', name: 'p', namespace: 'prod', resourceVersion: '4' }, spec: { podSelector: new Selector(), ingress: [{ ports: [{ port: 'http' }] }] } });

@@ -13,6 +13,7 @@ import { renderStatus, statusReport } from '../ops/status-report.js';
 import { disagreements, pairKey, renderMatrix, type Verdicts } from '../demo/matrix.js';
 import { demoPairs, demoScenario, type DemoObject, type DemoScenario } from '../demo/scenario.js';
 import { DemoStack } from '../demo/stack.js';
+import { formatExplanation } from './explain.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../../../examples/', import.meta.url));
 
@@ -22,9 +23,9 @@ The whole pipeline, live, on this machine, with no Kubernetes cluster: a private
 API stand-in loaded with examples/, a two-node cluster in network namespaces whose pods serve TCP, and the
 watcher, two compilers and one applier per node as processes, signing on. It measures the pod x pod matrix
 on real packets with no policies, applies the example policies, measures again next to knp explain's
-answer, makes live changes (a pod relabelled, a pod added) with their API-write-to-kernel latency, and shows
-knp status and knp replay of a node at an earlier sequence. Everything it started is removed at the end,
-also on Ctrl-C; --keep leaves it running until Ctrl-C and prints how to point the other commands at it.
+answer, makes live changes (a pod relabelled, a pod added) with their API-write-to-kernel latency, adds a
+ClusterNetworkPolicy whose Admin Deny beats a NetworkPolicy allow (measured, and explained), and shows knp
+status and knp replay of a node at an earlier sequence. Everything it started is removed at the end, also on Ctrl-C; --keep leaves it running until Ctrl-C and prints how to point the other commands at it.
 KNP_NATS_URL (with the KNP_NATS_* identity and TLS variables, one identity allowed everything): use that
 NATS instead of starting one; the streams are made as knp init makes them. Needs root (network namespaces, nftables).`;
 
@@ -89,6 +90,16 @@ function prerequisites(backend: 'nftables' | 'iptables'): string[] {
 }
 
 const ms = (n: number): string => `${Math.round(n)} ms`;
+const STEPS = 8;
+
+/** Step 5's policy: an incident response isolating the web tier from the API, above the namespaces' NetworkPolicies. */
+const INCIDENT = {
+  apiVersion: 'policy.networking.k8s.io/v1alpha2', kind: 'ClusterNetworkPolicy', metadata: { name: 'incident-isolate-web' },
+  spec: {
+    tier: 'Admin', priority: 10, subject: { namespaces: { matchLabels: { 'kubernetes.io/metadata.name': 'backend' } } },
+    ingress: [{ name: 'deny-web', action: 'Deny', from: [{ pods: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'frontend' } }, podSelector: { matchLabels: { app: 'web' } } } }] }],
+  },
+};
 
 /** The story, step by step; true when every measured matrix equals explain's. */
 /** KNP_NATS_URL and the KNP_NATS_* identity and TLS variables when a NATS is given; undefined to start one. */
@@ -100,10 +111,11 @@ function natsEnvOf(env: Env): Record<string, string> | undefined {
 async function narrate(stack: DemoStack, scenario: DemoScenario, io: CommandIo, natsEnv: Record<string, string> | undefined): Promise<boolean> {
   const natsUrl = natsEnv?.KNP_NATS_URL;
   const started = Date.now();
-  const step = (n: number, text: string): void => io.out(`\n== ${n}/7 ${text}\n`);
+  const step = (n: number, text: string): void => io.out(`\n== ${n}/${STEPS} ${text}\n`);
   const pods = scenario.podSpecs.map((p) => p.name).sort();
   const ports = new Map(scenario.podSpecs.map((p) => [p.name, (p.ports ?? [80])[0]!]));
   let ok = true;
+  const log = createLogger('demo', 'warn', 2);
 
   step(1, `starting: ${natsUrl ? `NATS at ${natsUrl}` : 'a private nats-server'}, the API stand-in with examples/, ${scenario.nodes.length} nodes and ${pods.length} pods in network namespaces, watcher, 2 compilers, ${scenario.nodes.length} appliers`);
   await stack.start(natsEnv);
@@ -141,18 +153,27 @@ async function narrate(stack: DemoStack, scenario: DemoScenario, io: CommandIo, 
   const scenarioNow: DemoScenario = { ...scenario, podSpecs: [...scenario.podSpecs, added] };
   ok = (await compare(stack, scenarioNow, podsNow, portsNow, io, 'after the changes')) && ok;
 
-  step(5, 'knp status');
+  step(5, 'a ClusterNetworkPolicy (Admin tier) denies web -> api: it decides before the NetworkPolicy that allows it');
+  await change(stack, io, `ClusterNetworkPolicy ${INCIDENT.metadata.name} created: Admin tier, priority 10, Deny from frontend app=web into backend`, () =>
+    stack.standin!.create('ClusterNetworkPolicy', structuredClone(INCIDENT) as never));
+  ok = (await compare(stack, scenarioNow, podsNow, portsNow, io, 'with the ClusterNetworkPolicy')) && ok;
+  const api = podsNow.find((p) => p.startsWith('backend/')), web = podsNow.find((p) => p.startsWith('frontend/web-1'));
+  if (api && web) {
+    const { state } = await liveState(stack.nc!, stack.prefix, { kind: 'now' }, log, operatorSigning(stack.env, log));
+    io.out(`   knp explain --from ${web} --to ${api} --port ${portsNow.get(api)}/TCP:\n${formatExplanation(explain(state, compileAll(state), web, api, portsNow.get(api)!, 'TCP')).trimEnd().replace(/^/gm, '     ')}\n`);
+  }
+
+  step(6, 'knp status');
   io.out(renderStatus(statusReport(await new FactsReader(stack.nc!, stack.prefix, rulesTrustFromEnv(stack.env)).read())));
 
-  step(6, `knp replay: ${scenario.nodes[0]} rebuilt from the events stream as of sequence ${seqBeforePolicies} (before the policies) and now`);
-  const log = createLogger('demo', 'warn', 2);
+  step(7, `knp replay: ${scenario.nodes[0]} rebuilt from the events stream as of sequence ${seqBeforePolicies} (before the policies) and now`);
   for (const [label, toSeq] of [[`as of seq ${seqBeforePolicies}`, seqBeforePolicies], ['now', undefined]] as const) {
     const r = await replayNode(stack.nc!, stack.prefix, scenario.nodes[0]!, { ...(toSeq !== undefined ? { toSeq } : {}), log });
     const isolated = r.ruleSet.pods.filter((p) => p.ingress.isolated || p.egress.isolated).length;
-    io.out(`   ${label.padEnd(14)} version ${r.ruleSet.version.seq}: ${r.ruleSet.pods.length} pods (${isolated} isolated), ${r.ruleSet.rules.length} rules, ${r.ruleSet.sets.length} address sets, hash ${r.ruleSet.contentHash.slice(0, 12)}\n`);
+    io.out(`   ${label.padEnd(14)} version ${r.ruleSet.version.seq}: ${r.ruleSet.pods.length} pods (${isolated} isolated), ${r.ruleSet.rules.length} rules, ${r.ruleSet.tierRules?.length ?? 0} tier rules, ${r.ruleSet.sets.length} address sets, hash ${r.ruleSet.contentHash.slice(0, 12)}\n`);
   }
 
-  step(7, ok ? `done in ${ms(Date.now() - started)}: every measured matrix equals knp explain's` : 'done, but a measured matrix differs from knp explain (see above)');
+  step(8, ok ? `done in ${ms(Date.now() - started)}: every measured matrix equals knp explain's` : 'done, but a measured matrix differs from knp explain (see above)');
   return ok;
 }
 

@@ -87,13 +87,21 @@ async function streamState(moment: Moment, io: CommandIo, env: Env): Promise<Clu
   }
 }
 
+/**
+ * One direction's line: the ClusterNetworkPolicy rule that decided it (tier, policy, rule, action), or the
+ * NetworkPolicy rules, or the default; then any Pass rules the packet went through on the way.
+ */
 function formatSide(label: string, podName: string, side: SideVerdict & { node: string }): string {
-  const pod = safeText(podName), node = safeText(side.node);
-  if (!side.isolated) return `  ${label} of ${pod} (node ${node}): allowed, not isolated (no policy selects it for ${label})\n`;
+  const head = `  ${label} of ${safeText(podName)} (node ${safeText(side.node)}): `;
+  const passed = side.passedBy ? `; passed on by ${safeText(side.passedBy.map((o) => `ClusterNetworkPolicy ${o.policy} ${label}[${o.rule}] (${o.tier} tier, priority ${o.priority})`).join(', '))}` : '';
+  const d = side.decidedBy;
+  if (d.tier === 'admin' || d.tier === 'baseline')
+    return `${head}${d.action === 'Accept' ? 'allowed' : 'denied'} by ClusterNetworkPolicy ${safeText(d.policy)} ${label}[${d.rule}] (${d.tier} tier, priority ${d.priority}, ${d.action})${passed}\n`;
+  if (!side.isolated) return `${head}allowed, not isolated (no policy selects it for ${label})${passed}\n`;
   const by = safeText(side.policies.join(', '));
-  if (!side.allowed) return `  ${label} of ${pod} (node ${node}): denied, isolated by ${by}; no rule matches\n`;
+  if (!side.allowed) return `${head}denied, isolated by ${by}; no rule matches${passed}\n`;
   const rules = safeText(side.allowedBy.map((o) => `${o.policy} ${label}[${o.rule}]`).join(', '));
-  return `  ${label} of ${pod} (node ${node}): allowed by ${rules} (isolated by ${by})\n`;
+  return `${head}allowed by ${rules} (isolated by ${by})${passed}\n`;
 }
 
 export function formatExplanation(e: Explanation): string {

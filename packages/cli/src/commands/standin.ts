@@ -9,12 +9,15 @@ import { standinObjects } from '../standin-objects.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../../../examples/', import.meta.url));
 
-const USAGE = `usage: knp standin [--manifests PATH...] [--host H] [--port P] [--kubeconfig FILE]
+const USAGE = `usage: knp standin [--manifests PATH...] [--host H] [--port P] [--kubeconfig FILE] [--no-cnp-crd]
 
 A Kubernetes API stand-in for a cluster without Kubernetes (the dev stack in infra/, a laptop): serves list
-and watch of the Namespaces, Pods and NetworkPolicies in the manifests (default: examples/) over plain HTTP
-on H:P (default 127.0.0.1:8080), until SIGINT or SIGTERM. Point the watcher at it with a kubeconfig whose
-server is that address (--kubeconfig writes one naming http://H:P). Objects do not change while it runs.`;
+and watch of the Namespaces, Pods, NetworkPolicies, Nodes (their labels and status.addresses) and
+ClusterNetworkPolicies in the manifests (default: examples/) over plain HTTP on H:P (default
+127.0.0.1:8080), until SIGINT or SIGTERM. Point the watcher at it with a kubeconfig whose server is that
+address (--kubeconfig writes one naming http://H:P). Objects do not change while it runs. --no-cnp-crd
+serves a cluster without the ClusterNetworkPolicy CRD (policy.networking.k8s.io/v1alpha2 answers 404;
+ClusterNetworkPolicies in the manifests are skipped).`;
 
 /** `knp standin`: serves manifests as a read-only API server until a signal. */
 export const standinCommand: Command = {
@@ -23,7 +26,7 @@ export const standinCommand: Command = {
   async run(argv, io) {
     const { values } = parseArgs({
       args: [...argv],
-      options: { manifests: { type: 'string', multiple: true }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '8080' }, kubeconfig: { type: 'string' } },
+      options: { manifests: { type: 'string', multiple: true }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '8080' }, kubeconfig: { type: 'string' }, 'no-cnp-crd': { type: 'boolean', default: false } },
       strict: true,
       allowPositionals: false,
     });
@@ -33,7 +36,7 @@ export const standinCommand: Command = {
     if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) throw new UsageError(`--host ${JSON.stringify(host)}: an address or host name`);
     const { objects, skipped } = standinObjects(loadManifests(values.manifests ?? [EXAMPLES], { skipped: (what) => io.err(`skipped: ${safeText(what)}\n`) }));
     for (const s of skipped) io.err(`skipped: ${safeText(s)}\n`);
-    const standin = await startStandin({ host, port });
+    const standin = await startStandin({ host, port, clusterNetworkPolicyCrd: !values['no-cnp-crd'] });
     let served = 0;
     for (const { kind, object } of objects) {
       try {

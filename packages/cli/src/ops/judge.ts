@@ -54,11 +54,13 @@ export function newestResourceVersion(kinds: Readonly<Record<string, { readonly 
  * The resourceVersion every kind's watch has reached: the oldest over all kinds ('' for a kind means none).
  * A resourceVersion is the API's global revision, but each kind has its own watch: one kind's watch being
  * past R says nothing of another's events before R, so `--after-rv` needs every kind past it (an idle kind
- * moves on by the bookmarks the API server sends, about once a minute).
+ * moves on by the bookmarks the API server sends, about once a minute). A kind the API does not serve
+ * (`absent`: its CRD is not installed) has no watch and no objects: it is not waited for.
  */
-export function oldestResourceVersion(kinds: Readonly<Record<string, { readonly resourceVersion: string }>>): string | undefined {
+export function oldestResourceVersion(kinds: Readonly<Record<string, { readonly resourceVersion: string; readonly absent?: true }>>): string | undefined {
   let oldest: string | undefined;
-  for (const { resourceVersion } of Object.values(kinds)) {
+  for (const { resourceVersion, absent } of Object.values(kinds)) {
+    if (absent === true) continue;
     if (resourceVersion === '') return undefined;
     if (oldest === undefined || (rvAtLeast(oldest, resourceVersion) && resourceVersion !== oldest)) oldest = resourceVersion;
   }

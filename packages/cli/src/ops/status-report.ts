@@ -1,6 +1,6 @@
 import { judgeNodes, newestResourceVersion, type NodeJudgement } from './judge.js';
 import type { ClusterFacts } from './records.js';
-import type { CompilerInputStatus, CompilerSigningStatus } from '@knp/shared';
+import { WATCHED_KINDS, type CompilerInputStatus, type CompilerSigningStatus, type WatchedKind } from '@knp/shared';
 
 /** `knp status` as data (pure): one row per service instance and per node. */
 export type StatusReport = {
@@ -10,6 +10,8 @@ export type StatusReport = {
     readonly instance: string; readonly heartbeatAgeMs: number; readonly upToDate: boolean; readonly pending: number;
     readonly resourceVersion?: string; readonly published: number; readonly lastSeq: number; readonly sameEpoch: boolean;
     readonly signingKeyId?: string;
+    /** Kinds the API does not serve (a CRD not installed): the watcher synced them empty and keeps discovering. */
+    readonly absentKinds: readonly WatchedKind[];
   };
   readonly compilers: readonly {
     readonly instance: string; readonly heartbeatAgeMs: number; readonly caughtUp: boolean; readonly evaluatedSeq: number;
@@ -35,7 +37,7 @@ export function statusReport(facts: ClusterFacts): StatusReport {
     prefix: facts.prefix,
     events: facts.events,
     ...(w
-      ? { watcher: { instance: w.instance, heartbeatAgeMs: age(w.heartbeatAt), upToDate: w.upToDate, pending: w.pending, ...(rv ? { resourceVersion: rv } : {}), published: w.published, lastSeq: w.lastSeq, sameEpoch: w.epoch === facts.events.epoch, ...(w.signing ? { signingKeyId: w.signing.keyId } : {}) } }
+      ? { watcher: { instance: w.instance, heartbeatAgeMs: age(w.heartbeatAt), upToDate: w.upToDate, pending: w.pending, ...(rv ? { resourceVersion: rv } : {}), published: w.published, lastSeq: w.lastSeq, sameEpoch: w.epoch === facts.events.epoch, ...(w.signing ? { signingKeyId: w.signing.keyId } : {}), absentKinds: absentKinds(w.kinds) } }
       : {}),
     compilers: [...facts.compilers]
       .sort((a, b) => a.heartbeatAt < b.heartbeatAt ? 1 : -1)
@@ -54,6 +56,12 @@ export function statusReport(facts: ClusterFacts): StatusReport {
     }),
     warnings: trustWarnings(facts),
   };
+}
+
+/** The watched kinds a status record marks absent (only names we know: the record is read from the bucket). */
+function absentKinds(kinds: unknown): WatchedKind[] {
+  const record = typeof kinds === 'object' && kinds !== null ? (kinds as Record<string, unknown>) : {};
+  return WATCHED_KINDS.filter((k) => Object.hasOwn(record, k) && (record[k] as { absent?: unknown } | null)?.absent === true);
 }
 
 /** Where signatures go unchecked: this command (no trusted keys given) and appliers that run unsigned. */
@@ -78,6 +86,7 @@ export function renderStatus(report: StatusReport): string {
       ? `watcher  ${short(w.instance)}  heartbeat ${seconds(w.heartbeatAgeMs)} ago  ${w.upToDate ? 'up to date' : 'catching up'}  rv ${w.resourceVersion ?? '-'}  pending ${w.pending}  last seq ${w.lastSeq}${w.sameEpoch ? '' : '  (older epoch)'}`
       : 'watcher  no status record',
   );
+  for (const kind of w?.absentKinds ?? []) lines.push(`         ${kind}: not served by the API (CRD not installed): synced as none, discovery retried`);
   if (w) lines.push(w.signingKeyId ? `         signs events with key ${safe(w.signingKeyId)}` : '         WARNING: events are published unsigned (KNP_SIGNING_KEY unset)');
   if (report.compilers.length === 0) lines.push('compiler no status record');
   for (const c of report.compilers) {

@@ -1,6 +1,7 @@
 import { assertNever, readEnvelope, type ObjectKind, type Rejection } from '@knp/shared';
 import type { FoldEvent } from '../fold-event.js';
-import type { NamespaceRecord, PodRecord } from '../records.js';
+import type { NamespaceRecord, NodeRecord, PodRecord } from '../records.js';
+import type { ClusterPolicyRecord } from '../cluster-policy.js';
 import type { PolicyRecord } from '../policy.js';
 import { readObject, type RecordOf } from './object.js';
 import { isRecord, type ObjectId } from './read.js';
@@ -22,7 +23,6 @@ export function decodeEvent(value: unknown, seq?: number): Decoded {
   const e = envelope.event;
   const at = seq === undefined ? {} : { seq };
   if (e.op === 'sync') return { event: { op: 'sync', kind: e.kind, syncId: e.syncId, chunk: e.chunk, chunks: e.chunks, uids: e.uids, ...at }, rejections: [] };
-  if (e.kind === 'Node' || e.kind === 'ClusterNetworkPolicy') return { event: undefined, rejections: [{ object: `${e.kind} ${e.name}`, field: 'kind', reason: 'is not folded by this compiler yet; event skipped' }] };
   const id: ObjectId = { uid: e.uid, namespace: e.namespace, name: e.name };
   if (e.op === 'deleted') return { event: foldEvent(e.kind, id, undefined, at), rejections: [] };
   const mismatch = identityMismatch(e.kind, id, e.object);
@@ -50,8 +50,9 @@ export function foldEvent(kind: ObjectKind, id: ObjectId, record: RecordOf<Objec
     case 'NetworkPolicy':
       return { kind, uid: id.uid, namespace: id.namespace!, name: id.name, ...(record ? { op: 'upsert', record: record as PolicyRecord } : { op: 'delete' }), ...at };
     case 'Node':
+      return { kind, uid: id.uid, name: id.name, ...(record ? { op: 'upsert', record: record as NodeRecord } : { op: 'delete' }), ...at };
     case 'ClusterNetworkPolicy':
-      throw new Error(`${kind} events are not folded yet`);
+      return { kind, uid: id.uid, name: id.name, ...(record ? { op: 'upsert', record: record as ClusterPolicyRecord } : { op: 'delete' }), ...at };
     default:
       return assertNever(kind);
   }

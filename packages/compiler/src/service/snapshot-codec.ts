@@ -7,8 +7,9 @@ import { stateFromJson } from '../state-json.js';
  * 2: records validated at the edge (an older state may hold what the readers now reject), tables without prototype.
  * 3: the state's `trust` (signed fold, replay guard, synced kinds). A schema-2 snapshot is refused like any
  * other unknown format: the compiler replays the stream from its start (or an older usable snapshot).
+ * 4: Nodes and ClusterNetworkPolicies (`nodes`, `clusterPolicies`); a schema-3 state never folded them.
  */
-export const SNAPSHOT_SCHEMA = 3;
+export const SNAPSHOT_SCHEMA = 4;
 
 /** What a snapshot holds: the folded state, the stream it was folded from and the last sequence it covers. */
 export type Snapshot = { readonly schema: typeof SNAPSHOT_SCHEMA; readonly epoch: string; readonly seq: number; readonly state: ClusterState };

@@ -1,8 +1,9 @@
 import type { Family, Logger, RuleSet } from '@knp/shared';
 import type { Backend, KernelObjects, LoadReport } from '../backend.js';
 import { fingerprintIptables, parseIpsetSave, parseIptablesSave, type IptSaved } from '../render/iptables/fingerprint.js';
-import { planIptables, type IptPlan } from '../render/iptables/plan.js';
-import { printIpsetDestroy, printIpsetLoad, printIptables, printIptablesRemoval, renderIpsetDelta } from '../render/iptables/print.js';
+import { planIptables, type IpsetPlan, type IptPlan } from '../render/iptables/plan.js';
+import { printIpsetDestroy, printIpsetFill, printIptables, printIptablesRemoval, renderIpsetDelta } from '../render/iptables/print.js';
+import { ipsetPlannedName, placeSets, referencedSets, withKernelSetNames } from '../render/iptables/generations.js';
 import type { IptablesMode } from '../iptables-variant.js';
 import { detectIptablesVariant } from './detect-iptables.js';
 import { ipsetNames, ipsetRestore, ipsetSave, iptablesRestore, iptablesSave } from './ipt.js';
@@ -24,12 +25,11 @@ const FAMILIES: readonly Family[] = [4, 6];
 /**
  * The iptables + ipset dataplane (iptables-nft or legacy, as the system provides). A full load is:
  * 1. read what of ours the kernel holds (iptables-save, ipset list -n);
- * 2. one `ipset restore`: every set filled under a temporary name and swapped in (live sets are never
- *    partial; a set's name is a hash of what selects it, so old chains seeing new members is the old
- *    policy applied to today's pods, never an opening);
- * 3. per family one `iptables-restore --noflush` replacing our chains and the FORWARD jump (all or nothing;
- *    the isolation itself, which pod IPs are dispatched, changes only here);
- * 4. destroy sets nothing references any more.
+ * 2. one `ipset restore` creating and filling every set whose members changed under the set's other
+ *    name (`<name>` / `<name>-b`, see generations.ts), which no chain references yet; unchanged sets stay;
+ * 3. per family one `iptables-restore --noflush` replacing our chains (now naming the new sets) and the
+ *    FORWARD jump, all or nothing: a family enforces the old version until it commits, the new one after;
+ * 4. destroy sets nothing references any more (the old generation, sets no rule uses).
  * Set-member-only changes are one `ipset restore` of add/del lines. The iptables variant (nft or legacy)
  * is chosen once, before the first kernel command.
  */
@@ -49,29 +49,47 @@ export function iptablesBackend(options: IptablesBackendOptions): Backend {
     return { 4: v4!, 6: v6! };
   };
   const ours = (name: string): boolean => name.startsWith(`${prefix}-`);
+  /** Planned set name -> the kernel name our chains use (generations.ts); undefined: read from the chains. */
+  let live: ReadonlyMap<string, string> | undefined;
 
   return {
     kind: 'iptables',
     async load(next, prev): Promise<LoadReport> {
       const target = await targetOf();
       const plan = planOf(next);
-      const delta = prev ? renderIpsetDelta(planOf(prev), plan) : undefined;
+      const prevPlan = prev ? planOf(prev) : undefined;
+      const delta = prevPlan ? renderIpsetDelta(prevPlan, plan) : undefined;
       const started = performance.now();
       if (delta !== undefined) {
-        await ipsetRestore(delta, target);
-        return { mode: 'delta', scriptBytes: delta.length, kernelMs: performance.now() - started };
+        // the live sets may carry their other name (generations.ts)
+        const names = (live ??= liveNames(await readChains(target)));
+        const script = delta.replace(/^(add|del) (\S+) /gm, (_, verb: string, name: string) => `${verb} ${names.get(name) ?? name} `);
+        await ipsetRestore(script, target);
+        return { mode: 'delta', scriptBytes: script.length, kernelMs: performance.now() - started };
       }
-      const [chains, names] = await Promise.all([readChains(target), ipsetNames(target)]);
-      const setScript = printIpsetLoad(plan);
+      live = undefined; // until this load has switched every family's chains
+      const [chains, existing] = await Promise.all([readChains(target), ipsetNames(target)]);
+      const before = new Map(prevPlan?.sets.map((s) => [s.name, s]));
+      const unchanged = (set: IpsetPlan): boolean => {
+        const p = before.get(set.name);
+        return p !== undefined && p.type === set.type && p.family === set.family && p.entries.join('\n') === set.entries.join('\n');
+      };
+      const referenced = referencedSets([...chains[4].lines, ...chains[6].lines]);
+      const placement = placeSets(plan, { referenced, existing: new Set(existing) }, unchanged);
+      const kernelPlan = withKernelSetNames(plan, placement.names);
+      // 1. changed sets filled under names no chain uses; 2. per family the chains switch to them at once
+      const setScript = printIpsetFill(placement);
       await ipsetRestore(setScript, target);
       let bytes = setScript.length;
       for (const family of FAMILIES) {
-        const script = plan.families.includes(family) ? printIptables(plan, family, chains[family]) : printIptablesRemoval(chains[family]);
+        const script = plan.families.includes(family) ? printIptables(kernelPlan, family, chains[family]) : printIptablesRemoval(chains[family]);
         bytes += script.length;
         if (script !== '') await iptablesRestore(family, script, target);
       }
-      const planned = new Set(plan.sets.map((s) => s.name));
-      const unused = names.filter((n) => ours(n) && !planned.has(n));
+      live = placement.names;
+      // 3. the sets no chain of ours uses any more
+      const inUse = new Set(placement.names.values());
+      const unused = existing.filter((n) => ours(n) && !inUse.has(n));
       if (unused.length > 0)
         await ipsetRestore(printIpsetDestroy(unused), target).catch((err: unknown) => {
           // harmless (nothing of ours references them) and retried by the next full load
@@ -93,6 +111,7 @@ export function iptablesBackend(options: IptablesBackendOptions): Backend {
     },
     async remove() {
       const target = await targetOf();
+      live = undefined;
       const chains = await readChains(target);
       for (const family of FAMILIES) {
         const script = printIptablesRemoval(chains[family]);
@@ -103,6 +122,11 @@ export function iptablesBackend(options: IptablesBackendOptions): Backend {
     },
     objects: (ruleSet) => iptObjects(planOf(ruleSet)),
   };
+}
+
+/** Planned set name -> the name our chains reference now, from saved chains. */
+function liveNames(chains: Record<Family, IptSaved>): Map<string, string> {
+  return new Map([...referencedSets([...chains[4].lines, ...chains[6].lines])].map((n) => [ipsetPlannedName(n), n]));
 }
 
 /** Rules of our chains in the families loaded, and entries of every ipset. */

@@ -68,6 +68,10 @@ export class KernelMemory implements Backend {
     return this.inner.remove();
   }
 
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+
   /** The counts for the metrics; never throws (a plan the renderer refuses has no counts: metrics must not fail a rule set). */
   objects(ruleSet: RuleSet): KernelObjects | undefined {
     try {

@@ -18,8 +18,11 @@ export async function nftListTable(family: string, table: string, target: Kernel
 
 /** Deletes the table if present. */
 export async function nftDeleteTable(family: string, table: string, target: KernelTarget): Promise<void> {
-  await nftLoad(`table ${family} ${table} {}\ndelete table ${family} ${table}\n`, target);
+  await nftLoad(nftDeleteTableScript(family, table), target);
 }
+
+/** Deletes the table if present, in one transaction (nft 1.0.6 has no `destroy table`). */
+export const nftDeleteTableScript = (family: string, table: string): string => `table ${family} ${table} {}\ndelete table ${family} ${table}\n`;
 
 function scriptError(script: string, result: { code: number | null; stderr: string }): KernelCommandError {
   // nft reports `/dev/stdin:LINE:COL-COL: Error: reason`, then the line and a caret

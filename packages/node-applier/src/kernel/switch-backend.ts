@@ -29,7 +29,11 @@ export async function removeOtherBackend(inForce: BackendKind, options: BackendO
       throw err;
     },
   );
-  if (present) await other.remove();
+  try {
+    if (present) await other.remove();
+  } finally {
+    await other.close?.();
+  }
   return present;
 }
 

@@ -146,6 +146,7 @@ class ApplierService {
     await this.ops.close(); // first: nothing below waiting on NATS keeps the port
     await this.state.messages?.close();
     await this.running;
+    await this.memory.close(); // the nft session's child; the rules stay in force
     await this.status.close();
     if (!this.opts.nc) await this.state.nc?.drain().catch(() => undefined);
     this.log.info({ version: this.state.reported.inForce?.version }, 'applier stopped, rules left in force');

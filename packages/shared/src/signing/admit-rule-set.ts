@@ -1,5 +1,6 @@
 import type { RuleSet } from '../ruleset.js';
 import { RULESET_SCHEMA, SchemaError, checkSchema } from '../schema.js';
+import { tierShapeProblem } from './rule-set-shape.js';
 
 /** What the applier does with a message from its rules subject (pure). */
 export type Admission =
@@ -39,7 +40,7 @@ function shapeProblem(v: Record<string, unknown>): string | undefined {
   if (typeof v.node !== 'string') return 'node is not a string';
   if (typeof v.contentHash !== 'string' || !/^[0-9a-f]{64}$/.test(v.contentHash)) return 'contentHash is not a sha256';
   for (const key of ['pods', 'rules', 'sets']) if (!Array.isArray(v[key])) return `${key} is not a list`;
-  return undefined;
+  return tierShapeProblem(v);
 }
 
 function versionOf(value: unknown): { version?: RuleSet['version'] } {

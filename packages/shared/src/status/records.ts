@@ -29,6 +29,11 @@ export type KindStatus = {
   readonly listed: boolean;
   /** Live objects of the kind as the watcher knows them. */
   readonly objects: number;
+  /**
+   * The kind is not served (its CRD is not installed: ClusterNetworkPolicy): the watcher published an
+   * empty sync of it and retries discovery with backoff. Absent when served.
+   */
+  readonly absent?: true;
 };
 
 /** What the watcher records on every heartbeat and whenever its queue drains. */

@@ -1,56 +1,77 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Probe, ProbeRequest, ProbeResponse } from './agent.js';
+import { linkLines, mac, nodeAddresses, nodeAddressLines, podLines, podNodeLines, podRemoteLines, remoteNodeRouteLines, type PodPlumbing } from './plumbing.js';
+import { RUNS_DIR, reserveRun, sweepDeadRuns } from './runs.js';
 import { sh, shQuiet } from './sh.js';
 
 /**
  * A routed test cluster in network namespaces: one namespace per
  * node and per pod, each pod's veth ending in its node with a /32 route (Calico-style), so every
  * pod-to-pod packet crosses the forward hook of the node(s) on its path. Every pod runs an agent
- * (test/netns/agent.ts) serving TCP/UDP echo on 80 and 81 and probing on request.
- * Names are unique per run; `destroy` (and, failing that, an exit handler or the next run's sweep)
- * removes everything.
+ * (agent.ts) serving TCP/UDP echo on 80 and 81 and probing on request.
+ * `dualStack` adds IPv6 (pods with an `ip6`, node link, forwarding); `nodeListeners` gives every node its
+ * own addresses on its loopback with an agent serving them (destinations that are not pods).
+ * Names are unique per run (a run id reserved by an exclusive file create, so two processes never share
+ * one); `destroy` (and, failing that, an exit handler or the next run's sweep) removes everything.
  */
-/** A pod: its name (any label, e.g. `ns/name`), IPv4 address, node, and the ports it serves on TCP and UDP (80 and 81 when not given). */
-export type PodSpec = { readonly name: string; readonly ip: string; readonly node: string; readonly ports?: readonly number[] };
-export type ClusterSpec = { readonly nodes: readonly string[]; readonly pods: readonly PodSpec[] };
+/**
+ * A pod: its name (any label, e.g. `ns/name`), IPv4 address, optional IPv6 address (dual-stack clusters
+ * only), node, and the ports it serves on TCP and UDP (80 and 81 when not given).
+ */
+export type PodSpec = { readonly name: string; readonly ip: string; readonly ip6?: string; readonly node: string; readonly ports?: readonly number[] };
+export type ClusterSpec = {
+  readonly nodes: readonly string[];
+  readonly pods: readonly PodSpec[];
+  /** IPv6 next to IPv4: node link, forwarding, pods' `ip6`, agents serving both families. Default IPv4 only. */
+  readonly dualStack?: boolean;
+  /** Each node gets its own addresses (`nodeIps`) and an agent in its namespace serving `ports` (default 80) on them. */
+  readonly nodeListeners?: { readonly ports?: readonly number[] };
+};
 export type ProbeProtocol = Probe['protocol'];
 export type PairResult = { readonly from: string; readonly to: string; readonly allowed: boolean };
+export type Family = 4 | 6;
+/** Where a probe starts: a pod by name, or a node's own namespace (needs `nodeListeners`). */
+export type Endpoint = string | { readonly node: string };
+/** A probe to an address (a pod's, a node's, or any other) rather than to a pod by name. */
+export type AddressProbe = { readonly from: Endpoint; readonly ip: string; readonly port: number; readonly protocol: ProbeProtocol };
 
-const RUNS_DIR = '/tmp/knp-netns-runs';
-const LINK_IPS = ['172.31.255.1', '172.31.255.2'];
 const AGENT = fileURLToPath(new URL('./agent.js', import.meta.url));
-/** A stable MAC per role and index, so neighbour entries can be static. */
-const mac = (kind: number, i: number): string => `02:00:00:${kind.toString(16).padStart(2, '0')}:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 
-type PodHandle = PodSpec & { readonly netns: string; readonly agent: ChildProcess; readonly control: Socket };
+type AgentHandle = { readonly netns: string; readonly agent: ChildProcess; readonly control: Socket };
+type PodHandle = PodSpec & AgentHandle;
 
 export class NetnsCluster {
   private readonly pods = new Map<string, PodHandle>();
+  private readonly nodeAgents = new Map<string, AgentHandle>();
   private readonly pending = new Map<number, (r: ProbeResponse) => void>();
   private nextId = 1;
   private destroyed = false;
   private podCount = 0;
   private readonly onExit = (): void => this.destroySync();
 
-  private constructor(readonly runId: string, private readonly nodeNs: ReadonlyMap<string, string>, private readonly namespaces: string[]) {
+  private constructor(
+    readonly runId: string,
+    private readonly nodeNs: ReadonlyMap<string, string>,
+    private readonly namespaces: string[],
+    private readonly spec: ClusterSpec,
+  ) {
     process.on('exit', this.onExit);
   }
 
   /** Builds the topology and starts every pod's agent; on any failure removes what it made and rethrows. */
   static async create(spec: ClusterSpec): Promise<NetnsCluster> {
     if (spec.nodes.length < 1 || spec.nodes.length > 2) throw new Error('the fixture routes one or two nodes');
+    const ip6Pod = spec.pods.find((p) => p.ip6 !== undefined);
+    if (ip6Pod && !spec.dualStack) throw new Error(`pod ${ip6Pod.name} has an ip6 but the cluster is not dualStack`);
     sweepDeadRuns();
-    const runId = randomBytes(3).toString('hex').slice(0, 5);
-    const nodeNs = new Map(spec.nodes.map((node, i) => [node, `knpt${runId}-n${i}`]));
-    const namespaces = [...nodeNs.values(), ...spec.pods.map((_, i) => `knpt${runId}-p${i}`)];
-    mkdirSync(RUNS_DIR, { recursive: true });
-    writeFileSync(join(RUNS_DIR, `${runId}.json`), JSON.stringify({ pid: process.pid, namespaces }));
-    const cluster = new NetnsCluster(runId, nodeNs, namespaces);
+    const { runId, namespaces } = reserveRun(spec.nodes.length, spec.pods.length);
+    const nodeNs = new Map(spec.nodes.map((node, i) => [node, namespaces[i]!]));
+    const cluster = new NetnsCluster(runId, nodeNs, namespaces, spec);
     try {
       await cluster.build(spec);
       return cluster;
@@ -71,18 +92,27 @@ export class NetnsCluster {
     return [...this.pods.keys()].sort();
   }
 
-  ipOf(pod: string): string {
-    return this.pod(pod).ip;
+  /** A pod's address of `family` (IPv4 by default). */
+  ipOf(pod: string, family: Family = 4): string {
+    const p = this.pod(pod);
+    if (family === 4) return p.ip;
+    if (p.ip6 === undefined) throw new Error(`pod ${pod} has no IPv6 address`);
+    return p.ip6;
+  }
+
+  /** A node's own addresses (IPv4, then IPv6 in dual-stack), served by its node agent; for a Node's status.addresses. */
+  nodeIps(node: string): readonly string[] {
+    if (!this.spec.nodeListeners) throw new Error('the cluster has no node addresses: create it with nodeListeners');
+    return nodeAddresses(this.nodeIndex(node), this.spec.dualStack === true);
   }
 
   /** Probes every ordered pair of distinct `pods` (default all) in parallel; self-pairs never cross a node. */
-  async probeMatrix(opts: { port: number; protocol: ProbeProtocol; timeoutMs?: number; pods?: readonly string[] }): Promise<PairResult[]> {
+  async probeMatrix(opts: { port: number; protocol: ProbeProtocol; timeoutMs?: number; pods?: readonly string[]; family?: Family }): Promise<PairResult[]> {
     const pods = opts.pods ?? this.podNames;
     const pairs = pods.flatMap((from) => pods.filter((to) => to !== from).map((to) => ({ from, to })));
-    return this.probePairs(pairs.map((p) => ({ ...p, port: opts.port, protocol: opts.protocol })), opts.timeoutMs ?? 400);
+    return this.probePairs(pairs.map((p) => ({ ...p, port: opts.port, protocol: opts.protocol, family: opts.family })), opts.timeoutMs ?? 400);
   }
 
-  /** Probes the given pairs in parallel, each from a fresh source port. */
   /**
    * Whether `from` reaches `to` on TCP `port`; a failed first probe is retried with a long timeout before
    * "denied", so a loaded machine never turns an allowed pair into a denied one.
@@ -94,30 +124,46 @@ export class NetnsCluster {
     return again!.allowed;
   }
 
-  async probePairs(pairs: readonly { from: string; to: string; port: number; protocol: ProbeProtocol }[], timeoutMs: number): Promise<PairResult[]> {
-    const bySource = new Map<string, { index: number; probe: Probe }[]>();
-    pairs.forEach((pair, index) => {
-      const list = bySource.get(pair.from) ?? [];
-      list.push({ index, probe: { ip: this.pod(pair.to).ip, port: pair.port, protocol: pair.protocol, timeoutMs } });
-      bySource.set(pair.from, list);
+  /** Probes the given pairs in parallel (to the target's IPv4 address unless `family` is 6), each from a fresh source port. */
+  async probePairs(pairs: readonly { from: string; to: string; port: number; protocol: ProbeProtocol; family?: Family | undefined }[], timeoutMs: number): Promise<PairResult[]> {
+    const results = await this.probeAddresses(pairs.map((p) => ({ from: p.from, ip: this.ipOf(p.to, p.family), port: p.port, protocol: p.protocol })), timeoutMs);
+    return pairs.map((p, i) => ({ from: p.from, to: p.to, allowed: results[i]! }));
+  }
+
+  /** Probes addresses (IPv4 or IPv6) in parallel from pods or nodes, each from a fresh source port; true where answered. */
+  async probeAddresses(probes: readonly AddressProbe[], timeoutMs: number): Promise<boolean[]> {
+    const bySource = new Map<AgentHandle, { index: number; probe: Probe }[]>();
+    probes.forEach((p, index) => {
+      const agent = this.agentOf(p.from);
+      const list = bySource.get(agent) ?? [];
+      list.push({ index, probe: { ip: p.ip, port: p.port, protocol: p.protocol, timeoutMs } });
+      bySource.set(agent, list);
     });
-    const results: boolean[] = new Array<boolean>(pairs.length).fill(false);
+    const results: boolean[] = new Array<boolean>(probes.length).fill(false);
     await Promise.all(
-      [...bySource].map(async ([from, list]) => {
-        const answer = await this.request(from, list.map((l) => l.probe));
+      [...bySource].map(async ([agent, list]) => {
+        const answer = await this.request(agent, list.map((l) => l.probe));
         list.forEach((l, i) => (results[l.index] = answer.results[i] === true));
       }),
     );
-    return pairs.map((p, i) => ({ from: p.from, to: p.to, allowed: results[i]! }));
+    return results;
+  }
+
+  /** Whether `from` reaches address `ip`; a failed first probe is retried with a long timeout, as in `reaches`. */
+  async reachesIp(from: Endpoint, ip: string, port = 80, protocol: ProbeProtocol = 'TCP'): Promise<boolean> {
+    const [first] = await this.probeAddresses([{ from, ip, port, protocol }], 400);
+    if (first) return true;
+    const [again] = await this.probeAddresses([{ from, ip, port, protocol }], 1_500);
+    return again === true;
   }
 
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
     process.off('exit', this.onExit);
-    for (const pod of this.pods.values()) {
-      pod.control.destroy();
-      pod.agent.kill('SIGKILL');
+    for (const handle of this.agents()) {
+      handle.control.destroy();
+      handle.agent.kill('SIGKILL');
     }
     await Promise.all(this.namespaces.map((ns) => sh(['ip', 'netns', 'del', ns]).catch(() => undefined)));
     rmSync(join(RUNS_DIR, `${this.runId}.json`), { force: true });
@@ -127,7 +173,7 @@ export class NetnsCluster {
   private destroySync(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const pod of this.pods.values()) pod.agent.kill('SIGKILL');
+    for (const handle of this.agents()) handle.agent.kill('SIGKILL');
     for (const ns of this.namespaces) shQuiet(['ip', 'netns', 'del', ns]);
     rmSync(join(RUNS_DIR, `${this.runId}.json`), { force: true });
     rmSync(this.socketDir, { recursive: true, force: true });
@@ -143,41 +189,76 @@ export class NetnsCluster {
     return pod;
   }
 
-  private request(from: string, probes: Probe[]): Promise<ProbeResponse> {
+  private agents(): AgentHandle[] {
+    return [...this.pods.values(), ...this.nodeAgents.values()];
+  }
+
+  private agentOf(from: Endpoint): AgentHandle {
+    if (typeof from === 'string') return this.pod(from);
+    const agent = this.nodeAgents.get(from.node);
+    if (!agent) throw new Error(`no agent on node ${from.node}: create the cluster with nodeListeners`);
+    return agent;
+  }
+
+  private nodeIndex(node: string): number {
+    const i = this.spec.nodes.indexOf(node);
+    if (i < 0) throw new Error(`no node ${node} in this cluster`);
+    return i;
+  }
+
+  /** The node addresses routes use as `src`: the node's own traffic to pods comes from them (none without node listeners). */
+  private srcOf(nodeIndex: number): string[] {
+    return this.spec.nodeListeners ? nodeAddresses(nodeIndex, this.spec.dualStack === true) : [];
+  }
+
+  private request(agent: AgentHandle, probes: Probe[]): Promise<ProbeResponse> {
     const id = this.nextId++;
     const request: ProbeRequest = { id, probes };
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      this.pod(from).control.write(`${JSON.stringify(request)}\n`);
+      agent.control.write(`${JSON.stringify(request)}\n`);
     });
   }
 
   private async build(spec: ClusterSpec): Promise<void> {
     for (const ns of this.namespaces) await sh(['ip', 'netns', 'add', ns]);
     const nodes = [...this.nodeNs.entries()];
-    await Promise.all(nodes.map(([, ns]) => sh(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'])));
+    const forwarding = ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', ...(spec.dualStack ? ['net.ipv6.conf.all.forwarding=1'] : [])];
+    await Promise.all(nodes.map(([, ns]) => sh(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', ...forwarding])));
     const batches = new Map<string, string[]>(this.namespaces.map((ns) => [ns, ['link set lo up']]));
     const add = (ns: string, ...lines: string[]): void => void batches.get(ns)!.push(...lines);
     if (nodes.length === 2) {
       const [[, a], [, b]] = nodes as [[string, string], [string, string]];
       const [la, lb] = [`k${this.runId}l0`, `k${this.runId}l1`];
       await sh(['ip', '-n', a, 'link', 'add', la, 'address', mac(9, 0), 'type', 'veth', 'peer', 'name', lb, 'address', mac(9, 1), 'netns', b]);
-      add(a, `addr add ${LINK_IPS[0]}/30 dev ${la}`, `link set ${la} up`, `neigh replace ${LINK_IPS[1]} lladdr ${mac(9, 1)} dev ${la} nud permanent`);
-      add(b, `addr add ${LINK_IPS[1]}/30 dev ${lb}`, `link set ${lb} up`, `neigh replace ${LINK_IPS[0]} lladdr ${mac(9, 0)} dev ${lb} nud permanent`);
+      add(a, ...linkLines(0, la, mac(9, 1), spec.dualStack === true));
+      add(b, ...linkLines(1, lb, mac(9, 0), spec.dualStack === true));
+    }
+    // Node addresses come before the pods' routes, which name them as `src`.
+    if (spec.nodeListeners) {
+      for (const [n, [, ns]] of nodes.entries()) add(ns, ...nodeAddressLines(this.srcOf(n)));
+      for (const [n] of nodes.entries())
+        for (const [m, [, other]] of nodes.entries()) if (m !== n) add(other, ...remoteNodeRouteLines(n, this.srcOf(n), this.srcOf(m)));
     }
     const sysctls = new Map<string, string[]>();
     for (const [i, pod] of spec.pods.entries()) await this.plumbPod(pod, i, add, sysctls);
     await Promise.all([...batches].map(([ns, lines]) => sh(['ip', '-n', ns, '-b', '-'], `${lines.join('\n')}\n`)));
     await Promise.all([...sysctls].map(([ns, keys]) => sh(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', ...keys])));
     mkdirSync(this.socketDir, { recursive: true });
-    const handles = await Promise.all(spec.pods.map((pod, i) => this.startAgent(pod, `knpt${this.runId}-p${i}`, i)));
+    const ports = spec.nodeListeners?.ports ?? [80];
+    const [handles, nodeHandles] = await Promise.all([
+      Promise.all(spec.pods.map(async (pod, i) => ({ ...pod, ...(await this.startAgent(pod.name, `knpt${this.runId}-p${i}`, `p${i}`, pod.ports ?? [80, 81], pod.ip6 ? ['0.0.0.0', '::'] : ['0.0.0.0'])) }))),
+      spec.nodeListeners ? Promise.all(nodes.map(async ([node, ns], n) => [node, await this.startAgent(`node ${node}`, ns, `n${n}`, ports, this.srcOf(n))] as const)) : [],
+    ]);
     for (const h of handles) this.pods.set(h.name, h);
+    for (const [node, h] of nodeHandles) this.nodeAgents.set(node, h);
     this.podCount = spec.pods.length;
   }
 
   /** Adds a pod to the running cluster (its namespace, veth, routes on both nodes, agent), as a new pod scheduled on `node`. */
   async addPod(pod: PodSpec): Promise<void> {
     if (this.pods.has(pod.name)) throw new Error(`pod ${pod.name} exists`);
+    if (pod.ip6 !== undefined && !this.spec.dualStack) throw new Error(`pod ${pod.name} has an ip6 but the cluster is not dualStack`);
     const i = this.podCount++;
     const podNs = `knpt${this.runId}-p${i}`;
     this.namespaces.push(podNs);
@@ -190,33 +271,32 @@ export class NetnsCluster {
     await this.plumbPod(pod, i, add, sysctls);
     await Promise.all([...batches].map(([ns, lines]) => sh(['ip', '-n', ns, '-b', '-'], `${lines.join('\n')}\n`)));
     await Promise.all([...sysctls].map(([ns, keys]) => sh(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', ...keys])));
-    this.pods.set(pod.name, await this.startAgent(pod, podNs, i));
+    this.pods.set(pod.name, { ...pod, ...(await this.startAgent(pod.name, podNs, `p${i}`, pod.ports ?? [80, 81], pod.ip6 ? ['0.0.0.0', '::'] : ['0.0.0.0'])) });
   }
 
   /** One pod's veth into its node, its addresses and routes (on its node and on the other), as `ip -b` lines. */
   private async plumbPod(pod: PodSpec, i: number, add: (ns: string, ...lines: string[]) => void, sysctls: Map<string, string[]>): Promise<void> {
-    const nodes = [...this.nodeNs.entries()];
-    const nodeIndex = new Map(nodes.map(([node], n) => [node, n]));
-    const node = this.netnsOf(pod.node), podNs = `knpt${this.runId}-p${i}`, veth = `k${this.runId}p${i}`;
-    await sh(['ip', '-n', node, 'link', 'add', veth, 'address', mac(1, i), 'type', 'veth', 'peer', 'name', 'eth0', 'address', mac(2, i), 'netns', podNs]);
-    add(podNs, `addr add ${pod.ip}/32 dev eth0`, 'link set eth0 up', 'route add 169.254.1.1 dev eth0 scope link',
-      'route add default via 169.254.1.1 dev eth0 onlink', `neigh replace 169.254.1.1 lladdr ${mac(1, i)} dev eth0 nud permanent`);
-    add(node, `link set ${veth} up`, `route add ${pod.ip}/32 dev ${veth} scope link`, `neigh replace ${pod.ip} lladdr ${mac(2, i)} dev ${veth} nud permanent`);
-    sysctls.set(node, [...(sysctls.get(node) ?? []), `net.ipv4.conf.${veth}.proxy_arp=1`]);
-    for (const [other, otherNs] of nodes)
-      if (other !== pod.node) add(otherNs, `route add ${pod.ip}/32 via ${LINK_IPS[nodeIndex.get(pod.node)!]}`);
+    const node = this.netnsOf(pod.node), podNs = `knpt${this.runId}-p${i}`, n = this.nodeIndex(pod.node);
+    const p: PodPlumbing = { ip: pod.ip, ip6: pod.ip6, veth: `k${this.runId}p${i}`, nodeMac: mac(1, i), podMac: mac(2, i) };
+    await sh(['ip', '-n', node, 'link', 'add', p.veth, 'address', p.nodeMac, 'type', 'veth', 'peer', 'name', 'eth0', 'address', p.podMac, 'netns', podNs]);
+    add(podNs, ...podLines(p));
+    add(node, ...podNodeLines(p, this.srcOf(n)));
+    sysctls.set(node, [...(sysctls.get(node) ?? []), `net.ipv4.conf.${p.veth}.proxy_arp=1`]);
+    for (const [m, [other, otherNs]] of [...this.nodeNs.entries()].entries())
+      if (other !== pod.node) add(otherNs, ...podRemoteLines(p, n, this.srcOf(m)));
   }
 
-  private async startAgent(pod: PodSpec, netns: string, i: number): Promise<PodHandle> {
-    const socketPath = join(this.socketDir, `p${i}.sock`);
-    const agent = spawn('ip', ['netns', 'exec', netns, process.execPath, AGENT, socketPath, String(randomInt(20_000, 40_000)), (pod.ports ?? [80, 81]).join(',')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  /** Starts an agent in `netns` serving `ports` on `binds`, with its control socket `<key>.sock`; `label` names it in errors. */
+  private async startAgent(label: string, netns: string, key: string, ports: readonly number[], binds: readonly string[]): Promise<AgentHandle> {
+    const socketPath = join(this.socketDir, `${key}.sock`);
+    const agent = spawn('ip', ['netns', 'exec', netns, process.execPath, AGENT, socketPath, String(randomInt(20_000, 40_000)), ports.join(','), binds.join(',')], { stdio: ['pipe', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
       let out = '';
       agent.stdout!.on('data', (b: Buffer) => {
         out += b.toString('utf8');
         if (out.includes('ready\n')) resolve();
       });
-      agent.on('exit', (code) => reject(new Error(`agent of ${pod.name} exited with ${code}`)));
+      agent.on('exit', (code) => reject(new Error(`agent of ${label} exited with ${code}`)));
     });
     const control = connect(socketPath);
     await new Promise<void>((resolve, reject) => control.once('connect', resolve).once('error', reject));
@@ -230,36 +310,6 @@ export class NetnsCluster {
         this.pending.delete(response.id);
       }
     });
-    return { ...pod, netns, agent, control };
-  }
-}
-
-/** Removes namespaces left by runs whose process is gone (a crash or SIGKILL skips every handler). */
-function sweepDeadRuns(): void {
-  let files: string[] = [];
-  try {
-    files = readdirSync(RUNS_DIR).filter((f) => f.endsWith('.json'));
-  } catch {
-    return;
-  }
-  for (const file of files) {
-    try {
-      const { pid, namespaces } = JSON.parse(readFileSync(join(RUNS_DIR, file), 'utf8')) as { pid: number; namespaces: string[] };
-      if (isAlive(pid)) continue;
-      for (const ns of namespaces) shQuiet(['ip', 'netns', 'del', ns]);
-      rmSync(join(RUNS_DIR, file), { force: true });
-      rmSync(join(RUNS_DIR, file.replace(/\.json$/, '')), { recursive: true, force: true });
-    } catch {
-      // a half-written record: leave it for a later sweep
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+    return { netns, agent, control };
   }
 }

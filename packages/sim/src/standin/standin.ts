@@ -5,13 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { LeaseStore, leaseRouteOf, readJsonBody, type Lease } from './leases.js';
 
 /**
- * A Kubernetes API stand-in for Pods, Namespaces and NetworkPolicies: list and watch (cluster-wide and
- * namespaced paths), resourceVersion, bookmarks when asked, 410 Gone for a resourceVersion older than the
- * bounded history, watch headers flushed at once, lists paged by limit/continue from a snapshot (410 Gone
- * once `expireHistory()` dropped it). Objects change through the in-process API only. Leases
+ * A Kubernetes API stand-in for Pods, Namespaces, NetworkPolicies, Nodes and ClusterNetworkPolicies
+ * (policy.networking.k8s.io/v1alpha2, a CRD: served, with its group/version discovery, only while
+ * installed, see `setCrdInstalled`): list and watch (cluster-wide and namespaced paths), resourceVersion,
+ * bookmarks when asked, 410 Gone for a resourceVersion older than the bounded history, watch headers
+ * flushed at once, lists paged by limit/continue from a snapshot (410 Gone once `expireHistory()` dropped it). Objects change through the in-process API only. Leases
  * (coordination.k8s.io/v1) are served for leader election: get, list, create, replace (see leases.ts).
  */
-export type StandinKind = 'Pod' | 'Namespace' | 'NetworkPolicy';
+export type StandinKind = 'Pod' | 'Namespace' | 'NetworkPolicy' | 'Node' | 'ClusterNetworkPolicy';
 export type K8sObject = {
   apiVersion?: string;
   kind?: string;
@@ -33,6 +34,8 @@ export type StandinOptions = {
    * sends them only on `bookmark()`.
    */
   readonly bookmarkIntervalMs?: number;
+  /** Whether the ClusterNetworkPolicy CRD is installed at start (default true); absent: 404 for its group/version. */
+  readonly clusterNetworkPolicyCrd?: boolean;
 };
 
 export type Standin = {
@@ -63,7 +66,13 @@ export type Standin = {
   resumeWatches(): void;
   /** Forgets the event history and list snapshots: a watch resuming from an older resourceVersion, or a continue token, gets 410 Gone. */
   expireHistory(): void;
-  /** Answers the next `n` Pod/Namespace/NetworkPolicy requests with HTTP 500 (Lease requests are not counted). */
+  /**
+   * Installs or removes the ClusterNetworkPolicy CRD. Removing it deletes every ClusterNetworkPolicy (as
+   * the API server does with a CRD's objects), then ends their watches; from then on its group/version,
+   * lists and watches get 404 until it is installed again.
+   */
+  setCrdInstalled(installed: boolean): void;
+  /** Answers the next `n` requests other than Leases with HTTP 500 (Lease requests are not counted). */
   failNext(n: number): void;
   kubeconfig(): string;
   writeKubeconfig(path: string): void;
@@ -74,13 +83,21 @@ const KINDS: Record<StandinKind, { apiVersion: string; list: string; namespaced:
   Namespace: { apiVersion: 'v1', list: 'NamespaceList', namespaced: false },
   Pod: { apiVersion: 'v1', list: 'PodList', namespaced: true },
   NetworkPolicy: { apiVersion: 'networking.k8s.io/v1', list: 'NetworkPolicyList', namespaced: true },
+  Node: { apiVersion: 'v1', list: 'NodeList', namespaced: false },
+  ClusterNetworkPolicy: { apiVersion: 'policy.networking.k8s.io/v1alpha2', list: 'ClusterNetworkPolicyList', namespaced: false },
 };
 
+const CNP_GROUP_VERSION = ['apis', 'policy.networking.k8s.io', 'v1alpha2'];
+
 type Route = { kind: StandinKind; namespace?: string; name?: string };
+
+/** Whether a request path is the ClusterNetworkPolicy group/version (discovery) or below it. */
+const isCnpPath = (pathname: string): boolean => CNP_GROUP_VERSION.every((part, i) => pathname.split('/')[i + 1] === part);
 
 /** Maps a request path to a kind (and namespace / name); undefined for anything else. */
 export function routeOf(pathname: string): Route | undefined {
   const p = pathname.replace(/\/+$/, '').split('/').slice(1);
+  if (isCnpPath(pathname) && p[3] === 'clusternetworkpolicies' && p.length <= 5) return { kind: 'ClusterNetworkPolicy', ...(p[4] ? { name: p[4] } : {}) };
   const core = p[0] === 'api' && p[1] === 'v1';
   const net = p[0] === 'apis' && p[1] === 'networking.k8s.io' && p[2] === 'v1';
   const rest = core ? p.slice(2) : net ? p.slice(3) : undefined;
@@ -88,11 +105,18 @@ export function routeOf(pathname: string): Route | undefined {
   const plural = core ? 'pods' : 'networkpolicies';
   const kind: StandinKind = core ? 'Pod' : 'NetworkPolicy';
   if (core && rest[0] === 'namespaces' && rest.length <= 2) return { kind: 'Namespace', ...(rest[1] ? { name: rest[1] } : {}) };
+  if (core && rest[0] === 'nodes' && rest.length <= 2) return { kind: 'Node', ...(rest[1] ? { name: rest[1] } : {}) };
   if (rest.length === 1 && rest[0] === plural) return { kind };
   if (rest[0] === 'namespaces' && rest[1] && rest[2] === plural && rest.length <= 4)
     return { kind, namespace: rest[1], ...(rest[3] ? { name: rest[3] } : {}) };
   return undefined;
 }
+
+/** What GET /apis/policy.networking.k8s.io/v1alpha2 answers while the CRD is installed. */
+const CNP_DISCOVERY = {
+  kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'policy.networking.k8s.io/v1alpha2',
+  resources: [{ name: 'clusternetworkpolicies', singularName: 'clusternetworkpolicy', namespaced: false, kind: 'ClusterNetworkPolicy', verbs: ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'], shortNames: ['cnp'] }],
+};
 
 type Watcher = { route: Route; res: ServerResponse; bookmarks: boolean };
 
@@ -108,6 +132,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   let floor = 1; // history holds every change with rv > floor
   let suspended = false;
   let failures = 0;
+  let crdInstalled = options.clusterNetworkPolicyCrd ?? true;
   const stats = { lists: 0, watches: 0, gone: 0 };
   const leases = new LeaseStore();
   /** The rest of a paged list, by continue token: the items of the first page's snapshot not yet served. */
@@ -139,6 +164,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
 
   const api = {
     create(kind: StandinKind, object: K8sObject): K8sObject {
+      if (kind === 'ClusterNetworkPolicy' && !crdInstalled) throw new Error('ClusterNetworkPolicy: the CRD is not installed');
       const o = normalize(kind, object);
       const table = store.get(kind)!;
       const key = keyOf(o.metadata.namespace, o.metadata.name);
@@ -229,6 +255,8 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       failures -= 1;
       return json(res, 500, statusBody(500, 'InternalError', 'stand-in told to fail'));
     }
+    if (isCnpPath(url.pathname) && !crdInstalled) return json(res, 404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
+    if (req.method === 'GET' && url.pathname.replace(/\/+$/, '') === `/${CNP_GROUP_VERSION.join('/')}`) return json(res, 200, CNP_DISCOVERY);
     const route = req.method === 'GET' ? routeOf(url.pathname) : undefined;
     if (route === undefined) return json(res, 404, statusBody(404, 'NotFound', `${req.method} ${url.pathname} not served`));
     const watch = url.searchParams.get('watch');
@@ -313,6 +341,14 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       history.length = 0;
       snapshots.clear();
       floor = rv;
+    },
+    setCrdInstalled(installed: boolean) {
+      if (installed === crdInstalled) return;
+      if (!installed) {
+        for (const o of api.list('ClusterNetworkPolicy')) api.delete('ClusterNetworkPolicy', undefined, o.metadata.name);
+        for (const w of [...watchers]) if (w.route.kind === 'ClusterNetworkPolicy') { w.res.end(); watchers.delete(w); }
+      }
+      crdInstalled = installed;
     },
     failNext(n: number) {
       failures = n;

@@ -3,3 +3,8 @@
 export * from './model.js';
 export * from './reachability.js';
 export * from './scenarios.js';
+// SIG Network's ClusterNetworkPolicy conformance tests as data, over their own model (four houses, two nodes)
+export * from './cnp-model.js';
+export * from './cnp-expect.js';
+export * from './cnp-build.js';
+export { cnpScenarios } from './cnp-scenarios.js';

@@ -1,6 +1,8 @@
 import { sha256 } from '@knp/shared';
 import type { IptKernelFacts } from './print.js';
 
+const plannedNames = (line: string): string => line.replace(/(-as-[0-9a-f]{14})-b(?= |$)/g, '$1');
+
 /** Our part of one family's `iptables-save -t filter` output: what a load must replace, and what to compare. */
 export type IptSaved = IptKernelFacts & {
   /** Declarations and rules of our chains, as saved (counters dropped), in kernel order. */
@@ -69,5 +71,7 @@ export function parseIpsetSave(text: string, prefix: string): IpsetSaved {
 export function fingerprintIptables(v4: IptSaved, v6: IptSaved, sets: IpsetSaved): string | undefined {
   if (v4.lines.length + v6.lines.length + v4.jumpPositions.length + v6.jumpPositions.length + sets.lines.length === 0) return undefined;
   const part = (family: string, s: IptSaved): string[] => [`# ${family} jumps ${s.jumpPositions.join(',')}`, ...s.lines];
-  return sha256([...part('v4', v4), ...part('v6', v6), '# sets', ...sets.lines].join('\n'));
+  // which of a set's two names (generations.ts) is live says nothing about what is enforced
+  const lines = [...part('v4', v4), ...part('v6', v6)].map(plannedNames).concat('# sets', sets.lines.map(plannedNames).sort());
+  return sha256(lines.join('\n'));
 }

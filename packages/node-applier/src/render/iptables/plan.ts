@@ -6,13 +6,14 @@ import {
   type AddressSet,
   type Direction,
   type Family,
-  type LocalPod,
   type Rule,
   type RuleSetContent,
+  type TierAction,
 } from '@knp/shared';
+import { decisionGroups, indexTierRules, type DecisionGroup, type IndexedTierRule } from '../common/tiers.js';
 import { ipsetNetEntries, printNetEntry } from './ipset-entries.js';
 import { iptTermMatches, type IpsetNames } from './terms.js';
-import { RenderError, canonicalIp, familiesOf, mustParseCidr, mustParseIp, mustPort, protoKeyword, sortedUnique, type CanonicalIp, type RenderOptions } from '../common/text.js';
+import { RenderError, canonicalIp, familiesOf, mustParseCidr, mustParseIp, mustPort, protoKeyword, sortedUnique, type RenderOptions } from '../common/text.js';
 
 /** One ipset: its kernel name, `create` type and family, and its entries as `ipset restore` takes them. */
 export type IpsetPlan = {
@@ -47,10 +48,12 @@ const FAMILIES: readonly Family[] = [4, 6];
  * Chain layout (per family), entered by one jump at the top of FORWARD:
  * ```
  * TOP:  ctstate RELATED,ESTABLISHED -> RETURN;  -j EG;  -j IN
- * EG:   -s <isolated pod ip> -g POD-<rule list>     (one line per isolated pod IP)
+ * EG:   -s <isolated pod ip> -g POD-<rule list>     (one line per isolated or tiered pod IP)
  * IN:   -d <isolated pod ip> -g POD-<rule list>
  * POD:  <each term of each rule of the list> -> RETURN;  DROP
  * ```
+ * A pod under ClusterNetworkPolicy tiers goes (`-g`) to its admin chain first, which continues (`-g`)
+ * into POD or its baseline chain (see `firstChain`); a pod without tier rules is dispatched as above.
  * Only DROP is final. An allow is a RETURN: `-g` made POD replace EG's frame, so its RETURN lands back in
  * TOP, which goes on with the ingress check; a packet both directions allow leaves TOP and FORWARD's own
  * rules (other components) still decide, as nft's per-table accept does. No packet mark is touched.
@@ -78,8 +81,13 @@ export function planIptables(ruleSet: RuleSetContent, options: RenderOptions): I
   // validate every term once, in both families, so a bad rule fails even when no pod uses it
   for (const { rule, where } of rules.values())
     for (const family of FAMILIES) rule.terms.forEach((term, t) => iptTermMatches(term, rule.direction, family, names, `${where}.terms[${t}]`));
-  const groups = { egress: dispatchGroups(ruleSet.pods, 'egress', rules), ingress: dispatchGroups(ruleSet.pods, 'ingress', rules) };
-  const tables = Object.fromEntries(FAMILIES.map((family) => [family, planFamily(prefix, family, groups, rules, names)])) as Record<Family, IptFamilyPlan>;
+  const tiers = indexTierRules(ruleSet);
+  for (const { rule, where } of tiers.values())
+    for (const family of FAMILIES) rule.terms.forEach((term, t) => iptTermMatches(term, rule.direction, family, names, `${where}.terms[${t}]`));
+  const plain = new Map([...rules].map(([id, { rule }]) => [id, rule]));
+  const groups = { egress: decisionGroups(ruleSet.pods, 'egress', plain, tiers), ingress: decisionGroups(ruleSet.pods, 'ingress', plain, tiers) };
+  const ctx: FamilyContext = { prefix, rules, tiers, names };
+  const tables = Object.fromEntries(FAMILIES.map((family) => [family, planFamily(ctx, family, groups)])) as Record<Family, IptFamilyPlan>;
   return { prefix, sets, tables, families };
 }
 
@@ -88,15 +96,15 @@ export const iptChainName = (prefix: string, role: 'fw' | 'eg' | 'in' | 'pod', i
 /** The chain FORWARD jumps to: fixed per prefix, so a reload finds and replaces the jump. */
 export const iptTopChain = (prefix: string): string => iptChainName(prefix, 'fw', 'iptables/forward');
 
-type Group = { readonly ips: readonly { family: Family; text: string; key: bigint }[]; readonly ruleIds: readonly string[] };
+type FamilyContext = {
+  readonly prefix: string;
+  readonly rules: ReadonlyMap<string, { rule: Rule; where: string }>;
+  readonly tiers: ReadonlyMap<string, IndexedTierRule>;
+  readonly names: ReadonlyMap<string, IpsetNames>;
+};
 
-function planFamily(
-  prefix: string,
-  family: Family,
-  groups: Record<Direction, readonly Group[]>,
-  rules: ReadonlyMap<string, { rule: Rule; where: string }>,
-  names: ReadonlyMap<string, IpsetNames>,
-): IptFamilyPlan {
+function planFamily(ctx: FamilyContext, family: Family, groups: Record<Direction, readonly DecisionGroup[]>): IptFamilyPlan {
+  const { prefix } = ctx;
   const top = iptTopChain(prefix);
   const dispatch: Record<Direction, string> = { egress: iptChainName(prefix, 'eg', 'iptables/dispatch'), ingress: iptChainName(prefix, 'in', 'iptables/dispatch') };
   const podChains = new Map<string, IptChainPlan>();
@@ -105,16 +113,9 @@ function planFamily(
     for (const group of groups[direction]) {
       const ips = group.ips.filter((ip) => ip.family === family);
       if (ips.length === 0) continue;
-      const name = iptChainName(prefix, 'pod', `${direction}/${group.ruleIds.join(',')}`);
-      if (!podChains.has(name)) {
-        const lines = group.ruleIds.flatMap((id) => {
-          const { rule, where } = rules.get(id)!;
-          return rule.terms.flatMap((term, t) => iptTermMatches(term, direction, family, names, `${where}.terms[${t}]`));
-        });
-        podChains.set(name, { name, rules: [...lines.map((m) => (m === '' ? '-j RETURN' : `${m} -j RETURN`)), '-j DROP'] });
-      }
+      const name = firstChain(ctx, family, direction, group, podChains);
       const flag = direction === 'egress' ? '-s' : '-d';
-      for (const ip of ips) dispatchRules[direction].push(`${flag} ${ip.text}/${family === 4 ? 32 : 128} -g ${name}`);
+      if (name !== undefined) for (const ip of ips) dispatchRules[direction].push(`${flag} ${ip.text}/${family === 4 ? 32 : 128} -g ${name}`);
     }
   }
   const topRules = ['-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN', `-j ${dispatch.egress}`, `-j ${dispatch.ingress}`];
@@ -131,39 +132,51 @@ function planFamily(
 }
 
 /**
- * Isolated local pod IPs of one direction, grouped by their sorted rule list. Pods are grouped by IP first,
- * so two pods claiming one address never yield two dispatch lines: that address allows what any of them allows.
+ * The chain a group's dispatch line goes to (`-g`), creating it and the chains it continues into.
+ * Everything after the dispatch line is entered with `-g`, so each RETURN lands in TOP (this direction
+ * allows) and DROP is final, however deep the packet got:
+ * ```
+ * ADMIN:    admin terms in order: Accept -> RETURN, Deny -> DROP, Pass -> -g NEXT;  then -g NEXT
+ * NP:       (isolated) each NetworkPolicy term -> RETURN;  DROP          (exactly the chain before tiers)
+ * BASELINE: baseline terms in order: Accept or Pass -> RETURN, Deny -> DROP;  then falls off: RETURN
+ * ```
+ * NEXT is NP when isolated, else BASELINE (when any), else none (Pass is then RETURN). Each chain is
+ * named by what it holds and what it continues into, and shared by every group with the same.
  */
-function dispatchGroups(pods: readonly LocalPod[], direction: Direction, rules: ReadonlyMap<string, { rule: Rule }>): Group[] {
-  const byIp = new Map<string, { ip: CanonicalIp; ruleIds: Set<string> }>();
-  for (const [i, pod] of pods.entries()) {
-    const dir = pod[direction];
-    for (const [r, id] of dir.rules.entries()) {
-      const found = rules.get(id);
-      if (!found) throw new RenderError(`pods[${i}].${direction}.rules[${r}]: unknown rule ${JSON.stringify(id)}`);
-      if (found.rule.direction !== direction) throw new RenderError(`pods[${i}].${direction}.rules[${r}]: rule ${JSON.stringify(id)} is an ${found.rule.direction} rule`);
-    }
-    if (!dir.isolated) continue;
-    for (const [j, text] of pod.ips.entries()) {
-      const ip = canonicalIp(text, `pods[${i}].ips[${j}]`);
-      const key = `${ip.family}/${ip.key}`;
-      const entry = byIp.get(key) ?? { ip, ruleIds: new Set<string>() };
-      dir.rules.forEach((id) => entry.ruleIds.add(id));
-      byIp.set(key, entry);
-    }
-  }
-  const groups = new Map<string, { ips: CanonicalIp[]; ruleIds: string[] }>();
-  for (const { ip, ruleIds } of byIp.values()) {
-    const sorted = [...ruleIds].sort();
-    const key = sorted.join('\n');
-    const group = groups.get(key) ?? { ips: [], ruleIds: sorted };
-    group.ips.push(ip);
-    groups.set(key, group);
-  }
-  const byIpOrder = (a: CanonicalIp, b: CanonicalIp): number => a.family - b.family || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-  return [...groups.values()]
-    .map((g) => ({ ruleIds: g.ruleIds, ips: g.ips.sort(byIpOrder) }))
-    .sort((a, b) => byIpOrder(a.ips[0]!, b.ips[0]!));
+function firstChain(ctx: FamilyContext, family: Family, direction: Direction, group: DecisionGroup, chains: Map<string, IptChainPlan>): string | undefined {
+  const { prefix } = ctx;
+  const add = (name: string, rules: () => string[]): string => {
+    if (!chains.has(name)) chains.set(name, { name, rules: rules() });
+    return name;
+  };
+  const tierLines = (id: string, verdict: (action: TierAction) => string): string[] => {
+    const { rule, where } = ctx.tiers.get(id)!;
+    const target = verdict(rule.action);
+    return rule.terms.flatMap((term, t) => iptTermMatches(term, direction, family, ctx.names, `${where}.terms[${t}]`)).map((m) => (m === '' ? target : `${m} ${target}`));
+  };
+  const np = !group.isolated
+    ? undefined
+    : add(iptChainName(prefix, 'pod', `${direction}/${group.ruleIds.join(',')}`), () => {
+        const lines = group.ruleIds.flatMap((id) => {
+          const { rule, where } = ctx.rules.get(id)!;
+          return rule.terms.flatMap((term, t) => iptTermMatches(term, direction, family, ctx.names, `${where}.terms[${t}]`));
+        });
+        return [...lines.map((m) => (m === '' ? '-j RETURN' : `${m} -j RETURN`)), '-j DROP'];
+      });
+  const baseline = group.isolated || group.baseline.length === 0
+    ? undefined
+    : add(iptChainName(prefix, 'pod', `tier:${direction}:baseline:${group.baseline.join(',')}`), () =>
+        group.baseline.flatMap((id) => tierLines(id, (action) => (action === 'Deny' ? '-j DROP' : '-j RETURN'))));
+  const next = np ?? baseline;
+  const admin = group.admin.length === 0
+    ? undefined
+    : add(iptChainName(prefix, 'pod', `tier:${direction}:admin:${group.admin.join(',')}:then:${next ?? ''}`), () => {
+        const lines = group.admin.flatMap((id) => tierLines(id, (action) => (action === 'Accept' ? '-j RETURN' : action === 'Deny' ? '-j DROP' : next ? `-g ${next}` : '-j RETURN')));
+        // after a match-all rule (a fail-closed Deny, say) nothing is reached: no dead tail
+        const decided = lines.length > 0 && /^-[jg] /.test(lines[lines.length - 1]!);
+        return next && !decided ? [...lines, `-g ${next}`] : lines;
+      });
+  return admin ?? next;
 }
 
 function planSet(prefix: string, set: AddressSet, families: readonly Family[], where: string): IpsetPlan[] {

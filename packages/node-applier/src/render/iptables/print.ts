@@ -1,6 +1,7 @@
 import type { Family, RuleSetContent } from '@knp/shared';
 import { IPSET_MAXELEM, planIptables, type IpsetPlan, type IptPlan } from './plan.js';
 import type { RenderOptions } from '../common/text.js';
+import type { SetPlacement } from './generations.js';
 
 /** What the kernel holds of ours in one family's filter table (read with iptables-save before a load). */
 export type IptKernelFacts = {
@@ -32,6 +33,19 @@ export function printIpsetLoad(plan: IptPlan): string {
     out.push(`create ${temp} ${createArgs(set)} -exist`, `flush ${temp}`);
     for (const entry of set.entries) out.push(`add ${temp} ${entry} -exist`);
     out.push(`create ${set.name} ${createArgs(set)} -exist`, `swap ${temp} ${set.name}`, `destroy ${temp}`);
+  }
+  return out.length === 0 ? '' : `${out.join('\n')}\n`;
+}
+
+/**
+ * `ipset restore` input for a full load's sets (`placeSets`): leftovers destroyed, then each set created and
+ * filled under its kernel name, which no chain of ours references yet.
+ */
+export function printIpsetFill(placement: Pick<SetPlacement, 'fill' | 'destroyFirst'>): string {
+  const out = placement.destroyFirst.map((n) => `destroy ${n}`);
+  for (const set of placement.fill) {
+    out.push(`create ${set.name} ${createArgs(set)}`);
+    for (const entry of set.entries) out.push(`add ${set.name} ${entry} -exist`);
   }
   return out.length === 0 ? '' : `${out.join('\n')}\n`;
 }

@@ -8,13 +8,14 @@ import {
   type Direction,
   type Family,
   type IpRange,
-  type LocalPod,
   type Rule,
   type RuleSetContent,
 } from '@knp/shared';
 import { renderTerm, type SetNames } from './terms.js';
 import { addrKeyword, addrType, nftComment } from './text.js';
-import { RenderError, canonicalIp, familiesOf, mustParseCidr, mustParseIp, mustPort, protoKeyword, sortedUnique, type RenderOptions } from '../common/text.js';
+import { planTierRuleChains, tierListChain, type TierChains } from './tier-chains.js';
+import { RenderError, canonicalIp, familiesOf, mustParseCidr, mustPort, protoKeyword, sortedUnique, type CanonicalIp, type RenderOptions } from '../common/text.js';
+import { decisionGroups, hasTiers, indexTierRules, type IndexedTierRule } from '../common/tiers.js';
 
 /**
  * The nft table as data, before printing: sets (and verdict maps) with their printed elements, and chains
@@ -89,24 +90,27 @@ export function planNft(ruleSet: RuleSetContent, options: RenderOptions): NftPla
     });
   }
 
+  const tiers = indexTierRules(ruleSet);
+  const tierChains = planTierRuleChains(prefix, tiers, { sets: setNames, portSet });
+  const listChains = new Map<string, NftChainPlan>();
   const podChains: NftChainPlan[] = [];
   const maps: NftSetPlan[] = [];
   const baseChains: NftChainPlan[] = [];
   for (const direction of DIRECTIONS) {
-    const dispatch = planDispatch(prefix, direction, ruleSet.pods, rules);
+    const dispatch = planDispatch(prefix, direction, ruleSet, rules, tiers, tierChains, listChains);
     podChains.push(...dispatch.chains);
     const lines = ['ct state established,related accept'];
     for (const family of families) {
       const name = kernelName(prefix, 'pod', `dispatch/${direction}/v${family}`);
       const elements = dispatch.entries
         .filter((e) => e.ip.family === family)
-        .map((e) => `${formatIp(e.ip)} : jump ${e.chain}`);
+        .map((e) => `${e.ip.text} : jump ${e.chain}`);
       maps.push({ name, type: `${addrType(family)} : verdict`, map: true, interval: false, role: 'dispatch', elements });
       lines.push(`${addrKeyword(family)} ${direction === 'egress' ? 'saddr' : 'daddr'} vmap @${name}`);
     }
     baseChains.push({ name: kernelName(prefix, 'fw', direction), hook: HOOKS[direction], comment: nftComment(`knp ${direction}`), rules: lines });
   }
-  return { table: prefix, sets: [...sets, ...portSets.values(), ...maps], chains: [...ruleChains, ...podChains, ...baseChains] };
+  return { table: prefix, sets: [...sets, ...portSets.values(), ...maps], chains: [...ruleChains, ...tierChains.chains, ...listChains.values(), ...podChains, ...baseChains] };
 }
 
 function ruleChainName(prefix: string, rule: Rule): string {
@@ -155,47 +159,47 @@ function planSet(prefix: string, set: AddressSet, families: readonly Family[], w
   }
 }
 
-type DispatchEntry = { readonly ip: { family: Family; value: bigint }; readonly chain: string };
+type DispatchEntry = { readonly ip: CanonicalIp; readonly chain: string };
 
 /**
- * The dispatch chains of one direction: for each isolated local pod IP, a chain that jumps to each of
- * the pod's rule chains (a match accepts) and then drops. Pods with the same rules (replicas selected by
- * the same policies) share one chain, so the rule count grows with distinct rule lists, not pods.
- * Pods are grouped by IP so two pods claiming one address (a compiler bug or a stale IP) never make nft
- * reject the map: that address allows what any of them allows.
+ * The dispatch chains of one direction: for each local pod IP that is isolated or under a tier, a chain
+ * deciding its traffic. Without tiers (exactly as before them): jump to each of the pod's rule chains (a
+ * match accepts), then drop. With tiers: jump to the admin list chain (Accept accepts, Deny drops, Pass
+ * or no match returns here), then the NetworkPolicy part when isolated (rule chains, then drop), else
+ * jump to the baseline list chain (no match returns here, and the base chain's policy accepts).
+ * Pods with the same decision (replicas selected by the same policies) share one chain, so the rule
+ * count grows with distinct decisions, not pods.
  */
-function planDispatch(prefix: string, direction: Direction, pods: readonly LocalPod[], rules: ReadonlyMap<string, Rule>): { chains: NftChainPlan[]; entries: DispatchEntry[] } {
-  const byIp = new Map<string, { ip: { family: Family; value: bigint }; pods: LocalPod[] }>();
-  for (const [i, pod] of pods.entries()) {
-    const dir = pod[direction];
-    for (const [r, id] of dir.rules.entries()) {
-      const rule = rules.get(id);
-      if (!rule) throw new RenderError(`pods[${i}].${direction}.rules[${r}]: unknown rule ${JSON.stringify(id)}`);
-      if (rule.direction !== direction) throw new RenderError(`pods[${i}].${direction}.rules[${r}]: rule ${JSON.stringify(id)} is an ${rule.direction} rule`);
-    }
-    if (!dir.isolated) continue;
-    for (const [j, text] of pod.ips.entries()) {
-      const ip = mustParseIp(text, `pods[${i}].ips[${j}]`);
-      const key = `${ip.family}/${ip.value}`;
-      const group = byIp.get(key) ?? { ip, pods: [] as LocalPod[] };
-      group.pods.push(pod);
-      byIp.set(key, group);
-    }
-  }
+function planDispatch(
+  prefix: string,
+  direction: Direction,
+  ruleSet: RuleSetContent,
+  rules: ReadonlyMap<string, Rule>,
+  tiers: ReadonlyMap<string, IndexedTierRule>,
+  tierChains: TierChains,
+  lists: Map<string, NftChainPlan>,
+): { chains: NftChainPlan[]; entries: DispatchEntry[] } {
   const chains = new Map<string, NftChainPlan>();
   const entries: DispatchEntry[] = [];
-  for (const group of [...byIp.values()].sort((a, b) => a.ip.family - b.ip.family || (a.ip.value < b.ip.value ? -1 : 1))) {
-    const ruleIds = [...new Set(group.pods.flatMap((p) => p[direction].rules))].sort();
-    const name = kernelName(prefix, 'pod', `${direction}/${ruleIds.join(',')}`);
-    if (!chains.has(name)) {
-      const policies = [...new Set(group.pods.flatMap((p) => p[direction].policies))].sort();
-      chains.set(name, {
-        name,
-        rules: [...ruleIds.map((id) => `jump ${ruleChainName(prefix, rules.get(id)!)}`), `drop ${nftComment(`${direction} isolated by ${policies.join(' ')}`)}`],
-      });
+  for (const group of decisionGroups(ruleSet.pods, direction, rules, tiers)) {
+    const npPart = group.isolated
+      ? [...group.ruleIds.map((id) => `jump ${ruleChainName(prefix, rules.get(id)!)}`), `drop ${nftComment(`${direction} isolated by ${group.policies.join(' ')}`)}`]
+      : [];
+    let name: string;
+    if (!hasTiers(group)) {
+      name = kernelName(prefix, 'pod', `${direction}/${group.ruleIds.join(',')}`);
+      if (!chains.has(name)) chains.set(name, { name, rules: npPart });
+    } else {
+      const admin = group.admin.length > 0 ? [`jump ${tierListChain(prefix, direction, 'admin', group.admin, tierChains, lists)}`] : [];
+      // an isolated pod's NetworkPolicy part ends in drop: its baseline tier is never reached
+      const baseline = !group.isolated && group.baseline.length > 0 ? [`jump ${tierListChain(prefix, direction, 'baseline', group.baseline, tierChains, lists)}`] : [];
+      const identity = JSON.stringify([direction, group.isolated, group.ruleIds, group.admin, group.baseline]);
+      name = kernelName(prefix, 'pod', `tiered:${identity}`);
+      if (!chains.has(name)) chains.set(name, { name, rules: [...admin, ...npPart, ...baseline] });
     }
-    entries.push({ ip: group.ip, chain: name });
+    for (const ip of group.ips) entries.push({ ip, chain: name });
   }
+  entries.sort((a, b) => a.ip.family - b.ip.family || (a.ip.key < b.ip.key ? -1 : a.ip.key > b.ip.key ? 1 : 0));
   return { chains: [...chains.values()], entries };
 }
 

@@ -5,6 +5,8 @@ import { RenderError, portItems } from '../common/text.js';
 /** The nft sets an IR address set became: one per family it may hold. */
 export type SetNames = { readonly kind: AddressSet['kind']; readonly byFamily: ReadonlyMap<Family, string> };
 
+export type NftVerdict = 'accept' | 'drop' | 'return';
+
 export type TermContext = {
   readonly sets: ReadonlyMap<string, SetNames>;
   /** The name of a named port set holding `items` (created once per distinct list and shared). */
@@ -12,23 +14,24 @@ export type TermContext = {
 };
 
 /**
- * The nft rules of one term: each rule ends in `accept`, which in our per-direction base chain means
- * "this direction allows the packet". The peer is the source for ingress and the destination for egress.
- * A term with an empty peer or port list matches nothing and renders no rule.
+ * The nft rules of one term: each rule ends in `verdict`; `accept` (NetworkPolicy rules, tier Accept) in
+ * our per-direction base chain means "this direction allows the packet", `drop` is final, `return` leaves
+ * a tier chain (Pass). The peer is the source for ingress and the destination for egress. A term with an
+ * empty peer or port list matches nothing and renders no rule; peers and ports 'any' is a bare verdict.
  */
-export function renderTerm(term: Term, direction: Direction, ctx: TermContext, where: string): string[] {
+export function renderTerm(term: Term, direction: Direction, ctx: TermContext, where: string, verdict: NftVerdict = 'accept'): string[] {
   const field = direction === 'ingress' ? 'saddr' : 'daddr';
   switch (term.kind) {
     case 'peers': {
       const peers = term.peers === 'any' ? [''] : term.peers.flatMap((id, i) => peerMatches(id, ctx.sets, field, `${where}.peers[${i}]`));
       const ports = term.ports === 'any' ? [''] : portMatches(term.ports, ctx, `${where}.ports`);
-      return peers.flatMap((peer) => ports.map((port) => [peer, port, 'accept'].filter(Boolean).join(' ')));
+      return peers.flatMap((peer) => ports.map((port) => [peer, port, verdict].filter(Boolean).join(' ')));
     }
     case 'peer-ports': {
       const set = ctx.sets.get(term.set);
       if (!set) throw new RenderError(`${where}.set: unknown set ${JSON.stringify(term.set)}`);
       if (set.kind !== 'pod-ports') throw new RenderError(`${where}.set: set ${JSON.stringify(term.set)} is a ${set.kind} set, not pod-ports`);
-      return [...set.byFamily].map(([family, name]) => `${addrKeyword(family)} ${field} . meta l4proto . th dport @${name} accept`);
+      return [...set.byFamily].map(([family, name]) => `${addrKeyword(family)} ${field} . meta l4proto . th dport @${name} ${verdict}`);
     }
     default:
       return assertNever(term);

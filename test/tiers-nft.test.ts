@@ -1,0 +1,3 @@
+import { tierEnforcementSuite } from './tier-enforcement-suite.js';
+
+tierEnforcementSuite('nftables', 'nftables');
