@@ -7,17 +7,18 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPrivateKey } from 'node:crypto';
 import {
-  applierStatusKey, createLogger, generateSigningKeyPair, loadConfig, loadTrustedKeys, makeRuleSet, names, signingKeyFrom,
+  NODE_SUBJECT_MESSAGES, applierStatusKey, deltaMessage, nodeMessageStatement, transportHeaders, createLogger, generateSigningKeyPair, loadConfig, loadTrustedKeys, makeRuleSet, names, signingKeyFrom,
   type ApplierRecord, type RuleSet, type SigningKey, type Trust,
 } from '@knp/shared';
-import { DEFAULT_STREAM_SETTINGS, ensureStreams, publishLarge, ruleSetMsgHeaders } from '@knp/shared/nats';
+import { DEFAULT_STREAM_SETTINGS, NodeWriter, ensureStreams, publishLarge, ruleSetMsgHeaders, setsStreamConfig } from '@knp/shared/nats';
 import { renderNft, type Backend, type LoadReport } from '@knp/node-applier';
 import {
   DEFAULT_APPLIER_SETTINGS, durableName, ensureDurable, runApplierService, stateFilePath, type ApplierHandle, type ApplierSettings,
 } from '@knp/node-applier/service';
-import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, headers as natsHeaders, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { freePort, startNatsServer, type NatsServer } from '@knp/sim';
 import { waitFor } from '@knp/testing';
+import { FactsReader } from '@knp/cli';
 
 /**
  * The applier service against a private nats-server, driving an in-memory kernel: what it loads at start,
@@ -169,6 +170,74 @@ Service('applies the newest rule set, then follows: older versions are acked wit
   assert.is(record.hash, ruleSet(3, 'e', { epoch: e2 }).contentHash);
   assert.is(record.kernelWrites, 3);
   assert.ok(record.appliedAt && record.heartbeatAt);
+  await stopAll(env);
+});
+
+/** Version `seq` of a node with a shared set of 2,000 addresses and 30 pods: a pod joins or leaves the set each time. */
+const bigVersion = (seq: number): RuleSet => {
+  const ips = Array.from({ length: 2000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.1`).filter((_, i) => i !== seq).sort();
+  const dir = { isolated: true, policies: ['ns/p'], rules: ['r1'] };
+  return makeRuleSet({
+    node: NODE,
+    pods: Array.from({ length: 30 }, (_, i) => ({ uid: `uid-${i}`, pod: `ns/p${i}`, ips: [`10.99.0.${i + 1}`], ingress: dir, egress: { ...dir, isolated: false, rules: [] } })),
+    rules: [{ id: 'r1', direction: 'ingress', terms: [{ kind: 'peers', peers: ['pall'], ports: 'any' }], origins: [{ policy: 'ns/p', rule: 0 }] }],
+    sets: [{ kind: 'pods', id: 'pall', selector: 'everyone', ips }],
+  }, { epoch: EPOCH, seq });
+};
+
+Service('node messages: a FULL then DELTAs with sets from the store; a restart resumes deltas on its state file; a new applier rebuilds from the subject', async (ctx) => {
+  const env = await scenario(ctx);
+  const signer = signingKeyFrom(createPrivateKey(generateSigningKeyPair().privatePem));
+  await ctx.jsm.streams.add(setsStreamConfig(env.prefix, DEFAULT_STREAM_SETTINGS));
+  await ctx.jsm.streams.update(names(env.prefix).rulesStream, { ...(await ctx.jsm.streams.info(names(env.prefix).rulesStream)).config, max_msgs_per_subject: NODE_SUBJECT_MESSAGES });
+  const writer = new NodeWriter({ js: ctx.nc.jetstream(), jsm: ctx.jsm, prefix: env.prefix, maxPayload: ctx.nc.info!.max_payload, trust: { mode: 'unsigned' }, signer });
+  const kernel = new FakeKernel();
+  assert.is((await writer.publish(bigVersion(1))).kind, 'full');
+  const handle = await start(ctx, env, kernel);
+  await handle.following();
+  for (const seq of [2, 3, 4]) assert.is((await writer.publish(bigVersion(seq))).kind, 'delta');
+  await waitFor('seq 4 applied', () => handle.record().version?.seq === 4);
+  assert.is(kernel.table?.contentHash, bigVersion(4).contentHash, 'the expanded rule set is the compiled one');
+  assert.equal(kernel.loads.map((l) => l.seq), [1, 2, 3, 4]);
+  // a compaction FULL of the version in force: acked as stale, no kernel write
+  assert.ok(await writer.compact(NODE, 3));
+  await drained(ctx, env, (await ctx.jsm.streams.info(names(env.prefix).rulesStream)).state.last_seq);
+  assert.equal(kernel.loads.map((l) => l.seq), [1, 2, 3, 4]);
+  // restart: the state file's rule set is the base the next delta applies on
+  await stopAll(env);
+  const restarted = await start(ctx, env, kernel);
+  await restarted.following();
+  assert.is((await writer.publish(bigVersion(5))).kind, 'delta');
+  await waitFor('seq 5 applied after the restart', () => restarted.record().version?.seq === 5);
+  // `knp status` reads the newest node message's signed statement: the version and hash the applier holds
+  const desired = (await new FactsReader(ctx.nc, env.prefix).read()).desired.find((d) => d.node === NODE);
+  assert.equal([desired?.version?.seq, desired?.hash, desired?.error], [5, bigVersion(5).contentHash, undefined]);
+  // an old delta delivered again (another base, an older version): acked as stale, nothing written
+  const writes = kernel.loads.length;
+  const old = deltaMessage(bigVersion(2), bigVersion(3)).message;
+  const oldHeaders = natsHeaders();
+  for (const [k, v] of transportHeaders(signer, nodeMessageStatement(old))) oldHeaders.set(k, v);
+  const oldSeq = (await ctx.nc.jetstream().publish(names(env.prefix).rulesSubject(NODE), Buffer.from(JSON.stringify(old)), { headers: oldHeaders })).seq;
+  await drained(ctx, env, oldSeq);
+  assert.is(kernel.loads.length, writes);
+  assert.is(restarted.record().error, undefined);
+  await stopAll(env);
+  // a new applier (no state file, no durable): the newest message is a delta; it rebuilds from the FULL
+  assert.is((await writer.publish(bigVersion(6))).kind, 'delta');
+  await ctx.jsm.consumers.delete(names(env.prefix).rulesStream, durableName(env.prefix, NODE));
+  const fresh = new FakeKernel();
+  const newcomer = await start(ctx, { ...env, settings: { ...env.settings, stateDir: `${env.stateDir}-new` } }, fresh);
+  await newcomer.following();
+  await waitFor('the newest version rebuilt and applied', () => fresh.table?.contentHash === bigVersion(6).contentHash);
+  // a delta naming a set content the store does not hold: never applied half, the rules in force stay
+  const seven = bigVersion(7);
+  const missing = makeRuleSet({ node: NODE, pods: seven.pods, rules: seven.rules, sets: [{ kind: 'pods', id: 'pall', selector: 'everyone', ips: ['10.0.0.1'] }] }, seven.version);
+  const orphan = deltaMessage(bigVersion(6), missing).message;
+  const h = natsHeaders();
+  for (const [k, v] of transportHeaders(signer, nodeMessageStatement(orphan))) h.set(k, v);
+  await ctx.nc.jetstream().publish(names(env.prefix).rulesSubject(NODE), Buffer.from(JSON.stringify(orphan)), { headers: h });
+  await waitFor('reported unreadable', () => newcomer.record().error?.kind === 'unreadable');
+  assert.is(fresh.table?.contentHash, bigVersion(6).contentHash);
   await stopAll(env);
 });
 

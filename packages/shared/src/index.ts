@@ -14,3 +14,4 @@ export * from './status/records.js';
 export * from './pod-ports.js';
 export * from './signing/index.js';
 export * from './nats-settings.js';
+export * from './transport/index.js';

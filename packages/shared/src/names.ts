@@ -36,6 +36,10 @@ export function names(prefix: string) {
     snapshotBucket: `${upper}_snapshots`,
     eventsSubjects: `${prefix}.ev.>`,
     rulesSubjects: `${prefix}.rules.*`,
+    /** The content-addressed set store (issue 15): one message per `<prefix>.sets.<set id>.<content hash>`. */
+    setsStream: `${upper}_SETS`,
+    setsSubjects: `${prefix}.sets.*.*`,
+    setSubject: (id: string, hash: string): string => `${prefix}.sets.${subjectToken(id)}.${hash}`,
     /** `<prefix>.ev.<kind>.<namespace>.<name>`, tokens encoded; cluster-scoped kinds use a fixed namespace token. */
     eventSubject: (kind: string, namespace: string | undefined, name: string): string =>
       `${prefix}.ev.${kind.toLowerCase()}.${namespace === undefined ? CLUSTER_SCOPE_TOKEN : subjectToken(namespace)}.${subjectToken(name)}`,

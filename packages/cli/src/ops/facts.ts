@@ -1,6 +1,6 @@
 import {
   APPLIER_KEY_PREFIX, COMPILER_KEY_PREFIX, REJECTIONS_KEY, STATUS_SCHEMA, WATCHER_STATUS_KEY,
-  ConfigError, checkRuleSet, names, readSigningSettings, type ApplierRecord, type CompilerStatus, type RejectionsRecord, type Trust, type WatcherStatus,
+  ConfigError, checkNodeMessage, checkRuleSet, isNodeMessagePayload, names, versionRefusal, readSigningSettings, type ApplierRecord, type CompilerStatus, type RejectionsRecord, type Trust, type WatcherStatus,
 } from '@knp/shared';
 import { isNotFound, kvKeys, largeMessageKind, readLarge, receivedRuleSet } from '@knp/shared/nats';
 import type { JetStreamManager, KV, NatsConnection } from 'nats';
@@ -85,10 +85,18 @@ export class FactsReader {
     let desired: DesiredRuleSet;
     try {
       const data = largeMessageKind(m.header) === 'whole' ? m.data : await readLarge(jsm, stream, { subject: m.subject, data: m.data, headers: m.header });
-      const check = checkRuleSet(receivedRuleSet(m.header, data!), this.trust, node, { epoch: events.epoch ?? '', lastSeq: events.lastSeq }, undefined);
-      desired = check.kind === 'refuse'
-        ? { node, error: `newest rule set (stream seq ${m.seq}) refused: ${check.reason}: ${check.detail}` }
-        : { node, version: check.ruleSet.version, hash: check.ruleSet.contentHash };
+      const position = { epoch: events.epoch ?? '', lastSeq: events.lastSeq };
+      const refused = (r: { reason: string; detail: string }): DesiredRuleSet => ({ node, error: `newest rule set (stream seq ${m.seq}) refused: ${r.reason}: ${r.detail}` });
+      if (isNodeMessagePayload(data!)) {
+        // a node message (FULL or DELTA): its signed statement names version and content hash; the applier
+        // checks that the expanded content hashes to it, so status needs no set contents
+        const check = checkNodeMessage(receivedRuleSet(m.header, data!), this.trust, node);
+        const refusal = check.kind === 'refuse' ? check : versionRefusal(check.value.version, position);
+        desired = refusal ? refused(refusal) : check.kind === 'ok' ? { node, version: check.value.version, hash: check.value.contentHash } : refused(check);
+      } else {
+        const check = checkRuleSet(receivedRuleSet(m.header, data!), this.trust, node, position, undefined);
+        desired = check.kind === 'refuse' ? refused(check) : { node, version: check.ruleSet.version, hash: check.ruleSet.contentHash };
+      }
     } catch (err) {
       desired = { node, error: `newest rule set (stream seq ${m.seq}) unreadable: ${(err as Error).message}` };
     }

@@ -12,9 +12,10 @@ import { otherKind, removeOtherBackend } from '../kernel/switch-backend.js';
 import { ApplierOps } from './applier-ops.js';
 import { applierRecord, reportInForce, reportProblem, type Reported } from './applier-record.js';
 import { judgeHandled, type Handled, type Problem, type Verdict } from './handling.js';
-import { checkRuleSet } from '@knp/shared';
+import { checkRuleSet, isNodeMessagePayload } from '@knp/shared';
 import { NO_REFUSALS, countRefusal, refusalsRecord, type Refusals } from './refusals.js';
 import { durableName, ensureDurable, readEventsPosition, readNewest } from './rules-source.js';
+import { expandForApplier } from './node-messages.js';
 import { RenderError } from '../render/common/text.js';
 import type { ApplierSettings } from './settings.js';
 import { readState, stateFilePath, stateToStore, writeState, type ReadBack, type StoredState } from './state-file.js';
@@ -253,17 +254,28 @@ class ApplierService {
     } catch (err) {
       return { kind: 'unreadable', err: err as Error, chunkError: err instanceof ChunkError, redeliveries: m.info.redeliveryCount };
     }
-    return payload === undefined ? { kind: 'empty' } : this.admitAndApply(payload, m.headers, source);
+    return payload === undefined ? { kind: 'empty' } : this.admitAndApply(payload, m.headers, source, m.info.redeliveryCount);
   }
 
   /** Checks a rule set against the trusted keys and the events stream (`checkRuleSet`), then applies it. */
-  private async admitAndApply(payload: Uint8Array, headers: MsgHdrs | undefined, source: string): Promise<Handled> {
-    const jsm = await this.state.nc!.jetstreamManager();
+  private async admitAndApply(payload: Uint8Array, headers: MsgHdrs | undefined, source: string, redeliveries = 0): Promise<Handled> {
+    const nc = this.state.nc!;
+    const jsm = await nc.jetstreamManager();
     const events = await readEventsPosition(jsm, names(this.config.prefix).eventsStream);
     // no events stream: no epoch or seq to check against; not the message's fault, so it is retried (every
     // retry delay) until the stream exists again, never applied unchecked
     if (!events) return { kind: 'unreadable', err: new Error('the events stream does not exist'), chunkError: true, redeliveries: 0 };
-    const check = checkRuleSet(receivedRuleSet(headers, payload), this.settings.trust, this.settings.node, events, this.applier.status.applied?.version);
+    let received = receivedRuleSet(headers, payload), trust = this.settings.trust;
+    if (isNodeMessagePayload(payload)) {
+      // a node message (FULL or DELTA, sets by reference): made whole on the rules in force, its signature
+      // checked on the message; the whole rule set then takes the same version checks as one published whole
+      const transport = { js: nc.jetstream(), jsm, prefix: this.config.prefix, maxPayload: nc.info?.max_payload ?? 0, trust: this.settings.trust };
+      const expanded = await expandForApplier(transport, this.settings.node, payload, headers, this.state.stored, redeliveries);
+      if (expanded.kind !== 'expanded') return expanded;
+      received = { statement: expanded.statement, signature: { keyId: undefined, signature: undefined }, body: expanded.payload };
+      trust = { mode: 'unsigned' };
+    }
+    const check = checkRuleSet(received, trust, this.settings.node, events, this.applier.status.applied?.version);
     switch (check.kind) {
       case 'refuse':
         return { kind: 'refused', reason: check.reason, detail: check.detail, ...(check.version ? { version: check.version } : {}) };

@@ -7,3 +7,4 @@ export * from './status-writer.js';
 export * from './kv-keys.js';
 export * from './connect.js';
 export * from './rule-set-message.js';
+export * from './node-transport.js';

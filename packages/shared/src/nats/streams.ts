@@ -87,17 +87,31 @@ export function eventsStreamConfig(prefix: string, s: StreamSettings): Partial<S
 /** The desired configuration of the rules stream (pure): the last few rule sets per node. */
 export function rulesStreamConfig(prefix: string, s: StreamSettings): Partial<StreamConfig> & { name: string } {
   const n = names(prefix);
+  return { ...lastPerSubject(n.rulesStream, n.rulesSubjects, s), max_msgs_per_subject: s.rulesPerNode };
+}
+
+/** A file stream that keeps the last messages per subject, readable by direct get. */
+function lastPerSubject(name: string, subjects: string, s: StreamSettings): Partial<StreamConfig> & { name: string } {
   return {
-    name: n.rulesStream,
-    subjects: [n.rulesSubjects],
+    name,
+    subjects: [subjects],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     num_replicas: s.replicas,
     duplicate_window: nanos(s.duplicateWindowMs),
-    max_msgs_per_subject: s.rulesPerNode,
     allow_direct: true,
   };
+}
+
+/**
+ * The desired configuration of the set store (pure; issue 15, not yet made by `knp init`): one message per
+ * set content, published once (msg id = subject) and kept while anything may name it. Node messages keep
+ * up to NODE_SUBJECT_MESSAGES per node on the rules stream (`rulesPerNode`).
+ */
+export function setsStreamConfig(prefix: string, s: StreamSettings): Partial<StreamConfig> & { name: string } {
+  const n = names(prefix);
+  return { ...lastPerSubject(n.setsStream, n.setsSubjects, s), max_msgs_per_subject: 1 };
 }
 
 /**

@@ -42,11 +42,18 @@ export function checkRuleSet(received: ReceivedRuleSet, trust: Trust, node: stri
   const actual = contentHash(ruleSet);
   if (actual !== statement.contentHash) return refuse('hash-mismatch', `content hashes to ${actual.slice(0, 12)}, statement says ${statement.contentHash.slice(0, 12)}`, version);
 
-  if (!sameEpoch(statement.epoch, events.epoch))
-    return refuse('foreign-epoch', `epoch ${JSON.stringify(statement.epoch)} is not the events stream's (${events.epoch})${epochInstant(statement.epoch) === undefined ? ', nor a time' : ''}`, version);
-  if (statement.seq > events.lastSeq) return refuse('future-seq', `seq ${statement.seq} is past the events stream's last sequence ${events.lastSeq}`, version);
+  const refusal = versionRefusal(version, events);
+  if (refusal) return refuse(refusal.reason, refusal.detail, version);
   if (applied && compareVersions(version, applied) <= 0) return { kind: 'stale', ruleSet, applied };
   return { kind: 'accept', ruleSet };
+}
+
+/** A version the events stream cannot have produced: another epoch (as instants), or a seq it has not reached. */
+export function versionRefusal(version: RuleSetVersion, events: EventsPosition): { readonly reason: RefusalReason; readonly detail: string } | undefined {
+  if (!sameEpoch(version.epoch, events.epoch))
+    return { reason: 'foreign-epoch', detail: `epoch ${JSON.stringify(version.epoch)} is not the events stream's (${events.epoch})${epochInstant(version.epoch) === undefined ? ', nor a time' : ''}` };
+  if (version.seq > events.lastSeq) return { reason: 'future-seq', detail: `seq ${version.seq} is past the events stream's last sequence ${events.lastSeq}` };
+  return undefined;
 }
 
 function refuse(reason: RefusalReason, detail: string, version?: RuleSetVersion): RuleSetCheck {

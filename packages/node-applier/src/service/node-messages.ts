@@ -1,0 +1,46 @@
+import { checkNodeMessage, compareVersions, expandNodeMessage, statementOf, statementText, type NodeMessage, type RuleSet } from '@knp/shared';
+import { SetCache, SetUnavailableError, fetchSet, readNodeHead, receivedRuleSet, type NodeTransport } from '@knp/shared/nats';
+import type { MsgHdrs } from 'nats';
+import type { Handled } from './handling.js';
+
+/** A node message made whole: the rule set it stands for, with the statement `checkRuleSet` then judges (version, epoch, staleness). */
+export type Expanded = { readonly kind: 'expanded'; readonly ruleSet: RuleSet; readonly payload: Uint8Array; readonly statement: string };
+
+/**
+ * A node message (schema 2) from the applier's subject, made whole: signature and statement checked, then
+ * expanded on the rules in force (`base`, from the state file or the last apply) with the set contents it
+ * names (fetched from the set store when not in `cache`). A DELTA on another base, or no base at all, means
+ * this applier missed something: the node's newest version is rebuilt from the subject (`readNodeHead`).
+ * Set contents that cannot be fetched yet are a read error (delivered again a few times, like a missing
+ * chunk part); nothing partial is applied. Contents are cached per message only: the base's own sets
+ * need no fetch, so the cache would only grow.
+ */
+export async function expandForApplier(t: NodeTransport, node: string, payload: Uint8Array, headers: MsgHdrs | undefined, base: RuleSet | undefined, redeliveries: number): Promise<Expanded | Handled> {
+  const cache = new SetCache();
+  const check = checkNodeMessage(receivedRuleSet(headers, payload), t.trust, node);
+  if (check.kind === 'refuse') return { kind: 'refused', reason: check.reason, detail: check.detail };
+  const message: NodeMessage = check.value;
+  try {
+    let expansion = expandNodeMessage(message, base, cache.get);
+    if (expansion.kind === 'missing') {
+      for (const ref of expansion.refs) await fetchSet(t, ref, cache);
+      expansion = expandNodeMessage(message, base, cache.get);
+    }
+    if (expansion.kind === 'ok') return whole(expansion.ruleSet);
+    if (expansion.kind === 'refuse' && expansion.reason !== 'wrong-base')
+      return { kind: 'refused', reason: expansion.reason, detail: expansion.detail, version: message.version };
+    // a delta not newer than the rules in force (a redelivery, the durable resuming behind the catch-up)
+    // would be stale once rebuilt: the rules in force stand for it, without reading the whole subject
+    if (base && compareVersions(message.version, base.version) <= 0) return whole(base);
+    const newest = await readNodeHead(t, node, cache);
+    if (newest.head === undefined) return { kind: 'refused', reason: 'malformed', detail: 'a delta, and the subject holds no full version to build on', version: message.version };
+    return whole(newest.head.ruleSet);
+  } catch (err) {
+    if (err instanceof SetUnavailableError) return { kind: 'unreadable', err, chunkError: true, redeliveries };
+    throw err;
+  }
+}
+
+function whole(ruleSet: RuleSet): Expanded {
+  return { kind: 'expanded', ruleSet, payload: Buffer.from(JSON.stringify(ruleSet), 'utf8'), statement: statementText(statementOf(ruleSet)) };
+}

@@ -1,0 +1,265 @@
+import { headers as natsHeaders, type JetStreamClient, type JetStreamManager, type MsgHdrs } from 'nats';
+import { names, type Names } from '../names.js';
+import { addressSetHash, compareVersions, sameEpoch, type AddressSet, type RuleSet } from '../ruleset.js';
+import { checkRuleSet } from '../signing/check-rule-set.js';
+import type { SigningKey } from '../signing/keys.js';
+import type { RefusalReason, Trust } from '../signing/trust.js';
+import { FULL_EVERY, advanceHead, compactionDue, nextNodeMessage, reconstructNewest, type ChainHead } from '../transport/node-chain.js';
+import { fullMessage, type NodeMessage } from '../transport/node-message.js';
+import { resolveSetContent, setContentOf, setContentRef, type SetContent, type SetRef } from '../transport/set-content.js';
+import { isNodeMessagePayload } from '../transport/parse.js';
+import { checkNodeMessage, checkSetContent, nodeMessageStatement, setStatement, transportHeaders } from '../transport/statement.js';
+import { isNotFound, isWrongLastSequence } from './errors.js';
+import { publishLarge, readLarge } from './large.js';
+import { receivedRuleSet } from './rule-set-message.js';
+
+/**
+ * The NATS side of the node transport (issue 15): node messages (FULL / DELTA) on `<prefix>.rules.<node>`,
+ * set contents on `<prefix>.sets.<id>.<hash>`. A seam: the compiler and applier services still publish and
+ * read whole rule sets; these are what they switch to. Every reader without a usable base goes through
+ * `readNodeHead`; every writer through `NodeWriter`.
+ */
+export type NodeTransport = {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly prefix: string;
+  readonly maxPayload: number;
+  readonly trust: Trust;
+  readonly signer?: SigningKey | undefined;
+};
+
+export class SetUnavailableError extends Error {
+  override name = 'SetUnavailableError';
+}
+
+/** Set contents a reader holds, by `<id>.<hash>`: filled from FULLs it expanded and from the store. */
+export class SetCache {
+  private readonly sets = new Map<string, AddressSet>();
+  get = (ref: SetRef): AddressSet | undefined => this.sets.get(`${ref.id}.${ref.hash}`);
+  add(set: AddressSet): void {
+    this.sets.set(`${set.id}.${addressSetHash(set)}`, set);
+  }
+}
+
+/**
+ * Set store chains: a writer stores a content as a member delta on the previous one; once SET_CHAIN_COMPACT
+ * deltas lead back to a whole content, its background `compactSets` stores the newest content whole under
+ * the same subject (one message per subject: the delta is replaced), so no event pays for a whole set. A
+ * reader follows at most SET_CHAIN_READ_MAX deltas (more: compaction is behind; unreadable, retried).
+ */
+export const SET_CHAIN_COMPACT = 16;
+export const SET_CHAIN_READ_MAX = 64;
+
+/** Fetches one set content from the store (following member deltas to a base it holds or fetches), verified by hash and signature. */
+export async function fetchSet(t: NodeTransport, ref: SetRef, cache: SetCache, depth = 0): Promise<AddressSet> {
+  const have = cache.get(ref);
+  if (have) return have;
+  if (depth > SET_CHAIN_READ_MAX) throw new SetUnavailableError(`set ${ref.id}: more than ${SET_CHAIN_READ_MAX} member deltas to a whole content (compaction behind)`);
+  const n = names(t.prefix);
+  let m;
+  try {
+    m = await t.jsm.streams.getMessage(n.setsStream, { last_by_subj: n.setSubject(ref.id, ref.hash) });
+  } catch (err) {
+    if (isNotFound(err)) throw new SetUnavailableError(`set ${ref.id}.${ref.hash.slice(0, 12)} is not in the store`, { cause: err });
+    throw err;
+  }
+  const check = checkSetContent(receivedRuleSet(m.header, m.data), t.trust, ref);
+  if (check.kind !== 'ok') throw new SetUnavailableError(`set ${ref.id}: ${check.reason}: ${check.detail}`);
+  const content = check.value;
+  const base = content.kind === 'set-delta' ? await fetchSet(t, { id: content.id, hash: content.base }, cache, depth + 1) : undefined;
+  const resolved = resolveSetContent(content, base);
+  if (resolved.kind !== 'ok') throw new SetUnavailableError(resolved.detail);
+  cache.add(resolved.set);
+  return resolved.set;
+}
+
+/**
+ * The stream's message get with `next_by_subj` (the server takes it; the client's type lists only `seq`
+ * and `last_by_subj`). The API the services' roles are granted already (`STREAM.MSG.GET`), not direct get.
+ */
+type NextBySubject = (stream: string, query: { next_by_subj: string; seq: number }) => Promise<{ seq: number; subject: string; data: Uint8Array; header: MsgHdrs }>;
+
+/** A node subject's retained messages, oldest first: subject sequence, headers and (reassembled) payload. */
+export async function readNodeSubject(t: NodeTransport, node: string): Promise<{ seq: number; headers: MsgHdrs | undefined; payload: Uint8Array }[]> {
+  const n = names(t.prefix);
+  const subject = n.rulesSubject(node);
+  const out: { seq: number; headers: MsgHdrs | undefined; payload: Uint8Array }[] = [];
+  for (let seq = 1; ; ) {
+    let m;
+    try {
+      m = await (t.jsm.streams.getMessage.bind(t.jsm.streams) as unknown as NextBySubject)(n.rulesStream, { next_by_subj: subject, seq });
+    } catch (err) {
+      if (isNotFound(err)) return out;
+      throw err;
+    }
+    const payload = await readLarge(t.jsm, n.rulesStream, { subject: m.subject, data: m.data, headers: m.header });
+    if (payload !== undefined) out.push({ seq: m.seq, headers: m.header, payload });
+    seq = m.seq + 1;
+  }
+}
+
+/** The newest content of a node's subject, the subject's last sequence, and the messages refused on the way. */
+export type NodeHead = {
+  readonly head: ChainHead | undefined;
+  readonly subjectSeq: number;
+  /** Messages that passed the checks but did not build on the chain (another base): written over by the next writer. */
+  readonly skipped: number;
+  readonly refused: readonly { readonly seq: number; readonly reason: RefusalReason | 'wrong-base'; readonly detail: string }[];
+};
+
+/**
+ * Rebuilds a node's newest version from its subject: every retained message checked (signature, statement,
+ * shape; a whole rule set of schema 1 is read as a FULL), then `reconstructNewest` from the newest FULL,
+ * fetching the set contents it names. The shared reader for a new applier, `knp status`, live explain,
+ * history and a starting compiler. Versions are not judged here (epoch, future seq, stale): the caller does.
+ */
+export async function readNodeHead(t: NodeTransport, node: string, cache = new SetCache()): Promise<NodeHead> {
+  const retained = await readNodeSubject(t, node);
+  const refused: { seq: number; reason: RefusalReason | 'wrong-base'; detail: string }[] = [];
+  const messages: NodeMessage[] = [];
+  for (const m of retained) {
+    const received = receivedRuleSet(m.headers, m.payload);
+    const legacy = !isNodeMessagePayload(m.payload) ? checkRuleSet(received, t.trust, node, { epoch: '', lastSeq: Number.MAX_SAFE_INTEGER }, undefined) : undefined;
+    if (legacy !== undefined) {
+      // schema 1 (a whole rule set): its epoch is judged by the caller like any version
+      if (legacy.kind === 'refuse' && legacy.reason !== 'foreign-epoch') refused.push({ seq: m.seq, reason: legacy.reason, detail: legacy.detail });
+      else if (legacy.kind !== 'refuse' || legacy.reason === 'foreign-epoch') {
+        const rs = legacyRuleSet(m.payload);
+        for (const set of rs.sets) cache.add(set);
+        messages.push(fullMessage(rs).message);
+      }
+      continue;
+    }
+    const check = checkNodeMessage(received, t.trust, node);
+    if (check.kind === 'ok') messages.push(check.value);
+    else refused.push({ seq: m.seq, reason: check.reason, detail: check.detail });
+  }
+  const subjectSeq = retained.at(-1)?.seq ?? 0;
+  // each round fetches what the first message still short of sets names: at most one round per message
+  for (let round = 0; round <= messages.length; round++) {
+    const out = reconstructNewest(messages, cache.get);
+    if (out.kind === 'empty') return { head: undefined, subjectSeq, refused, skipped: 0 };
+    if (out.kind === 'ok') return { head: out.head, subjectSeq, refused, skipped: out.skipped };
+    for (const ref of out.refs) await fetchSet(t, ref, cache);
+  }
+  throw new SetUnavailableError(`node ${node}: set contents still missing after fetching them`);
+}
+
+const legacyRuleSet = (payload: Uint8Array): RuleSet => JSON.parse(Buffer.from(payload).toString('utf8')) as RuleSet;
+
+export type WriteOutcome = { readonly decision: 'publish' | 'adopt' | 'behind'; readonly kind?: 'full' | 'delta'; readonly bytes?: number; readonly subjectSeq: number };
+
+/**
+ * One writer (compiler replica) of node messages. Per node it holds the subject's head as last read or
+ * written; a publish names the subject's last sequence (`expect.lastSubjectSequence`), so two writers
+ * conflict and the loser reads the subject again and decides again: the same content of the same epoch there
+ * is adopted (as `decidePublish`), a version at or past ours with other content means behind, else a DELTA on what is actually there (or a
+ * FULL). Set contents are stored before the message that names them.
+ */
+export class NodeWriter {
+  private readonly heads = new Map<string, { head: ChainHead | undefined; subjectSeq: number }>();
+  private readonly stored = new Set<string>();
+  /** Per set id: the newest content this writer stored, and how many member deltas lead from it to a whole one. */
+  private readonly latest = new Map<string, { readonly set: AddressSet; readonly depth: number }>();
+  private readonly n: Names;
+  constructor(private readonly t: NodeTransport, private readonly cache = new SetCache()) {
+    this.n = names(t.prefix);
+  }
+
+  async publish(ruleSet: RuleSet): Promise<WriteOutcome> {
+    for (let attempt = 0; ; attempt++) {
+      const at = this.heads.get(ruleSet.node) ?? (await this.read(ruleSet.node));
+      const current = at.head?.ruleSet;
+      if (current && current.contentHash === ruleSet.contentHash && sameEpoch(current.version.epoch, ruleSet.version.epoch)) return { decision: 'adopt', subjectSeq: at.subjectSeq };
+      if (current && compareVersions(current.version, ruleSet.version) >= 0) return { decision: 'behind', subjectSeq: at.subjectSeq };
+      const { message, sets } = nextNodeMessage(at.head, ruleSet);
+      await this.storeSets(sets);
+      const data = Buffer.from(JSON.stringify(message), 'utf8');
+      const h = natsHeaders();
+      for (const [k, v] of transportHeaders(this.t.signer, nodeMessageStatement(message))) h.set(k, v);
+      try {
+        const ack = await publishLarge(this.t.js, this.n.rulesSubject(ruleSet.node), data, {
+          maxPayload: this.t.maxPayload,
+          msgID: `${ruleSet.node}:${ruleSet.version.epoch}:${ruleSet.version.seq}:${at.subjectSeq}`,
+          headers: h,
+          expect: { lastSubjectSequence: at.subjectSeq },
+        });
+        this.heads.set(ruleSet.node, { head: advanceHead(at.head, message, ruleSet), subjectSeq: ack.seq });
+        return { decision: 'publish', kind: message.kind, bytes: data.length, subjectSeq: ack.seq };
+      } catch (err) {
+        if (!isWrongLastSequence(err) || attempt >= 20) throw err;
+        this.heads.delete(ruleSet.node);
+      }
+    }
+  }
+
+  /**
+   * Background compaction: once FULL_EVERY deltas follow the newest FULL, a FULL of the head's own content and
+   * version (a reader holding it acks it as stale, no kernel write), so later readers start closer to the head
+   * and no event pays for a FULL. Returns whether one was published; a conflicting publish skips it.
+   */
+  async compact(node: string, fullEvery = FULL_EVERY): Promise<boolean> {
+    const at = this.heads.get(node) ?? (await this.read(node));
+    if (at.head === undefined || !compactionDue(at.head, fullEvery)) return false;
+    const ruleSet = at.head.ruleSet;
+    const { message } = fullMessage(ruleSet);
+    const h = natsHeaders();
+    for (const [k, v] of transportHeaders(this.t.signer, nodeMessageStatement(message))) h.set(k, v);
+    try {
+      const ack = await publishLarge(this.t.js, this.n.rulesSubject(node), Buffer.from(JSON.stringify(message), 'utf8'), {
+        maxPayload: this.t.maxPayload,
+        msgID: `${node}:${ruleSet.version.epoch}:${ruleSet.version.seq}:${at.subjectSeq}:full`,
+        headers: h,
+        expect: { lastSubjectSequence: at.subjectSeq },
+      });
+      this.heads.set(node, { head: advanceHead(at.head, message, ruleSet), subjectSeq: ack.seq });
+      return true;
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+      this.heads.delete(node);
+      return false;
+    }
+  }
+
+  private async read(node: string): Promise<{ head: ChainHead | undefined; subjectSeq: number }> {
+    const { head, subjectSeq } = await readNodeHead(this.t, node, this.cache);
+    const at = { head, subjectSeq };
+    this.heads.set(node, at);
+    return at;
+  }
+
+  /** Each distinct content once (msg id = its subject), as a member delta on the newest content of the set this writer stored. */
+  private async storeSets(sets: readonly AddressSet[]): Promise<void> {
+    for (const set of sets) {
+      const hash = addressSetHash(set);
+      const key = `${set.id}.${hash}`;
+      if (this.stored.has(key)) continue;
+      const prev = this.latest.get(set.id);
+      const content = setContentOf(set, prev && prev.depth < SET_CHAIN_READ_MAX - 1 ? prev.set : undefined);
+      await this.storeSetContent(content, '');
+      this.stored.add(key);
+      this.latest.set(set.id, { set, depth: content.kind === 'set' ? 0 : (prev?.depth ?? 0) + 1 });
+      this.cache.add(set);
+    }
+  }
+
+  /** Background: each set whose newest content is SET_CHAIN_COMPACT or more deltas from a whole one is stored whole (same subject). */
+  async compactSets(chain = SET_CHAIN_COMPACT): Promise<number> {
+    let compacted = 0;
+    for (const [id, { set, depth }] of this.latest) {
+      if (depth < chain) continue;
+      await this.storeSetContent(setContentOf(set, undefined), ':whole');
+      this.latest.set(id, { set, depth: 0 });
+      compacted += 1;
+    }
+    return compacted;
+  }
+
+  private async storeSetContent(content: SetContent, idSuffix: string): Promise<void> {
+    const ref = setContentRef(content);
+    const h = natsHeaders();
+    for (const [k, v] of transportHeaders(this.t.signer, setStatement(content))) h.set(k, v);
+    const subject = this.n.setSubject(ref.id, ref.hash);
+    await publishLarge(this.t.js, subject, Buffer.from(JSON.stringify(content), 'utf8'), { maxPayload: this.t.maxPayload, msgID: `${subject}${idSuffix}`, headers: h });
+  }
+}

@@ -1,0 +1,70 @@
+import type { AddressSet, RuleSet } from '../ruleset.js';
+import { deltaMessage, expandNodeMessage, fullMessage, type NodeMessage, type SetLookup } from './node-message.js';
+import type { SetRef } from './set-content.js';
+
+/**
+ * Chain bounds per node subject. A writer publishes a FULL on the event path only when it must (nothing to
+ * build on, the delta is not smaller, or MAX_DELTAS deltas follow the newest FULL already); it compacts in the
+ * background (a FULL of the head's own content and version, a no-op for a reader that holds it) once
+ * FULL_EVERY deltas follow the FULL, so a FULL's size is not paid by whichever event comes next. A subject
+ * keeping NODE_SUBJECT_MESSAGES messages therefore always holds its newest FULL, and a reader applies at
+ * most MAX_DELTAS deltas to reach the head.
+ */
+export const FULL_EVERY = 64;
+export const MAX_DELTAS = 127;
+export const NODE_SUBJECT_MESSAGES = MAX_DELTAS + 1;
+
+/** What a writer knows of the node's subject: the newest content (expanded) and deltas since its FULL (0: it is one). */
+export type ChainHead = { readonly ruleSet: RuleSet; readonly sinceFull: number };
+
+/**
+ * The message that moves the subject from `head` to `next`: a FULL when there is no head to build on, the
+ * chain is at MAX_DELTAS, or the delta would not be smaller; else the DELTA. `sets`: the contents it names
+ * that the store must hold before it is published.
+ */
+export function nextNodeMessage(head: ChainHead | undefined, next: RuleSet, maxDeltas = MAX_DELTAS): { readonly message: NodeMessage; readonly sets: readonly AddressSet[] } {
+  const full = fullMessage(next);
+  if (head === undefined || head.ruleSet.node !== next.node || head.sinceFull >= maxDeltas) return full;
+  const delta = deltaMessage(head.ruleSet, next);
+  return encodedBytes(delta.message) < encodedBytes(full.message) ? delta : full;
+}
+
+/** Whether the background compaction should publish a FULL of the head (same content, same version). */
+export const compactionDue = (head: ChainHead, fullEvery = FULL_EVERY): boolean => head.sinceFull >= fullEvery;
+
+/** The head after `message` was stored on top of it. */
+export function advanceHead(head: ChainHead | undefined, message: NodeMessage, ruleSet: RuleSet): ChainHead {
+  return { ruleSet, sinceFull: message.kind === 'full' ? 0 : (head?.sinceFull ?? 0) + 1 };
+}
+
+/** Bytes of a message as it travels (UTF-8 JSON). */
+export function encodedBytes(message: unknown): number {
+  return Buffer.byteLength(JSON.stringify(message), 'utf8');
+}
+
+export type Reconstruction =
+  | { readonly kind: 'ok'; readonly head: ChainHead; readonly skipped: number }
+  | { readonly kind: 'missing'; readonly refs: readonly SetRef[] }
+  | { readonly kind: 'empty' };
+
+/**
+ * The newest content of a node subject from its retained messages (oldest first, already admitted: signed,
+ * for this node): start at the newest FULL and apply each DELTA whose base is the content reached. A message
+ * that does not build on it (refused, wrong base) is skipped and counted; the writer publishes a FULL over
+ * such a chain. Used by every reader without a usable base: a new applier, `knp status`, explain, history,
+ * a starting compiler. `missing`: set contents to fetch before calling again.
+ */
+export function reconstructNewest(messages: readonly NodeMessage[], lookup: SetLookup): Reconstruction {
+  let start = -1;
+  for (let i = messages.length - 1; i >= 0 && start < 0; i--) if (messages[i]!.kind === 'full') start = i;
+  if (start < 0) return { kind: 'empty' };
+  let head: ChainHead | undefined;
+  let skipped = 0;
+  for (const message of messages.slice(start)) {
+    const expansion = expandNodeMessage(message, head?.ruleSet, lookup);
+    if (expansion.kind === 'missing') return expansion;
+    if (expansion.kind === 'refuse') skipped += 1;
+    else head = advanceHead(head, message, expansion.ruleSet);
+  }
+  return head === undefined ? { kind: 'empty' } : { kind: 'ok', head, skipped };
+}
