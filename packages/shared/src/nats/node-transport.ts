@@ -147,7 +147,28 @@ export async function readNodeHead(t: NodeTransport, node: string, cache = new S
 
 const legacyRuleSet = (payload: Uint8Array): RuleSet => JSON.parse(Buffer.from(payload).toString('utf8')) as RuleSet;
 
-export type WriteOutcome = { readonly decision: 'publish' | 'adopt' | 'behind'; readonly kind?: 'full' | 'delta'; readonly bytes?: number; readonly subjectSeq: number };
+/**
+ * `ruleSet`: for `publish`, the rule set stored; for `adopt`, the one on the subject (its version kept);
+ * `duplicate`: another writer stored this very version (same message id) first.
+ */
+export type WriteOutcome = {
+  readonly decision: 'publish' | 'adopt' | 'behind';
+  readonly ruleSet?: RuleSet | undefined;
+  readonly kind?: 'full' | 'delta';
+  readonly bytes?: number;
+  readonly subjectSeq: number;
+  readonly duplicate?: boolean;
+};
+
+export type NodeWriterOptions = {
+  /**
+   * Whether a version read back from the subject is one to defer to and build on. The transport checks
+   * signature, statement and hash; the caller judges the version against the events stream (a foreign
+   * epoch, a seq the stream has not reached): a head it refuses is published over with a FULL, never
+   * deferred to, so a forged newest message cannot freeze a node.
+   */
+  readonly usable?: (ruleSet: RuleSet) => Promise<boolean> | boolean;
+};
 
 /**
  * One writer (compiler replica) of node messages. Per node it holds the subject's head as last read or
@@ -157,35 +178,62 @@ export type WriteOutcome = { readonly decision: 'publish' | 'adopt' | 'behind'; 
  * FULL). Set contents are stored before the message that names them.
  */
 export class NodeWriter {
-  private readonly heads = new Map<string, { head: ChainHead | undefined; subjectSeq: number }>();
+  /** `overwrite`: the subject's last message is not the head (refused, or a version not usable): publish over it. */
+  private readonly heads = new Map<string, { head: ChainHead | undefined; subjectSeq: number; overwrite?: boolean }>();
   private readonly stored = new Set<string>();
   /** Per set id: the newest content this writer stored, and how many member deltas lead from it to a whole one. */
   private readonly latest = new Map<string, { readonly set: AddressSet; readonly depth: number }>();
   private readonly n: Names;
-  constructor(private readonly t: NodeTransport, private readonly cache = new SetCache()) {
+  constructor(private readonly t: NodeTransport, private readonly cache = new SetCache(), private readonly opts: NodeWriterOptions = {}) {
     this.n = names(t.prefix);
   }
 
-  async publish(ruleSet: RuleSet): Promise<WriteOutcome> {
+  /** The node's newest usable version on the subject (as last read or written; read when not held). */
+  async head(node: string): Promise<{ readonly ruleSet: RuleSet | undefined; readonly subjectSeq: number }> {
+    const at = this.heads.get(node) ?? (await this.read(node));
+    return { ruleSet: at.head?.ruleSet, subjectSeq: at.subjectSeq };
+  }
+
+  /** Drops what this writer holds of a node's subject (it was purged, or moved under it): the next publish reads it again. */
+  forget(node: string): void {
+    this.heads.delete(node);
+  }
+
+  /** `headers`: telemetry added to the message (not signed), e.g. the events' receive time. */
+  async publish(ruleSet: RuleSet, headers?: ReadonlyMap<string, string>): Promise<WriteOutcome> {
+    // a duplicate ack whose original is gone from the subject (purged by hand) stored nothing: publish without the id
+    let withoutId = false;
     for (let attempt = 0; ; attempt++) {
       const at = this.heads.get(ruleSet.node) ?? (await this.read(ruleSet.node));
       const current = at.head?.ruleSet;
-      if (current && current.contentHash === ruleSet.contentHash && sameEpoch(current.version.epoch, ruleSet.version.epoch)) return { decision: 'adopt', subjectSeq: at.subjectSeq };
-      if (current && compareVersions(current.version, ruleSet.version) >= 0) return { decision: 'behind', subjectSeq: at.subjectSeq };
+      if (current && current.contentHash === ruleSet.contentHash && sameEpoch(current.version.epoch, ruleSet.version.epoch)) {
+        // the same content is the head; a refused message over it is covered by the head again, version kept
+        if (!at.overwrite) return { decision: 'adopt', ruleSet: current, subjectSeq: at.subjectSeq };
+        return (await this.publishFull(ruleSet.node, at, 'restate')) ? { decision: 'adopt', ruleSet: current, subjectSeq: this.heads.get(ruleSet.node)?.subjectSeq ?? at.subjectSeq } : this.publish(ruleSet, headers);
+      }
+      if (current && compareVersions(current.version, ruleSet.version) >= 0) return { decision: 'behind', ruleSet: current, subjectSeq: at.subjectSeq };
       const { message, sets } = nextNodeMessage(at.head, ruleSet);
       await this.storeSets(sets);
       const data = Buffer.from(JSON.stringify(message), 'utf8');
+      // fresh headers each attempt: the client writes the msg id into the headers object it is given
       const h = natsHeaders();
       for (const [k, v] of transportHeaders(this.t.signer, nodeMessageStatement(message))) h.set(k, v);
+      for (const [k, v] of headers ?? []) h.set(k, v);
       try {
         const ack = await publishLarge(this.t.js, this.n.rulesSubject(ruleSet.node), data, {
           maxPayload: this.t.maxPayload,
-          msgID: `${ruleSet.node}:${ruleSet.version.epoch}:${ruleSet.version.seq}:${at.subjectSeq}`,
+          ...(withoutId ? {} : { msgID: `${ruleSet.node}:${ruleSet.version.epoch}:${ruleSet.version.seq}:${at.subjectSeq}` }),
           headers: h,
           expect: { lastSubjectSequence: at.subjectSeq },
         });
+        if (ack.duplicate && !withoutId && (await this.read(ruleSet.node)).subjectSeq !== ack.seq) {
+          withoutId = true;
+          continue;
+        }
+        // a duplicate ack: another writer stored this very version (same id) over the same subject state first
+        if (ack.duplicate) return { decision: 'publish', ruleSet, subjectSeq: ack.seq, duplicate: true };
         this.heads.set(ruleSet.node, { head: advanceHead(at.head, message, ruleSet), subjectSeq: ack.seq });
-        return { decision: 'publish', kind: message.kind, bytes: data.length, subjectSeq: ack.seq };
+        return { decision: 'publish', ruleSet, kind: message.kind, bytes: data.length, subjectSeq: ack.seq };
       } catch (err) {
         if (!isWrongLastSequence(err) || attempt >= 20) throw err;
         this.heads.delete(ruleSet.node);
@@ -200,15 +248,26 @@ export class NodeWriter {
    */
   async compact(node: string, fullEvery = FULL_EVERY): Promise<boolean> {
     const at = this.heads.get(node) ?? (await this.read(node));
-    if (at.head === undefined || !compactionDue(at.head, fullEvery)) return false;
-    const ruleSet = at.head.ruleSet;
-    const { message } = fullMessage(ruleSet);
+    if (at.head === undefined || at.overwrite || !compactionDue(at.head, fullEvery)) return false;
+    return this.publishFull(node, at, 'full');
+  }
+
+  /** Nodes whose chain is due for compaction, as this writer holds them. */
+  dueForCompaction(fullEvery = FULL_EVERY): string[] {
+    return [...this.heads].flatMap(([node, at]) => (at.head !== undefined && !at.overwrite && compactionDue(at.head, fullEvery) ? [node] : []));
+  }
+
+  /** A FULL of the head's own content and version over the subject's last message; false when another publish came first. */
+  private async publishFull(node: string, at: { head: ChainHead | undefined; subjectSeq: number }, idSuffix: string): Promise<boolean> {
+    const ruleSet = at.head!.ruleSet;
+    const { message, sets } = fullMessage(ruleSet);
+    await this.storeSets(sets);
     const h = natsHeaders();
     for (const [k, v] of transportHeaders(this.t.signer, nodeMessageStatement(message))) h.set(k, v);
     try {
       const ack = await publishLarge(this.t.js, this.n.rulesSubject(node), Buffer.from(JSON.stringify(message), 'utf8'), {
         maxPayload: this.t.maxPayload,
-        msgID: `${node}:${ruleSet.version.epoch}:${ruleSet.version.seq}:${at.subjectSeq}:full`,
+        msgID: `${node}:${ruleSet.version.epoch}:${ruleSet.version.seq}:${at.subjectSeq}:${idSuffix}`,
         headers: h,
         expect: { lastSubjectSequence: at.subjectSeq },
       });
@@ -221,9 +280,11 @@ export class NodeWriter {
     }
   }
 
-  private async read(node: string): Promise<{ head: ChainHead | undefined; subjectSeq: number }> {
-    const { head, subjectSeq } = await readNodeHead(this.t, node, this.cache);
-    const at = { head, subjectSeq };
+  private async read(node: string): Promise<{ head: ChainHead | undefined; subjectSeq: number; overwrite?: boolean }> {
+    const read = await readNodeHead(this.t, node, this.cache);
+    const usable = read.head !== undefined && (this.opts.usable === undefined || (await this.opts.usable(read.head.ruleSet)));
+    const lastRefused = read.refused.at(-1)?.seq === read.subjectSeq && read.subjectSeq > 0;
+    const at = { head: usable ? read.head : undefined, subjectSeq: read.subjectSeq, overwrite: lastRefused };
     this.heads.set(node, at);
     return at;
   }
