@@ -106,7 +106,7 @@ function lastPerSubject(name: string, subjects: string, s: StreamSettings): Part
 
 /**
  * The desired configuration of the set store (pure; issue 15, not yet made by `knp init`): one message per
- * set content, published once (msg id = subject) and kept while anything may name it. Node messages keep
+ * set content, kept while anything may name it (`sweepSets` removes the rest). Node messages keep
  * up to NODE_SUBJECT_MESSAGES per node on the rules stream (`rulesPerNode`).
  */
 export function setsStreamConfig(prefix: string, s: StreamSettings): Partial<StreamConfig> & { name: string } {
