@@ -6,7 +6,7 @@ import {
   type AddressSet, type RuleSet, type Trust,
 } from '@knp/shared';
 import {
-  DEFAULT_STREAM_SETTINGS, NodeWriter, SetCache, readNodeHead, ruleSetMsgHeaders, rulesStreamConfig, setsStreamConfig, type NodeTransport,
+  DEFAULT_STREAM_SETTINGS, NodeWriter, SetCache, readNodeHead, ruleSetMsgHeaders, rulesStreamConfig, setsStreamConfig, sweepSets, type NodeTransport,
 } from '@knp/shared/nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
 import { connect, type NatsConnection } from 'nats';
@@ -14,7 +14,7 @@ import { connect, type NatsConnection } from 'nats';
 /**
  * The node transport on a real server: a writer's FULLs and DELTAs with sets in the content-addressed
  * store, read back by fresh readers; two writers racing; a forged message on the subject; a restarted
- * writer building on what is there; whole rule sets of before (schema 1) as a base.
+ * writer building on what is there; whole rule sets of before (schema 1) as a base; sweeping the set store.
  */
 type Ctx = { nats: NatsServer; nc: NatsConnection };
 const T = suite<Ctx>('node transport: deltas, set store, reconstruction, racing writers');
@@ -99,6 +99,15 @@ T('a writer publishes a FULL then DELTAs; a fresh reader rebuilds the newest ver
   same((await readNodeHead(t, 'node-2', new SetCache())).head?.ruleSet, version(120, 'node-2'));
 });
 
+T('a set content past the max payload travels in parts and is read back whole', async (ctx) => {
+  // a writer told a small max payload: the 3,000-address set (about 50 KiB) goes into the store in parts
+  const t = { ...(await transport(ctx)), maxPayload: 16 * 1024 };
+  await new NodeWriter(t).publish(version(1));
+  const stored = await t.jsm.streams.info(names(t.prefix).setsStream, { subjects_filter: '>' });
+  assert.ok(Object.keys(stored.state.subjects ?? {}).some((s) => s.includes('~')), 'the big set was stored in parts');
+  same((await readNodeHead(t, 'node-1', new SetCache())).head?.ruleSet, version(1));
+});
+
 T('the same content is adopted, an older version is behind, a restarted writer builds a DELTA on what is there, a new epoch publishes', async (ctx) => {
   const t = await transport(ctx);
   await new NodeWriter(t).publish(version(5));
@@ -148,6 +157,81 @@ T('a whole rule set of before (schema 1) is a base the writer and readers build 
   const out = await new NodeWriter(t).publish(version(2));
   assert.is(out.kind, 'delta');
   same((await readNodeHead(t, 'node-1')).head?.ruleSet, version(2));
+});
+
+/** The contents the store holds, as `<set id>:<kind>` sorted (a content per subject). */
+async function storeContents(t: NodeTransport): Promise<string[]> {
+  const n = names(t.prefix);
+  const info = await t.jsm.streams.info(n.setsStream, { subjects_filter: n.setsSubjects });
+  const out: string[] = [];
+  for (const subject of Object.keys(info.state.subjects ?? {})) {
+    const m = await t.jsm.streams.getMessage(n.setsStream, { last_by_subj: subject });
+    const c = JSON.parse(Buffer.from(m.data).toString()) as { kind: string; id?: string; set?: { id: string } };
+    out.push(`${c.id ?? c.set?.id}:${c.kind}`);
+  }
+  return out.sort();
+}
+
+const HOUR = 3_600_000;
+const purgeNode = async (t: NodeTransport, node: string): Promise<void> => {
+  const n = names(t.prefix);
+  await t.jsm.streams.purge(n.rulesStream, { filter: n.rulesSubject(node) });
+};
+
+T('a sweep purges old contents no retained message names, and keeps the named ones and the bases of kept deltas', async (ctx) => {
+  const t = await transport(ctx);
+  const writer = new NodeWriter(t);
+  // pbig: P1 whole, P2..P4 member deltas each on the one before (the writer's newest content of the set);
+  // psmall: a whole content per version. node-2's only message (a FULL of version 4) names P4 and S4.
+  for (let seq = 1; seq <= 3; seq++) await writer.publish(version(seq));
+  await writer.publish(version(4, 'node-2'));
+  assert.equal(await storeContents(t), ['pbig:set', 'pbig:set-delta', 'pbig:set-delta', 'pbig:set-delta', 'psmall:set', 'psmall:set', 'psmall:set', 'psmall:set']);
+  // everything named by a retained message: nothing goes, however old
+  assert.equal(await sweepSets(t, { graceMs: 1000, now: Date.now() + HOUR }), { kept: 8, purged: 0 });
+  // node-1 gone: S1..S3 are named by nothing; P1..P3 neither, but P4 (named) is a delta on P3 on P2 on P1.
+  // An unsigned FULL naming S1..S3 and a payload that is not JSON name nothing, and do not stop the sweep.
+  const n = names(t.prefix);
+  const forged = { schema: 2, kind: 'full', node: 'node-5', version: { epoch: EPOCH, seq: 1 }, contentHash: 'a'.repeat(64), pods: [], rules: [], sets: [1, 2, 3].map((seq) => version(seq).sets[1]!).map((s) => ({ id: s.id, hash: addressSetHash(s) })) };
+  await t.js.publish(n.rulesSubject('node-5'), Buffer.from(JSON.stringify(forged)));
+  await t.js.publish(n.rulesSubject('node-6'), Buffer.from('{"schema":2, not json'));
+  await purgeNode(t, 'node-1');
+  assert.equal(await sweepSets(t, { graceMs: 1000, now: Date.now() + HOUR }), { kept: 5, purged: 3 });
+  assert.equal(await storeContents(t), ['pbig:set', 'pbig:set-delta', 'pbig:set-delta', 'pbig:set-delta', 'psmall:set']);
+  same((await readNodeHead(t, 'node-2', new SetCache())).head?.ruleSet, version(4, 'node-2'));
+  // a second sweep (or another compiler's at once) finds nothing more to do
+  const again = await Promise.all([sweepSets(t, { graceMs: 1000, now: Date.now() + HOUR }), sweepSets(t, { graceMs: 1000, now: Date.now() + HOUR })]);
+  assert.equal(again, [{ kept: 5, purged: 0 }, { kept: 5, purged: 0 }]);
+  same((await readNodeHead(t, 'node-2', new SetCache())).head?.ruleSet, version(4, 'node-2'));
+});
+
+T('a sweep keeps contents younger than the grace: a writer may be about to name them', async (ctx) => {
+  const t = await transport(ctx);
+  await new NodeWriter(t).publish(version(1));
+  await purgeNode(t, 'node-1');
+  assert.equal(await sweepSets(t, { graceMs: 60_000 }), { kept: 2, purged: 0 });
+  assert.equal(await sweepSets(t, { graceMs: 60_000, now: Date.now() + 61_000 }), { kept: 0, purged: 2 });
+  assert.equal(await storeContents(t), []);
+});
+
+T('after its trust period a writer stores a content again rather than naming it, and stores a new one whole rather than on a swept base', async (ctx) => {
+  const t = await transport(ctx);
+  let clock = Date.now();
+  const writer = new NodeWriter(t, new SetCache(), { storeTrustMs: 30_000, now: () => clock });
+  await writer.publish(version(1)); // P1, S1
+  await purgeNode(t, 'node-1'); // the node went away: P1 and S1 are named by nothing
+  assert.equal(await sweepSets(t, { graceMs: 60_000, now: Date.now() + HOUR }), { kept: 0, purged: 2 });
+  clock += 30_000;
+  // P2: a delta on P1 would be unreadable now; stored whole
+  await writer.publish(version(2, 'node-3'));
+  same((await readNodeHead(t, 'node-3', new SetCache())).head?.ruleSet, version(2, 'node-3'));
+  // P1 and S1 again: stored again (a new message on the same subject; P1 as a delta on P2), so readers find them
+  await writer.publish(version(1, 'node-2'));
+  same((await readNodeHead(t, 'node-2', new SetCache())).head?.ruleSet, version(1, 'node-2'));
+  assert.equal(await storeContents(t), ['pbig:set', 'pbig:set-delta', 'psmall:set', 'psmall:set']);
+  // within the trust period a content is named without storing it again: the store keeps one message per content
+  const before = (await t.jsm.streams.info(names(t.prefix).setsStream)).state.last_seq;
+  await writer.publish(version(1, 'node-4'));
+  assert.is((await t.jsm.streams.info(names(t.prefix).setsStream)).state.last_seq, before);
 });
 
 T.run();

@@ -1,5 +1,5 @@
-import { names, versionRefusal, type Logger, type RuleSet, type SigningKey, type Trust } from '@knp/shared';
-import { NodeWriter, SetCache, type NodeTransport } from '@knp/shared/nats';
+import { SETS_SWEEP_GRACE_MS, names, versionRefusal, type Logger, type RuleSet, type SigningKey, type Trust } from '@knp/shared';
+import { NodeWriter, SetCache, sweepSets, type NodeTransport } from '@knp/shared/nats';
 import { RECEIVED_AT_HEADER, receivedAtText } from '@knp/shared/ops';
 import type { JetStreamClient, JetStreamManager } from 'nats';
 import type { PublishDecision } from './publish-decision.js';
@@ -57,7 +57,7 @@ export class RulesStore {
     let compacted = 0;
     for (const node of this.writer.dueForCompaction()) if (await this.writer.compact(node)) compacted += 1;
     const setsCompacted = await this.writer.compactSets();
-    const setsPurged = opts.sweep ? 0 : 0; // SWEEP-TODO
+    const setsPurged = opts.sweep ? (await sweepSets(this.transport, { graceMs: SETS_SWEEP_GRACE_MS })).purged : 0;
     return { compacted, setsCompacted, setsPurged };
   }
 

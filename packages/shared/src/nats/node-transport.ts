@@ -7,10 +7,11 @@ import type { RefusalReason, Trust } from '../signing/trust.js';
 import { FULL_EVERY, advanceHead, compactionDue, nextNodeMessage, reconstructNewest, type ChainHead } from '../transport/node-chain.js';
 import { fullMessage, type NodeMessage } from '../transport/node-message.js';
 import { resolveSetContent, setContentOf, setContentRef, type SetContent, type SetRef } from '../transport/set-content.js';
-import { isNodeMessagePayload } from '../transport/parse.js';
+import { isNodeMessagePayload, parseSetContent } from '../transport/parse.js';
+import { decideSetSweep, namedSetRefs, STORE_TRUST_MS, type StoredSetContent } from '../transport/set-sweep.js';
 import { checkNodeMessage, checkSetContent, nodeMessageStatement, setStatement, transportHeaders } from '../transport/statement.js';
 import { isNotFound, isWrongLastSequence } from './errors.js';
-import { publishLarge, readLarge } from './large.js';
+import { ChunkError, publishLarge, readLarge } from './large.js';
 import { receivedRuleSet } from './rule-set-message.js';
 
 /**
@@ -63,7 +64,16 @@ export async function fetchSet(t: NodeTransport, ref: SetRef, cache: SetCache, d
     if (isNotFound(err)) throw new SetUnavailableError(`set ${ref.id}.${ref.hash.slice(0, 12)} is not in the store`, { cause: err });
     throw err;
   }
-  const check = checkSetContent(receivedRuleSet(m.header, m.data), t.trust, ref);
+  // a content past the server's max payload is stored in parts (publishLarge): the manifest names them
+  let data: Uint8Array | undefined;
+  try {
+    data = await readLarge(t.jsm, n.setsStream, { subject: m.subject, data: m.data, headers: m.header });
+  } catch (err) {
+    if (err instanceof ChunkError) throw new SetUnavailableError(`set ${ref.id}: ${err.message}`, { cause: err });
+    throw err;
+  }
+  if (data === undefined) throw new SetUnavailableError(`set ${ref.id}.${ref.hash.slice(0, 12)}: a part, not a content`);
+  const check = checkSetContent(receivedRuleSet(m.header, data), t.trust, ref);
   if (check.kind !== 'ok') throw new SetUnavailableError(`set ${ref.id}: ${check.reason}: ${check.detail}`);
   const content = check.value;
   const base = content.kind === 'set-delta' ? await fetchSet(t, { id: content.id, hash: content.base }, cache, depth + 1) : undefined;
@@ -79,8 +89,15 @@ export async function fetchSet(t: NodeTransport, ref: SetRef, cache: SetCache, d
  */
 type NextBySubject = (stream: string, query: { next_by_subj: string; seq: number }) => Promise<{ seq: number; subject: string; data: Uint8Array; header: MsgHdrs }>;
 
-/** A node subject's retained messages, oldest first: subject sequence, headers and (reassembled) payload. */
-export async function readNodeSubject(t: NodeTransport, node: string): Promise<{ seq: number; headers: MsgHdrs | undefined; payload: Uint8Array }[]> {
+/**
+ * A node subject's retained messages, oldest first: subject sequence, headers and (reassembled) payload.
+ * `skipUnreadable`: a large message whose parts are gone is left out (no reader can use it) instead of failing the read.
+ */
+export async function readNodeSubject(
+  t: NodeTransport,
+  node: string,
+  opts: { readonly skipUnreadable?: boolean } = {},
+): Promise<{ seq: number; headers: MsgHdrs | undefined; payload: Uint8Array }[]> {
   const n = names(t.prefix);
   const subject = n.rulesSubject(node);
   const out: { seq: number; headers: MsgHdrs | undefined; payload: Uint8Array }[] = [];
@@ -92,7 +109,12 @@ export async function readNodeSubject(t: NodeTransport, node: string): Promise<{
       if (isNotFound(err)) return out;
       throw err;
     }
-    const payload = await readLarge(t.jsm, n.rulesStream, { subject: m.subject, data: m.data, headers: m.header });
+    let payload;
+    try {
+      payload = await readLarge(t.jsm, n.rulesStream, { subject: m.subject, data: m.data, headers: m.header });
+    } catch (err) {
+      if (!(opts.skipUnreadable && err instanceof ChunkError)) throw err;
+    }
     if (payload !== undefined) out.push({ seq: m.seq, headers: m.header, payload });
     seq = m.seq + 1;
   }
@@ -118,21 +140,12 @@ export async function readNodeHead(t: NodeTransport, node: string, cache = new S
   const refused: { seq: number; reason: RefusalReason | 'wrong-base'; detail: string }[] = [];
   const messages: NodeMessage[] = [];
   for (const m of retained) {
-    const received = receivedRuleSet(m.headers, m.payload);
-    const legacy = !isNodeMessagePayload(m.payload) ? checkRuleSet(received, t.trust, node, { epoch: '', lastSeq: Number.MAX_SAFE_INTEGER }, undefined) : undefined;
-    if (legacy !== undefined) {
-      // schema 1 (a whole rule set): its epoch is judged by the caller like any version
-      if (legacy.kind === 'refuse' && legacy.reason !== 'foreign-epoch') refused.push({ seq: m.seq, reason: legacy.reason, detail: legacy.detail });
-      else if (legacy.kind !== 'refuse' || legacy.reason === 'foreign-epoch') {
-        const rs = legacyRuleSet(m.payload);
-        for (const set of rs.sets) cache.add(set);
-        messages.push(fullMessage(rs).message);
-      }
-      continue;
+    const check = checkRetained(t, node, m);
+    if (check.kind === 'refuse') refused.push({ seq: m.seq, reason: check.reason, detail: check.detail });
+    else {
+      for (const set of check.legacy?.sets ?? []) cache.add(set);
+      messages.push(check.message);
     }
-    const check = checkNodeMessage(received, t.trust, node);
-    if (check.kind === 'ok') messages.push(check.value);
-    else refused.push({ seq: m.seq, reason: check.reason, detail: check.detail });
   }
   const subjectSeq = retained.at(-1)?.seq ?? 0;
   // each round fetches what the first message still short of sets names: at most one round per message
@@ -146,6 +159,24 @@ export async function readNodeHead(t: NodeTransport, node: string, cache = new S
 }
 
 const legacyRuleSet = (payload: Uint8Array): RuleSet => JSON.parse(Buffer.from(payload).toString('utf8')) as RuleSet;
+
+type RetainedCheck =
+  | { readonly kind: 'ok'; readonly message: NodeMessage; /** schema 1: the whole rule set, its sets inline */ readonly legacy?: RuleSet }
+  | { readonly kind: 'refuse'; readonly reason: RefusalReason; readonly detail: string };
+
+/** One retained message of `node`'s subject, checked (signature, statement, shape); a whole rule set of schema 1 is read as a FULL. */
+function checkRetained(t: NodeTransport, node: string, m: { readonly headers: MsgHdrs | undefined; readonly payload: Uint8Array }): RetainedCheck {
+  const received = receivedRuleSet(m.headers, m.payload);
+  if (!isNodeMessagePayload(m.payload)) {
+    const legacy = checkRuleSet(received, t.trust, node, { epoch: '', lastSeq: Number.MAX_SAFE_INTEGER }, undefined);
+    // its epoch is judged by the caller like any version
+    if (legacy.kind === 'refuse' && legacy.reason !== 'foreign-epoch') return { kind: 'refuse', reason: legacy.reason, detail: legacy.detail };
+    const rs = legacyRuleSet(m.payload);
+    return { kind: 'ok', message: fullMessage(rs).message, legacy: rs };
+  }
+  const check = checkNodeMessage(received, t.trust, node);
+  return check.kind === 'ok' ? { kind: 'ok', message: check.value } : check;
+}
 
 /**
  * `ruleSet`: for `publish`, the rule set stored; for `adopt`, the one on the subject (its version kept);
@@ -168,6 +199,10 @@ export type NodeWriterOptions = {
    * deferred to, so a forged newest message cannot freeze a node.
    */
   readonly usable?: (ruleSet: RuleSet) => Promise<boolean> | boolean;
+  /** How long a content this writer stored is named (or used as a member-delta base) without storing it again: below the sweep's grace. */
+  readonly storeTrustMs?: number;
+  /** The writer's clock in ms (tests move it). */
+  readonly now?: () => number;
 };
 
 /**
@@ -180,12 +215,25 @@ export type NodeWriterOptions = {
 export class NodeWriter {
   /** `overwrite`: the subject's last message is not the head (refused, or a version not usable): publish over it. */
   private readonly heads = new Map<string, { head: ChainHead | undefined; subjectSeq: number; overwrite?: boolean }>();
-  private readonly stored = new Set<string>();
-  /** Per set id: the newest content this writer stored, and how many member deltas lead from it to a whole one. */
-  private readonly latest = new Map<string, { readonly set: AddressSet; readonly depth: number }>();
+  /** When this writer stored each content, by `<id>.<hash>` (its own clock, taken before the publish). */
+  private readonly stored = new Map<string, number>();
+  /** Per set id: the newest content this writer stored, how many member deltas lead from it to a whole one, and when. */
+  private readonly latest = new Map<string, { readonly set: AddressSet; readonly depth: number; readonly storedAt: number }>();
   private readonly n: Names;
+  private readonly trustMs: number;
+  private readonly now: () => number;
   constructor(private readonly t: NodeTransport, private readonly cache = new SetCache(), private readonly opts: NodeWriterOptions = {}) {
     this.n = names(t.prefix);
+    this.trustMs = opts.storeTrustMs ?? STORE_TRUST_MS;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Whether a content stored at `storedAt` is surely still in the store: `sweepSets` removes only contents
+   * older than its grace that nothing retained names, and the trust period is half the grace.
+   */
+  private trusted(storedAt: number | undefined, now: number): boolean {
+    return storedAt !== undefined && now - storedAt < this.trustMs;
   }
 
   /** The node's newest usable version on the subject (as last read or written; read when not held). */
@@ -289,17 +337,23 @@ export class NodeWriter {
     return at;
   }
 
-  /** Each distinct content once (msg id = its subject), as a member delta on the newest content of the set this writer stored. */
+  /**
+   * Each distinct content once per trust period, as a member delta on the newest content of the set this
+   * writer stored within it (an older one may have been swept: the content is stored whole). Storing again
+   * replaces the message on the subject and so refreshes its time in the store.
+   */
   private async storeSets(sets: readonly AddressSet[]): Promise<void> {
     for (const set of sets) {
       const hash = addressSetHash(set);
       const key = `${set.id}.${hash}`;
-      if (this.stored.has(key)) continue;
+      const now = this.now();
+      if (this.trusted(this.stored.get(key), now)) continue;
       const prev = this.latest.get(set.id);
-      const content = setContentOf(set, prev && prev.depth < SET_CHAIN_READ_MAX - 1 ? prev.set : undefined);
-      await this.storeSetContent(content, '');
-      this.stored.add(key);
-      this.latest.set(set.id, { set, depth: content.kind === 'set' ? 0 : (prev?.depth ?? 0) + 1 });
+      const base = prev && this.trusted(prev.storedAt, now) && prev.depth < SET_CHAIN_READ_MAX - 1 ? prev : undefined;
+      const content = setContentOf(set, base?.set);
+      await this.storeSetContent(content, '', now);
+      this.stored.set(key, now);
+      this.latest.set(set.id, { set, depth: content.kind === 'set' ? 0 : (base?.depth ?? 0) + 1, storedAt: now });
       this.cache.add(set);
     }
   }
@@ -309,18 +363,113 @@ export class NodeWriter {
     let compacted = 0;
     for (const [id, { set, depth }] of this.latest) {
       if (depth < chain) continue;
-      await this.storeSetContent(setContentOf(set, undefined), ':whole');
-      this.latest.set(id, { set, depth: 0 });
+      const now = this.now();
+      await this.storeSetContent(setContentOf(set, undefined), ':whole', now);
+      this.stored.set(`${id}.${addressSetHash(set)}`, now);
+      this.latest.set(id, { set, depth: 0, storedAt: now });
       compacted += 1;
     }
     return compacted;
   }
 
-  private async storeSetContent(content: SetContent, idSuffix: string): Promise<void> {
+  /**
+   * The msg id is the subject plus a time bucket of half the trust period: writers storing the same content
+   * at about the same time store it once, and a store after the trust period (which must refresh the time)
+   * is never taken for a duplicate of the one before, whatever the stream's duplicate window.
+   */
+  private async storeSetContent(content: SetContent, idSuffix: string, now: number): Promise<void> {
     const ref = setContentRef(content);
     const h = natsHeaders();
     for (const [k, v] of transportHeaders(this.t.signer, setStatement(content))) h.set(k, v);
     const subject = this.n.setSubject(ref.id, ref.hash);
-    await publishLarge(this.t.js, subject, Buffer.from(JSON.stringify(content), 'utf8'), { maxPayload: this.t.maxPayload, msgID: `${subject}${idSuffix}`, headers: h });
+    const bucket = Math.floor(now / Math.max(1, this.trustMs / 2));
+    await publishLarge(this.t.js, subject, Buffer.from(JSON.stringify(content), 'utf8'), { maxPayload: this.t.maxPayload, msgID: `${subject}${idSuffix}@${bucket}`, headers: h });
   }
+}
+
+/**
+ * Removes the set contents no retained node message names any more (issue 15; the rule is `decideSetSweep`'s):
+ * reads every node subject's retained messages, then the store's contents (time and delta base), and purges
+ * each content decided. Safe beside writers and another sweep:
+ * - `now` is taken before the node subjects are read: a content a writer named without storing it again was
+ *   stored within its trust period, so it is younger than the grace measured from then, or it is named by a
+ *   message already retained when the subjects were read;
+ * - each purge removes only the message judged (and older ones; `seq` bound): a content stored again since
+ *   (a writer refreshing it) stays;
+ * - a content another sweep removed meanwhile is skipped; purging it twice removes nothing.
+ * A message no reader can use (refused, or a large one missing parts) names nothing; any other failure to
+ * read ends the sweep before anything is purged.
+ */
+export async function sweepSets(t: NodeTransport, opts: { readonly graceMs: number; readonly now?: number }): Promise<{ kept: number; purged: number }> {
+  const now = opts.now ?? Date.now();
+  const n = names(t.prefix);
+  const named: SetRef[] = [];
+  const rules = await t.jsm.streams.info(n.rulesStream, { subjects_filter: n.rulesSubjects });
+  const nodes = Object.keys(rules.state.subjects ?? {}).flatMap((s) => n.nodeOfRulesSubject(s) ?? []);
+  for (const node of nodes) {
+    for (const m of await readNodeSubject(t, node, { skipUnreadable: true })) {
+      const check = checkRetained(t, node, m);
+      // a whole rule set of schema 1 carries its sets: it names nothing in the store
+      if (check.kind === 'ok' && check.legacy === undefined) named.push(...namedSetRefs(check.message));
+    }
+  }
+  const held = await storedSetContents(t, now);
+  const decision = decideSetSweep(named, [...held.values()].map((c) => c.content), opts.graceMs);
+  let purged = 0;
+  for (const ref of decision.purge) {
+    const c = held.get(n.setSubject(ref.id, ref.hash))!;
+    let removed = 0;
+    for (const subject of c.subjects) removed += (await t.jsm.streams.purge(n.setsStream, { filter: subject, seq: c.seq + 1 })).purged;
+    if (removed > 0) purged += 1;
+  }
+  return { kept: decision.keep.length, purged };
+}
+
+/**
+ * The store's contents by subject: age, delta base, the subjects holding it (its own, and its chunk parts
+ * `<subject>~<i>` when large) and the sequence judged. Parts whose manifest is gone (a writer stopped between
+ * them) are a content of their own with no base, aged by their newest part.
+ */
+async function storedSetContents(t: NodeTransport, now: number): Promise<Map<string, { content: StoredSetContent; subjects: string[]; seq: number }>> {
+  const n = names(t.prefix);
+  const info = await t.jsm.streams.info(n.setsStream, { subjects_filter: n.setsSubjects });
+  const groups = new Map<string, string[]>();
+  for (const subject of Object.keys(info.state.subjects ?? {})) {
+    const logical = subject.replace(/~\d+$/, '');
+    groups.set(logical, [...(groups.get(logical) ?? []), subject]);
+  }
+  const out = new Map<string, { content: StoredSetContent; subjects: string[]; seq: number }>();
+  for (const [logical, subjects] of groups) {
+    const ref = n.setOfSubject(logical);
+    if (ref === undefined) continue; // not a content subject: not ours to judge
+    const whole = subjects.includes(logical);
+    let seq = 0, time = 0, base: string | undefined;
+    for (const subject of whole ? [logical] : subjects) {
+      let m;
+      try {
+        m = await t.jsm.streams.getMessage(n.setsStream, { last_by_subj: subject });
+      } catch (err) {
+        if (isNotFound(err)) continue; // another sweep removed it meanwhile
+        throw err;
+      }
+      seq = Math.max(seq, m.seq);
+      time = Math.max(time, m.time.getTime());
+      if (whole) base = await deltaBase(t, m);
+    }
+    if (seq > 0) out.set(logical, { content: { ref, ageMs: now - time, base }, subjects, seq });
+  }
+  return out;
+}
+
+/** The base hash a stored content is a member delta on; undefined for a whole content or one that cannot be read (nothing to keep for it). */
+async function deltaBase(t: NodeTransport, m: { subject: string; data: Uint8Array; header: MsgHdrs }): Promise<string | undefined> {
+  let body;
+  try {
+    body = await readLarge(t.jsm, names(t.prefix).setsStream, { subject: m.subject, data: m.data, headers: m.header });
+  } catch (err) {
+    if (err instanceof ChunkError) return undefined;
+    throw err;
+  }
+  const parsed = body === undefined ? undefined : parseSetContent(body);
+  return parsed?.kind === 'ok' && parsed.value.kind === 'set-delta' ? parsed.value.base : undefined;
 }
