@@ -6,7 +6,7 @@ import {
   type AddressSet, type RuleSet, type Trust,
 } from '@knp/shared';
 import {
-  DEFAULT_STREAM_SETTINGS, NodeWriter, SetCache, readNodeHead, ruleSetMsgHeaders, rulesStreamConfig, setsStreamConfig, sweepSets, type NodeTransport,
+  DEFAULT_STREAM_SETTINGS, FULL_SEQ_HEADER, NodeWriter, SetCache, readNodeHead, ruleSetMsgHeaders, rulesStreamConfig, setsStreamConfig, sweepSets, type NodeTransport,
 } from '@knp/shared/nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
 import { connect, type NatsConnection } from 'nats';
@@ -85,7 +85,14 @@ T('a writer publishes a FULL then DELTAs; a fresh reader rebuilds the newest ver
   const compacted = await readNodeHead(t, 'node-1');
   same(compacted.head?.ruleSet, version(20));
   assert.is(compacted.head?.sinceFull, 0);
-  assert.is((await writer.publish(version(21))).kind, 'delta');
+  const afterCompaction = await writer.publish(version(21));
+  assert.is(afterCompaction.kind, 'delta');
+  // the delta names where its chain starts: a reader reads from the compacted FULL, not from the first message
+  const last = await t.jsm.streams.getMessage(names(t.prefix).rulesStream, { last_by_subj: names(t.prefix).rulesSubject('node-1') });
+  assert.is(Number(last.header.get(FULL_SEQ_HEADER)), compacted.subjectSeq, 'the hint is the FULL\'s sequence');
+  const hinted = await readNodeHead(t, 'node-1', new SetCache());
+  same(hinted.head?.ruleSet, version(21));
+  assert.is(hinted.fullSeq, compacted.subjectSeq);
   // the set store holds each content once; later contents of the big set are member deltas
   const info = await t.jsm.streams.info(names(t.prefix).setsStream);
   assert.ok(info.state.messages <= 2 * 40 + 2, `${info.state.messages} set contents`);
@@ -97,6 +104,18 @@ T('a writer publishes a FULL then DELTAs; a fresh reader rebuilds the newest ver
   assert.ok((await writer.compactSets()) >= 1);
   assert.is((await stored()).kind, 'set');
   same((await readNodeHead(t, 'node-2', new SetCache())).head?.ruleSet, version(120, 'node-2'));
+});
+
+T('a reader starts at the FULL a DELTA names: messages before it are not read', async (ctx) => {
+  const t = await transport(ctx);
+  // an unsigned message first: a reader that reads the whole subject reports it as refused
+  await t.js.publish(names(t.prefix).rulesSubject('node-1'), Buffer.from('{"forged":true}'));
+  const writer = new NodeWriter(t);
+  assert.is((await writer.publish(version(1))).kind, 'full');
+  assert.is((await writer.publish(version(2))).kind, 'delta');
+  const read = await readNodeHead(t, 'node-1', new SetCache());
+  same(read.head?.ruleSet, version(2));
+  assert.equal(read.refused, [], 'the forgery before the FULL was not read');
 });
 
 T('a set content past the max payload travels in parts and is read back whole', async (ctx) => {

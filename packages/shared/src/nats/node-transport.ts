@@ -96,12 +96,12 @@ type NextBySubject = (stream: string, query: { next_by_subj: string; seq: number
 export async function readNodeSubject(
   t: NodeTransport,
   node: string,
-  opts: { readonly skipUnreadable?: boolean } = {},
+  opts: { readonly skipUnreadable?: boolean; readonly fromSeq?: number } = {},
 ): Promise<{ seq: number; headers: MsgHdrs | undefined; payload: Uint8Array }[]> {
   const n = names(t.prefix);
   const subject = n.rulesSubject(node);
   const out: { seq: number; headers: MsgHdrs | undefined; payload: Uint8Array }[] = [];
-  for (let seq = 1; ; ) {
+  for (let seq = Math.max(1, opts.fromSeq ?? 1); ; ) {
     let m;
     try {
       m = await (t.jsm.streams.getMessage.bind(t.jsm.streams) as unknown as NextBySubject)(n.rulesStream, { next_by_subj: subject, seq });
@@ -127,7 +127,12 @@ export type NodeHead = {
   /** Messages that passed the checks but did not build on the chain (another base): written over by the next writer. */
   readonly skipped: number;
   readonly refused: readonly { readonly seq: number; readonly reason: RefusalReason | 'wrong-base'; readonly detail: string }[];
+  /** The stream sequence of the FULL the head was built from. */
+  readonly fullSeq?: number;
 };
+
+/** On a DELTA: the stream sequence of the FULL its chain starts at, so a reader need not read older messages. */
+export const FULL_SEQ_HEADER = 'Knp-Full-Seq';
 
 /**
  * Rebuilds a node's newest version from its subject: every retained message checked (signature, statement,
@@ -136,15 +141,39 @@ export type NodeHead = {
  * history and a starting compiler. Versions are not judged here (epoch, future seq, stale): the caller does.
  */
 export async function readNodeHead(t: NodeTransport, node: string, cache = new SetCache()): Promise<NodeHead> {
-  const retained = await readNodeSubject(t, node);
+  // a DELTA names the stream sequence of the FULL its chain starts at (FULL_SEQ_HEADER, a hint, not
+  // signed): reading from there skips the older messages; a hint that leads nowhere means reading it all
+  const from = await chainStartHint(t, node);
+  const hinted = from > 1 ? await readChain(t, node, cache, from) : undefined;
+  return hinted?.head !== undefined ? hinted : readChain(t, node, cache, 1);
+}
+
+/** Where the newest chain of a node's subject starts, by its last message: itself for a FULL, the hint of a DELTA, else 1. */
+async function chainStartHint(t: NodeTransport, node: string): Promise<number> {
+  const n = names(t.prefix);
+  let m;
+  try {
+    m = await t.jsm.streams.getMessage(n.rulesStream, { last_by_subj: n.rulesSubject(node) });
+  } catch (err) {
+    if (isNotFound(err)) return 1;
+    throw err;
+  }
+  const hint = Number(m.header?.get(FULL_SEQ_HEADER) || NaN);
+  return Number.isSafeInteger(hint) && hint >= 1 && hint <= m.seq ? hint : 1;
+}
+
+async function readChain(t: NodeTransport, node: string, cache: SetCache, fromSeq: number): Promise<NodeHead> {
+  const retained = await readNodeSubject(t, node, { fromSeq });
   const refused: { seq: number; reason: RefusalReason | 'wrong-base'; detail: string }[] = [];
   const messages: NodeMessage[] = [];
+  const seqs: number[] = [];
   for (const m of retained) {
     const check = checkRetained(t, node, m);
     if (check.kind === 'refuse') refused.push({ seq: m.seq, reason: check.reason, detail: check.detail });
     else {
       for (const set of check.legacy?.sets ?? []) cache.add(set);
       messages.push(check.message);
+      seqs.push(m.seq);
     }
   }
   const subjectSeq = retained.at(-1)?.seq ?? 0;
@@ -152,7 +181,7 @@ export async function readNodeHead(t: NodeTransport, node: string, cache = new S
   for (let round = 0; round <= messages.length; round++) {
     const out = reconstructNewest(messages, cache.get);
     if (out.kind === 'empty') return { head: undefined, subjectSeq, refused, skipped: 0 };
-    if (out.kind === 'ok') return { head: out.head, subjectSeq, refused, skipped: out.skipped };
+    if (out.kind === 'ok') return { head: out.head, subjectSeq, refused, skipped: out.skipped, fullSeq: seqs[out.fullAt]! };
     for (const ref of out.refs) await fetchSet(t, ref, cache);
   }
   throw new SetUnavailableError(`node ${node}: set contents still missing after fetching them`);
@@ -212,9 +241,12 @@ export type NodeWriterOptions = {
  * is adopted (as `decidePublish`), a version at or past ours with other content means behind, else a DELTA on what is actually there (or a
  * FULL). Set contents are stored before the message that names them.
  */
+/** What a writer holds of a node's subject; `fullSeq`: the stream sequence of the FULL the head's chain starts at. */
+type Held = { head: ChainHead | undefined; subjectSeq: number; overwrite?: boolean; fullSeq?: number | undefined };
+
 export class NodeWriter {
   /** `overwrite`: the subject's last message is not the head (refused, or a version not usable): publish over it. */
-  private readonly heads = new Map<string, { head: ChainHead | undefined; subjectSeq: number; overwrite?: boolean }>();
+  private readonly heads = new Map<string, Held>();
   /** When this writer stored each content, by `<id>.<hash>` (its own clock, taken before the publish). */
   private readonly stored = new Map<string, number>();
   /** Per set id: the newest content this writer stored, how many member deltas lead from it to a whole one, and when. */
@@ -267,6 +299,7 @@ export class NodeWriter {
       const h = natsHeaders();
       for (const [k, v] of transportHeaders(this.t.signer, nodeMessageStatement(message))) h.set(k, v);
       for (const [k, v] of headers ?? []) h.set(k, v);
+      if (message.kind === 'delta' && at.fullSeq !== undefined) h.set(FULL_SEQ_HEADER, String(at.fullSeq));
       try {
         const ack = await publishLarge(this.t.js, this.n.rulesSubject(ruleSet.node), data, {
           maxPayload: this.t.maxPayload,
@@ -280,7 +313,7 @@ export class NodeWriter {
         }
         // a duplicate ack: another writer stored this very version (same id) over the same subject state first
         if (ack.duplicate) return { decision: 'publish', ruleSet, subjectSeq: ack.seq, duplicate: true };
-        this.heads.set(ruleSet.node, { head: advanceHead(at.head, message, ruleSet), subjectSeq: ack.seq });
+        this.heads.set(ruleSet.node, { head: advanceHead(at.head, message, ruleSet), subjectSeq: ack.seq, fullSeq: message.kind === 'full' ? ack.seq : at.fullSeq });
         return { decision: 'publish', ruleSet, kind: message.kind, bytes: data.length, subjectSeq: ack.seq };
       } catch (err) {
         if (!isWrongLastSequence(err) || attempt >= 20) throw err;
@@ -306,7 +339,7 @@ export class NodeWriter {
   }
 
   /** A FULL of the head's own content and version over the subject's last message; false when another publish came first. */
-  private async publishFull(node: string, at: { head: ChainHead | undefined; subjectSeq: number }, idSuffix: string): Promise<boolean> {
+  private async publishFull(node: string, at: Held, idSuffix: string): Promise<boolean> {
     const ruleSet = at.head!.ruleSet;
     const { message, sets } = fullMessage(ruleSet);
     await this.storeSets(sets);
@@ -319,7 +352,7 @@ export class NodeWriter {
         headers: h,
         expect: { lastSubjectSequence: at.subjectSeq },
       });
-      this.heads.set(node, { head: advanceHead(at.head, message, ruleSet), subjectSeq: ack.seq });
+      this.heads.set(node, { head: advanceHead(at.head, message, ruleSet), subjectSeq: ack.seq, fullSeq: ack.seq });
       return true;
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
@@ -328,11 +361,11 @@ export class NodeWriter {
     }
   }
 
-  private async read(node: string): Promise<{ head: ChainHead | undefined; subjectSeq: number; overwrite?: boolean }> {
+  private async read(node: string): Promise<Held> {
     const read = await readNodeHead(this.t, node, this.cache);
     const usable = read.head !== undefined && (this.opts.usable === undefined || (await this.opts.usable(read.head.ruleSet)));
     const lastRefused = read.refused.at(-1)?.seq === read.subjectSeq && read.subjectSeq > 0;
-    const at = { head: usable ? read.head : undefined, subjectSeq: read.subjectSeq, overwrite: lastRefused };
+    const at: Held = { head: usable ? read.head : undefined, subjectSeq: read.subjectSeq, overwrite: lastRefused, fullSeq: usable ? read.fullSeq : undefined };
     this.heads.set(node, at);
     return at;
   }

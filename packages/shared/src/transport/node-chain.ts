@@ -43,7 +43,8 @@ export function encodedBytes(message: unknown): number {
 }
 
 export type Reconstruction =
-  | { readonly kind: 'ok'; readonly head: ChainHead; readonly skipped: number }
+  /** `fullAt`: the index in `messages` of the FULL the head was built from. */
+  | { readonly kind: 'ok'; readonly head: ChainHead; readonly skipped: number; readonly fullAt: number }
   | { readonly kind: 'missing'; readonly refs: readonly SetRef[] }
   | { readonly kind: 'empty' };
 
@@ -66,5 +67,5 @@ export function reconstructNewest(messages: readonly NodeMessage[], lookup: SetL
     if (expansion.kind === 'refuse') skipped += 1;
     else head = advanceHead(head, message, expansion.ruleSet);
   }
-  return head === undefined ? { kind: 'empty' } : { kind: 'ok', head, skipped };
+  return head === undefined ? { kind: 'empty' } : { kind: 'ok', head, skipped, fullAt: start };
 }
