@@ -1,5 +1,5 @@
 import { checkNodeMessage, compareVersions, expandNodeMessage, statementOf, statementText, type NodeMessage, type RuleSet } from '@knp/shared';
-import { SetCache, SetUnavailableError, fetchSet, readNodeHead, receivedRuleSet, type NodeTransport } from '@knp/shared/nats';
+import { SetCache, SetUnavailableError, fetchSets, readNodeHead, receivedRuleSet, type NodeTransport } from '@knp/shared/nats';
 import type { MsgHdrs } from 'nats';
 import type { Handled } from './handling.js';
 
@@ -23,7 +23,7 @@ export async function expandForApplier(t: NodeTransport, node: string, payload: 
   try {
     let expansion = expandNodeMessage(message, base, cache.get);
     if (expansion.kind === 'missing') {
-      for (const ref of expansion.refs) await fetchSet(t, ref, cache);
+      await fetchSets(t, expansion.refs, cache);
       expansion = expandNodeMessage(message, base, cache.get);
     }
     if (expansion.kind === 'ok') return whole(expansion.ruleSet);

@@ -83,6 +83,23 @@ export async function fetchSet(t: NodeTransport, ref: SetRef, cache: SetCache, d
   return resolved.set;
 }
 
+/** Set fetches or stores in flight at once: each is one request, so a node naming a thousand sets is not a thousand round trips in a row. */
+const IN_FLIGHT = 32;
+
+/** Runs `fn` on every item, up to `width` at a time; the first failure fails the whole (the others still settle). */
+async function inPool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
+
+/** Fetches `refs` (see fetchSet), up to IN_FLIGHT at a time. */
+export async function fetchSets(t: NodeTransport, refs: readonly SetRef[], cache: SetCache): Promise<void> {
+  await inPool(refs, IN_FLIGHT, (ref) => fetchSet(t, ref, cache).then(() => undefined));
+}
+
 /**
  * The stream's message get with `next_by_subj` (the server takes it; the client's type lists only `seq`
  * and `last_by_subj`). The API the services' roles are granted already (`STREAM.MSG.GET`), not direct get.
@@ -182,7 +199,7 @@ async function readChain(t: NodeTransport, node: string, cache: SetCache, fromSe
     const out = reconstructNewest(messages, cache.get);
     if (out.kind === 'empty') return { head: undefined, subjectSeq, refused, skipped: 0 };
     if (out.kind === 'ok') return { head: out.head, subjectSeq, refused, skipped: out.skipped, fullSeq: seqs[out.fullAt]! };
-    for (const ref of out.refs) await fetchSet(t, ref, cache);
+    await fetchSets(t, out.refs, cache);
   }
   throw new SetUnavailableError(`node ${node}: set contents still missing after fetching them`);
 }
@@ -251,6 +268,8 @@ export class NodeWriter {
   private readonly stored = new Map<string, number>();
   /** Per set id: the newest content this writer stored, how many member deltas lead from it to a whole one, and when. */
   private readonly latest = new Map<string, { readonly set: AddressSet; readonly depth: number; readonly storedAt: number }>();
+  /** Contents being stored now, by `<id>.<hash>`: concurrent publishes naming one content store it once. */
+  private readonly storing = new Map<string, Promise<void>>();
   private readonly n: Names;
   private readonly trustMs: number;
   private readonly now: () => number;
@@ -292,9 +311,9 @@ export class NodeWriter {
         return (await this.publishFull(ruleSet.node, at, 'restate')) ? { decision: 'adopt', ruleSet: current, subjectSeq: this.heads.get(ruleSet.node)?.subjectSeq ?? at.subjectSeq } : this.publish(ruleSet, headers);
       }
       if (current && compareVersions(current.version, ruleSet.version) >= 0) return { decision: 'behind', ruleSet: current, subjectSeq: at.subjectSeq };
-      const { message, sets } = nextNodeMessage(at.head, ruleSet);
+      const { message, sets, text } = nextNodeMessage(at.head, ruleSet);
       await this.storeSets(sets);
-      const data = Buffer.from(JSON.stringify(message), 'utf8');
+      const data = Buffer.from(text, 'utf8');
       // fresh headers each attempt: the client writes the msg id into the headers object it is given
       const h = natsHeaders();
       for (const [k, v] of transportHeaders(this.t.signer, nodeMessageStatement(message))) h.set(k, v);
@@ -376,19 +395,29 @@ export class NodeWriter {
    * replaces the message on the subject and so refreshes its time in the store.
    */
   private async storeSets(sets: readonly AddressSet[]): Promise<void> {
-    for (const set of sets) {
+    await inPool(sets, IN_FLIGHT, async (set) => {
       const hash = addressSetHash(set);
       const key = `${set.id}.${hash}`;
       const now = this.now();
-      if (this.trusted(this.stored.get(key), now)) continue;
+      if (this.trusted(this.stored.get(key), now)) return;
+      // another node's publish is storing this very content now: its store is ours
+      const storing = this.storing.get(key);
+      if (storing) return storing;
       const prev = this.latest.get(set.id);
       const base = prev && this.trusted(prev.storedAt, now) && prev.depth < SET_CHAIN_READ_MAX - 1 ? prev : undefined;
       const content = setContentOf(set, base?.set);
-      await this.storeSetContent(content, '', now);
-      this.stored.set(key, now);
-      this.latest.set(set.id, { set, depth: content.kind === 'set' ? 0 : (base?.depth ?? 0) + 1, storedAt: now });
-      this.cache.add(set);
-    }
+      const store = this.storeSetContent(content, '', now).then(() => {
+        this.stored.set(key, now);
+        this.latest.set(set.id, { set, depth: content.kind === 'set' ? 0 : (base?.depth ?? 0) + 1, storedAt: now });
+        this.cache.add(set);
+      });
+      this.storing.set(key, store);
+      try {
+        await store;
+      } finally {
+        this.storing.delete(key);
+      }
+    });
   }
 
   /** Background: each set whose newest content is SET_CHAIN_COMPACT or more deltas from a whole one is stored whole (same subject). */
