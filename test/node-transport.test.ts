@@ -9,7 +9,7 @@ import {
   DEFAULT_STREAM_SETTINGS, FULL_SEQ_HEADER, NodeWriter, SetCache, readNodeHead, ruleSetMsgHeaders, rulesStreamConfig, setsStreamConfig, sweepSets, type NodeTransport,
 } from '@knp/shared/nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
-import { connect, type NatsConnection } from 'nats';
+import { connect, headers, type NatsConnection } from 'nats';
 
 /**
  * The node transport on a real server: a writer's FULLs and DELTAs with sets in the content-addressed
@@ -116,6 +116,48 @@ T('a reader starts at the FULL a DELTA names: messages before it are not read', 
   const read = await readNodeHead(t, 'node-1', new SetCache());
   same(read.head?.ruleSet, version(2));
   assert.equal(read.refused, [], 'the forgery before the FULL was not read');
+});
+
+T('a content stored again after the trust period never becomes a member delta on its own descendant', async (ctx) => {
+  // C0 whole, C1 a delta on C0, then C0 again once trust in its store ran out: as a delta on C1 it would
+  // close a loop (C0 -> C1 -> C0) no reader resolves; stored whole instead
+  const t = await transport(ctx);
+  let clock = 1_000_000;
+  const writer = new NodeWriter(t, new SetCache(), { now: () => clock });
+  await writer.publish(version(1));
+  clock += 4 * 60_000;
+  await writer.publish(version(2));
+  clock += 2 * 60_000;
+  assert.is(addressSetHash(version(98).sets[0]!), addressSetHash(version(1).sets[0]!), 'the big set is back to its first content');
+  await writer.publish(version(98));
+  const fresh = await readNodeHead(t, 'node-1', new SetCache());
+  same(fresh.head?.ruleSet, version(98));
+  const c0 = JSON.parse(Buffer.from((await t.jsm.streams.getMessage(names(t.prefix).setsStream, { last_by_subj: names(t.prefix).setSubject('pbig', addressSetHash(version(1).sets[0]!)) })).data).toString()) as { kind: string };
+  assert.is(c0.kind, 'set', 'the content stored again is whole');
+});
+
+T('a forged chunk manifest on the subject is refused, and neither readers nor the writer stop at it', async (ctx) => {
+  const t = await transport(ctx);
+  const writer = new NodeWriter(t);
+  await writer.publish(version(1));
+  const h = headers();
+  for (const [k, v] of [['Knp-Chunk-Count', '1'], ['Knp-Chunk-Seqs', '999999'], ['Knp-Chunk-Size', '10'], ['Knp-Chunk-Sha256', '00']]) h.set(k!, v!);
+  await t.js.publish(names(t.prefix).rulesSubject('node-1'), new Uint8Array(), { headers: h });
+  const read = await readNodeHead(t, 'node-1', new SetCache());
+  same(read.head?.ruleSet, version(1));
+  assert.equal(read.refused.map((r) => r.reason), ['malformed']);
+  assert.is((await writer.publish(version(2))).decision, 'publish');
+  same((await readNodeHead(t, 'node-1', new SetCache())).head?.ruleSet, version(2));
+});
+
+T('a head whose set contents are gone from the store is published over with a FULL and its sets stored again', async (ctx) => {
+  const t = await transport(ctx);
+  await new NodeWriter(t).publish(version(1));
+  await t.jsm.streams.purge(names(t.prefix).setsStream); // lost by hand: no reader can rebuild version 1
+  const restarted = new NodeWriter(t);
+  const out = await restarted.publish(version(2));
+  assert.equal([out.decision, out.kind], ['publish', 'full']);
+  same((await readNodeHead(t, 'node-1', new SetCache())).head?.ruleSet, version(2));
 });
 
 T('a set content past the max payload travels in parts and is read back whole', async (ctx) => {

@@ -39,8 +39,11 @@ function snapshotText(data: Uint8Array): string {
   return bytes.toString('utf8');
 }
 
-/** The largest snapshot JSON inflated (a bound against a hostile object): far above 100k pods' state. */
-const MAX_SNAPSHOT_BYTES = 1 << 30;
+/**
+ * The largest snapshot JSON inflated (a bound against a hostile object): the 100k-pod state is ~70 MiB, and
+ * V8's longest string (~512 MiB) would fail anyway, after the memory was spent.
+ */
+const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 
 /** Revives {"$bigint": "<decimal>"} objects in place, anywhere in `value`. */
 function reviveBigints(value: unknown): unknown {

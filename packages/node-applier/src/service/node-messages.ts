@@ -23,6 +23,13 @@ export async function expandForApplier(t: NodeTransport, node: string, payload: 
   try {
     let expansion = expandNodeMessage(message, base, cache.get);
     if (expansion.kind === 'missing') {
+      // a changed set is stored as a member delta on an earlier content, most often the one in force here:
+      // held, it need not be fetched again (hashed only for the sets the message changes)
+      const held = new Map((base?.sets ?? []).map((set) => [set.id, set]));
+      for (const ref of expansion.refs) {
+        const mine = held.get(ref.id);
+        if (mine) cache.add(mine);
+      }
       await fetchSets(t, expansion.refs, cache);
       expansion = expandNodeMessage(message, base, cache.get);
     }

@@ -33,12 +33,23 @@ export class SetUnavailableError extends Error {
   override name = 'SetUnavailableError';
 }
 
-/** Set contents a reader holds, by `<id>.<hash>`: filled from FULLs it expanded and from the store. */
+/**
+ * Set contents a reader holds, by `<id>.<hash>`: filled from FULLs it expanded and from the store. Bounded:
+ * past `max` contents the oldest go (a writer lives as long as the compiler, and every new content of a
+ * set is a new entry), so a set that changes all day does not grow the heap.
+ */
 export class SetCache {
   private readonly sets = new Map<string, AddressSet>();
+  constructor(private readonly max = 20_000) {}
   get = (ref: SetRef): AddressSet | undefined => this.sets.get(`${ref.id}.${ref.hash}`);
   add(set: AddressSet): void {
-    this.sets.set(`${set.id}.${addressSetHash(set)}`, set);
+    const key = `${set.id}.${addressSetHash(set)}`;
+    this.sets.delete(key);
+    this.sets.set(key, set);
+    for (const oldest of this.sets.keys()) {
+      if (this.sets.size <= this.max) break;
+      this.sets.delete(oldest);
+    }
   }
 }
 
@@ -52,10 +63,12 @@ export const SET_CHAIN_COMPACT = 16;
 export const SET_CHAIN_READ_MAX = 64;
 
 /** Fetches one set content from the store (following member deltas to a base it holds or fetches), verified by hash and signature. */
-export async function fetchSet(t: NodeTransport, ref: SetRef, cache: SetCache, depth = 0): Promise<AddressSet> {
+export async function fetchSet(t: NodeTransport, ref: SetRef, cache: SetCache, depth = 0, visiting: ReadonlySet<string> = new Set()): Promise<AddressSet> {
   const have = cache.get(ref);
   if (have) return have;
   if (depth > SET_CHAIN_READ_MAX) throw new SetUnavailableError(`set ${ref.id}: more than ${SET_CHAIN_READ_MAX} member deltas to a whole content (compaction behind)`);
+  const key = `${ref.id}.${ref.hash}`;
+  if (visiting.has(key)) throw new SetUnavailableError(`set ${ref.id}: member deltas in a loop at ${ref.hash.slice(0, 12)}`);
   const n = names(t.prefix);
   let m;
   try {
@@ -76,7 +89,7 @@ export async function fetchSet(t: NodeTransport, ref: SetRef, cache: SetCache, d
   const check = checkSetContent(receivedRuleSet(m.header, data), t.trust, ref);
   if (check.kind !== 'ok') throw new SetUnavailableError(`set ${ref.id}: ${check.reason}: ${check.detail}`);
   const content = check.value;
-  const base = content.kind === 'set-delta' ? await fetchSet(t, { id: content.id, hash: content.base }, cache, depth + 1) : undefined;
+  const base = content.kind === 'set-delta' ? await fetchSet(t, { id: content.id, hash: content.base }, cache, depth + 1, new Set([...visiting, key])) : undefined;
   const resolved = resolveSetContent(content, base);
   if (resolved.kind !== 'ok') throw new SetUnavailableError(resolved.detail);
   cache.add(resolved.set);
@@ -106,18 +119,23 @@ export async function fetchSets(t: NodeTransport, refs: readonly SetRef[], cache
  */
 type NextBySubject = (stream: string, query: { next_by_subj: string; seq: number }) => Promise<{ seq: number; subject: string; data: Uint8Array; header: MsgHdrs }>;
 
+/** One retained message of a node subject; `unreadable`: why its payload could not be had (then empty). */
+export type RetainedMessage = { readonly seq: number; readonly headers: MsgHdrs | undefined; readonly payload: Uint8Array; readonly unreadable?: string };
+
 /**
  * A node subject's retained messages, oldest first: subject sequence, headers and (reassembled) payload.
- * `skipUnreadable`: a large message whose parts are gone is left out (no reader can use it) instead of failing the read.
+ * `skipUnreadable`: a large message whose parts are gone is left out (no reader can use it) instead of failing
+ * the read; `reportUnreadable`: it is kept with `unreadable` saying why (a reader refuses it, and a writer
+ * still counts its sequence), so a forged chunk manifest cannot stop every reader of the subject.
  */
 export async function readNodeSubject(
   t: NodeTransport,
   node: string,
-  opts: { readonly skipUnreadable?: boolean; readonly fromSeq?: number } = {},
-): Promise<{ seq: number; headers: MsgHdrs | undefined; payload: Uint8Array }[]> {
+  opts: { readonly skipUnreadable?: boolean; readonly reportUnreadable?: boolean; readonly fromSeq?: number } = {},
+): Promise<RetainedMessage[]> {
   const n = names(t.prefix);
   const subject = n.rulesSubject(node);
-  const out: { seq: number; headers: MsgHdrs | undefined; payload: Uint8Array }[] = [];
+  const out: RetainedMessage[] = [];
   for (let seq = Math.max(1, opts.fromSeq ?? 1); ; ) {
     let m;
     try {
@@ -130,7 +148,8 @@ export async function readNodeSubject(
     try {
       payload = await readLarge(t.jsm, n.rulesStream, { subject: m.subject, data: m.data, headers: m.header });
     } catch (err) {
-      if (!(opts.skipUnreadable && err instanceof ChunkError)) throw err;
+      if (!(err instanceof ChunkError) || !(opts.skipUnreadable || opts.reportUnreadable)) throw err;
+      if (opts.reportUnreadable) out.push({ seq: m.seq, headers: m.header, payload: new Uint8Array(0), unreadable: err.message });
     }
     if (payload !== undefined) out.push({ seq: m.seq, headers: m.header, payload });
     seq = m.seq + 1;
@@ -165,6 +184,17 @@ export async function readNodeHead(t: NodeTransport, node: string, cache = new S
   return hinted?.head !== undefined ? hinted : readChain(t, node, cache, 1);
 }
 
+/** The stream sequence of the last message on a node's subject (0: none). */
+async function lastSubjectSeq(t: NodeTransport, node: string): Promise<number> {
+  const n = names(t.prefix);
+  try {
+    return (await t.jsm.streams.getMessage(n.rulesStream, { last_by_subj: n.rulesSubject(node) })).seq;
+  } catch (err) {
+    if (isNotFound(err)) return 0;
+    throw err;
+  }
+}
+
 /** Where the newest chain of a node's subject starts, by its last message: itself for a FULL, the hint of a DELTA, else 1. */
 async function chainStartHint(t: NodeTransport, node: string): Promise<number> {
   const n = names(t.prefix);
@@ -180,7 +210,7 @@ async function chainStartHint(t: NodeTransport, node: string): Promise<number> {
 }
 
 async function readChain(t: NodeTransport, node: string, cache: SetCache, fromSeq: number): Promise<NodeHead> {
-  const retained = await readNodeSubject(t, node, { fromSeq });
+  const retained = await readNodeSubject(t, node, { fromSeq, reportUnreadable: true });
   const refused: { seq: number; reason: RefusalReason | 'wrong-base'; detail: string }[] = [];
   const messages: NodeMessage[] = [];
   const seqs: number[] = [];
@@ -211,7 +241,8 @@ type RetainedCheck =
   | { readonly kind: 'refuse'; readonly reason: RefusalReason; readonly detail: string };
 
 /** One retained message of `node`'s subject, checked (signature, statement, shape); a whole rule set of schema 1 is read as a FULL. */
-function checkRetained(t: NodeTransport, node: string, m: { readonly headers: MsgHdrs | undefined; readonly payload: Uint8Array }): RetainedCheck {
+function checkRetained(t: NodeTransport, node: string, m: RetainedMessage): RetainedCheck {
+  if (m.unreadable !== undefined) return { kind: 'refuse', reason: 'malformed', detail: `unreadable: ${m.unreadable}` };
   const received = receivedRuleSet(m.headers, m.payload);
   if (!isNodeMessagePayload(m.payload)) {
     const legacy = checkRuleSet(received, t.trust, node, { epoch: '', lastSeq: Number.MAX_SAFE_INTEGER }, undefined);
@@ -308,7 +339,9 @@ export class NodeWriter {
       if (current && current.contentHash === ruleSet.contentHash && sameEpoch(current.version.epoch, ruleSet.version.epoch)) {
         // the same content is the head; a refused message over it is covered by the head again, version kept
         if (!at.overwrite) return { decision: 'adopt', ruleSet: current, subjectSeq: at.subjectSeq };
-        return (await this.publishFull(ruleSet.node, at, 'restate')) ? { decision: 'adopt', ruleSet: current, subjectSeq: this.heads.get(ruleSet.node)?.subjectSeq ?? at.subjectSeq } : this.publish(ruleSet, headers);
+        if (await this.publishFull(ruleSet.node, at, 'restate')) return { decision: 'adopt', ruleSet: current, subjectSeq: this.heads.get(ruleSet.node)?.subjectSeq ?? at.subjectSeq };
+        if (attempt >= 20) throw new Error(`node ${ruleSet.node}: the subject kept moving while restating its head`);
+        continue; // another publish came first: read again, decide again
       }
       if (current && compareVersions(current.version, ruleSet.version) >= 0) return { decision: 'behind', ruleSet: current, subjectSeq: at.subjectSeq };
       const { message, sets, text } = nextNodeMessage(at.head, ruleSet);
@@ -381,7 +414,19 @@ export class NodeWriter {
   }
 
   private async read(node: string): Promise<Held> {
-    const read = await readNodeHead(this.t, node, this.cache);
+    let read: NodeHead;
+    try {
+      read = await readNodeHead(this.t, node, this.cache);
+    } catch (err) {
+      if (!(err instanceof SetUnavailableError)) throw err;
+      // the head names set contents no reader can rebuild (a broken or swept delta chain): publish a FULL
+      // over it, and store every content it names whole, forgetting what this writer believed it stored
+      this.stored.clear();
+      this.latest.clear();
+      const at: Held = { head: undefined, subjectSeq: await lastSubjectSeq(this.t, node), overwrite: true };
+      this.heads.set(node, at);
+      return at;
+    }
     const usable = read.head !== undefined && (this.opts.usable === undefined || (await this.opts.usable(read.head.ruleSet)));
     const lastRefused = read.refused.at(-1)?.seq === read.subjectSeq && read.subjectSeq > 0;
     const at: Held = { head: usable ? read.head : undefined, subjectSeq: read.subjectSeq, overwrite: lastRefused, fullSeq: usable ? read.fullSeq : undefined };
@@ -405,12 +450,18 @@ export class NodeWriter {
       if (storing) return storing;
       const prev = this.latest.get(set.id);
       const base = prev && this.trusted(prev.storedAt, now) && prev.depth < SET_CHAIN_READ_MAX - 1 ? prev : undefined;
-      const content = setContentOf(set, base?.set);
-      const store = this.storeSetContent(content, '', now).then(() => {
+      const first = setContentOf(set, base?.set);
+      const store = (async () => {
+        // a member delta goes only into an empty subject: a content already in the store (stored again to
+        // refresh it, or by another replica) may be the base of the very content this one would build on,
+        // and a delta over it would close a loop no reader can resolve. Stored whole instead.
+        const content = first.kind === 'set-delta' && !(await this.storeSetContent(first, '', now, true)) ? setContentOf(set, undefined) : first;
+        if (content !== first) await this.storeSetContent(content, ':whole', now);
+        else if (content.kind === 'set') await this.storeSetContent(content, '', now);
         this.stored.set(key, now);
         this.latest.set(set.id, { set, depth: content.kind === 'set' ? 0 : (base?.depth ?? 0) + 1, storedAt: now });
         this.cache.add(set);
-      });
+      })();
       this.storing.set(key, store);
       try {
         await store;
@@ -439,13 +490,25 @@ export class NodeWriter {
    * at about the same time store it once, and a store after the trust period (which must refresh the time)
    * is never taken for a duplicate of the one before, whatever the stream's duplicate window.
    */
-  private async storeSetContent(content: SetContent, idSuffix: string, now: number): Promise<void> {
+  /** Stores one content; `intoEmpty`: only if its subject holds nothing (false when it does). */
+  private async storeSetContent(content: SetContent, idSuffix: string, now: number, intoEmpty = false): Promise<boolean> {
     const ref = setContentRef(content);
     const h = natsHeaders();
     for (const [k, v] of transportHeaders(this.t.signer, setStatement(content))) h.set(k, v);
     const subject = this.n.setSubject(ref.id, ref.hash);
     const bucket = Math.floor(now / Math.max(1, this.trustMs / 2));
-    await publishLarge(this.t.js, subject, Buffer.from(JSON.stringify(content), 'utf8'), { maxPayload: this.t.maxPayload, msgID: `${subject}${idSuffix}@${bucket}`, headers: h });
+    try {
+      await publishLarge(this.t.js, subject, Buffer.from(JSON.stringify(content), 'utf8'), {
+        maxPayload: this.t.maxPayload,
+        msgID: `${subject}${idSuffix}${intoEmpty ? ':new' : ''}@${bucket}`,
+        headers: h,
+        ...(intoEmpty ? { expect: { lastSubjectSequence: 0 } } : {}),
+      });
+      return true;
+    } catch (err) {
+      if (intoEmpty && isWrongLastSequence(err)) return false;
+      throw err;
+    }
   }
 }
 
