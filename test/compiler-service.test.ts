@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  REJECTIONS_KEY, checkRuleSet, compilerStatusKey, createLogger, generateSigningKeyPair, loadConfig,
+  REJECTIONS_KEY, checkNodeMessage, checkRuleSet, isNodeMessagePayload, versionRefusal, compilerStatusKey, createLogger, generateSigningKeyPair, loadConfig,
   loadTrustedKeys, makeRuleSet, names, signingKeyFrom, type ClusterEvent, type CompilerStatus, type RejectionsRecord, type RuleSet, type SigningSettings,
 } from '@knp/shared';
 import { ensureStreams, DEFAULT_STREAM_SETTINGS, receivedRuleSet, ruleSetMsgHeaders } from '@knp/shared/nats';
@@ -190,7 +190,12 @@ async function judgeNewest(ctx: Ctx, prefix: string, node: string, keys: Signing
   const m = await ctx.jsm.streams.getMessage(n.rulesStream, { last_by_subj: n.rulesSubject(node) }).catch(() => undefined);
   if (!m) return 'none';
   const info = await ctx.jsm.streams.info(n.eventsStream);
-  const check = checkRuleSet(receivedRuleSet(m.header, m.data), keys.compilers, node, { epoch: info.created, lastSeq: info.state.last_seq }, undefined);
+  const events = { epoch: info.created, lastSeq: info.state.last_seq };
+  if (isNodeMessagePayload(m.data)) {
+    const check = checkNodeMessage(receivedRuleSet(m.header, m.data), keys.compilers, node);
+    return check.kind === 'refuse' ? check.reason : (versionRefusal(check.value.version, events)?.reason ?? 'accept');
+  }
+  const check = checkRuleSet(receivedRuleSet(m.header, m.data), keys.compilers, node, events, undefined);
   return check.kind === 'refuse' ? check.reason : check.kind;
 }
 

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileAll, emptyState, eventsFromObjects, evolveAll } from '@knp/compiler';
 import { applierStatusKey, generateSigningKeyPair, makeRuleSet, names, signingKeyFrom, type ApplierRecord, type RuleSet, type SigningKey } from '@knp/shared';
-import { ruleSetMsgHeaders } from '@knp/shared/nats';
+import { readNodeHead, ruleSetMsgHeaders } from '@knp/shared/nats';
 import { connect } from 'nats';
 import type { StatusReport } from '@knp/cli';
 import { startStandin, type K8sObject, type Standin } from '@knp/sim';
@@ -167,8 +167,9 @@ E2E('forged rule sets on a node\'s subject are refused, enforcement holds, and e
     const epoch = info.created, seq = info.state.last_seq;
     const open = (s: number, e = epoch): RuleSet => makeRuleSet({ node, pods: [], rules: [], sets: [] }, { epoch: e, seq: s }); // every jump gone
     const intruder = signingKeyFrom(createPrivateKey(generateSigningKeyPair().privatePem));
-    const newest = await (await nc.jetstreamManager()).streams.getMessage(n.rulesStream, { last_by_subj: n.rulesSubject(node) });
-    const genuine = JSON.parse(Buffer.from(newest.data).toString('utf8')) as RuleSet;
+    // the newest version made whole (node messages name their sets in the set store)
+    const transport = { js: nc.jetstream(), jsm: await nc.jetstreamManager(), prefix: PREFIX, maxPayload: nc.info!.max_payload, trust: { mode: 'unsigned' } as const };
+    const genuine = (await readNodeHead(transport, node)).head!.ruleSet;
     const forgeries: Array<[RuleSet, SigningKey | undefined, string?]> = [
       [open(seq), undefined], // published by hand, unsigned
       [open(seq), intruder], // signed by a key nobody trusts

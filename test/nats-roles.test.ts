@@ -94,6 +94,9 @@ Roles('each service role is refused outside its grant', async (ctx) => {
   const publishes: Array<[NatsRole, string, string]> = [
     ['applier', n.rulesSubject(NODE), 'an applier publishing rules'],
     ['applier', n.eventSubject('Pod', 'x', 'y'), 'an applier publishing events'],
+    ['applier', n.setSubject('pods-x', 'f'.repeat(64)), 'an applier publishing a set content'],
+    ['watcher', n.setSubject('pods-x', 'f'.repeat(64)), 'the watcher publishing a set content'],
+    ['operator', n.setSubject('pods-x', 'f'.repeat(64)), 'an operator publishing a set content'],
     ['applier', '$KV.KNP_status.watcher', 'an applier writing the watcher\'s status'],
     ['watcher', n.rulesSubject(NODE), 'the watcher publishing rules'],
     ['watcher', `$KV.KNP_status.${applierStatusKey(NODE)}`, 'the watcher writing an applier\'s status'],
@@ -118,6 +121,13 @@ Roles('each service role is refused outside its grant', async (ctx) => {
   const jsm = await (await as(ctx, 'operator')).jetstreamManager();
   assert.is((await jsm.streams.info('KNP_EVENTS')).state.messages, 0, 'no forged event stored');
   assert.is((await jsm.streams.info('KNP_RULES')).state.messages, 0, 'no forged rule set stored');
+  assert.is((await jsm.streams.info('KNP_SETS')).state.messages, 0, 'no forged set content stored');
+  // only compilers sweep the set store
+  for (const role of ['watcher', 'applier', 'operator'] as const) {
+    const roleJsm = await (await as(ctx, role)).jetstreamManager();
+    const err = await refused(`${role} purging the set store`, () => roleJsm.streams.purge('KNP_SETS'));
+    assert.match(err.message, /Permissions Violation for Publish to "\$JS\.API\.STREAM\.PURGE/, `${role}: ${err.message}`);
+  }
 });
 
 Roles('the pipeline works inside the grants: watcher, compiler, an applier in a netns, and the operator commands', async (ctx) => {

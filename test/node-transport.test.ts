@@ -6,15 +6,15 @@ import {
   type AddressSet, type RuleSet, type Trust,
 } from '@knp/shared';
 import {
-  DEFAULT_STREAM_SETTINGS, NodeWriter, SetCache, readNodeHead, ruleSetMsgHeaders, rulesStreamConfig, setsStreamConfig, type NodeTransport,
+  DEFAULT_STREAM_SETTINGS, FULL_SEQ_HEADER, NodeWriter, SetCache, readNodeHead, ruleSetMsgHeaders, rulesStreamConfig, setsStreamConfig, sweepSets, type NodeTransport,
 } from '@knp/shared/nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
-import { connect, type NatsConnection } from 'nats';
+import { connect, headers, type NatsConnection } from 'nats';
 
 /**
  * The node transport on a real server: a writer's FULLs and DELTAs with sets in the content-addressed
  * store, read back by fresh readers; two writers racing; a forged message on the subject; a restarted
- * writer building on what is there; whole rule sets of before (schema 1) as a base.
+ * writer building on what is there; whole rule sets of before (schema 1) as a base; sweeping the set store.
  */
 type Ctx = { nats: NatsServer; nc: NatsConnection };
 const T = suite<Ctx>('node transport: deltas, set store, reconstruction, racing writers');
@@ -85,7 +85,14 @@ T('a writer publishes a FULL then DELTAs; a fresh reader rebuilds the newest ver
   const compacted = await readNodeHead(t, 'node-1');
   same(compacted.head?.ruleSet, version(20));
   assert.is(compacted.head?.sinceFull, 0);
-  assert.is((await writer.publish(version(21))).kind, 'delta');
+  const afterCompaction = await writer.publish(version(21));
+  assert.is(afterCompaction.kind, 'delta');
+  // the delta names where its chain starts: a reader reads from the compacted FULL, not from the first message
+  const last = await t.jsm.streams.getMessage(names(t.prefix).rulesStream, { last_by_subj: names(t.prefix).rulesSubject('node-1') });
+  assert.is(Number(last.header.get(FULL_SEQ_HEADER)), compacted.subjectSeq, 'the hint is the FULL\'s sequence');
+  const hinted = await readNodeHead(t, 'node-1', new SetCache());
+  same(hinted.head?.ruleSet, version(21));
+  assert.is(hinted.fullSeq, compacted.subjectSeq);
   // the set store holds each content once; later contents of the big set are member deltas
   const info = await t.jsm.streams.info(names(t.prefix).setsStream);
   assert.ok(info.state.messages <= 2 * 40 + 2, `${info.state.messages} set contents`);
@@ -97,6 +104,69 @@ T('a writer publishes a FULL then DELTAs; a fresh reader rebuilds the newest ver
   assert.ok((await writer.compactSets()) >= 1);
   assert.is((await stored()).kind, 'set');
   same((await readNodeHead(t, 'node-2', new SetCache())).head?.ruleSet, version(120, 'node-2'));
+});
+
+T('a reader starts at the FULL a DELTA names: messages before it are not read', async (ctx) => {
+  const t = await transport(ctx);
+  // an unsigned message first: a reader that reads the whole subject reports it as refused
+  await t.js.publish(names(t.prefix).rulesSubject('node-1'), Buffer.from('{"forged":true}'));
+  const writer = new NodeWriter(t);
+  assert.is((await writer.publish(version(1))).kind, 'full');
+  assert.is((await writer.publish(version(2))).kind, 'delta');
+  const read = await readNodeHead(t, 'node-1', new SetCache());
+  same(read.head?.ruleSet, version(2));
+  assert.equal(read.refused, [], 'the forgery before the FULL was not read');
+});
+
+T('a content stored again after the trust period never becomes a member delta on its own descendant', async (ctx) => {
+  // C0 whole, C1 a delta on C0, then C0 again once trust in its store ran out: as a delta on C1 it would
+  // close a loop (C0 -> C1 -> C0) no reader resolves; stored whole instead
+  const t = await transport(ctx);
+  let clock = 1_000_000;
+  const writer = new NodeWriter(t, new SetCache(), { now: () => clock });
+  await writer.publish(version(1));
+  clock += 4 * 60_000;
+  await writer.publish(version(2));
+  clock += 2 * 60_000;
+  assert.is(addressSetHash(version(98).sets[0]!), addressSetHash(version(1).sets[0]!), 'the big set is back to its first content');
+  await writer.publish(version(98));
+  const fresh = await readNodeHead(t, 'node-1', new SetCache());
+  same(fresh.head?.ruleSet, version(98));
+  const c0 = JSON.parse(Buffer.from((await t.jsm.streams.getMessage(names(t.prefix).setsStream, { last_by_subj: names(t.prefix).setSubject('pbig', addressSetHash(version(1).sets[0]!)) })).data).toString()) as { kind: string };
+  assert.is(c0.kind, 'set', 'the content stored again is whole');
+});
+
+T('a forged chunk manifest on the subject is refused, and neither readers nor the writer stop at it', async (ctx) => {
+  const t = await transport(ctx);
+  const writer = new NodeWriter(t);
+  await writer.publish(version(1));
+  const h = headers();
+  for (const [k, v] of [['Knp-Chunk-Count', '1'], ['Knp-Chunk-Seqs', '999999'], ['Knp-Chunk-Size', '10'], ['Knp-Chunk-Sha256', '00']]) h.set(k!, v!);
+  await t.js.publish(names(t.prefix).rulesSubject('node-1'), new Uint8Array(), { headers: h });
+  const read = await readNodeHead(t, 'node-1', new SetCache());
+  same(read.head?.ruleSet, version(1));
+  assert.equal(read.refused.map((r) => r.reason), ['malformed']);
+  assert.is((await writer.publish(version(2))).decision, 'publish');
+  same((await readNodeHead(t, 'node-1', new SetCache())).head?.ruleSet, version(2));
+});
+
+T('a head whose set contents are gone from the store is published over with a FULL and its sets stored again', async (ctx) => {
+  const t = await transport(ctx);
+  await new NodeWriter(t).publish(version(1));
+  await t.jsm.streams.purge(names(t.prefix).setsStream); // lost by hand: no reader can rebuild version 1
+  const restarted = new NodeWriter(t);
+  const out = await restarted.publish(version(2));
+  assert.equal([out.decision, out.kind], ['publish', 'full']);
+  same((await readNodeHead(t, 'node-1', new SetCache())).head?.ruleSet, version(2));
+});
+
+T('a set content past the max payload travels in parts and is read back whole', async (ctx) => {
+  // a writer told a small max payload: the 3,000-address set (about 50 KiB) goes into the store in parts
+  const t = { ...(await transport(ctx)), maxPayload: 16 * 1024 };
+  await new NodeWriter(t).publish(version(1));
+  const stored = await t.jsm.streams.info(names(t.prefix).setsStream, { subjects_filter: '>' });
+  assert.ok(Object.keys(stored.state.subjects ?? {}).some((s) => s.includes('~')), 'the big set was stored in parts');
+  same((await readNodeHead(t, 'node-1', new SetCache())).head?.ruleSet, version(1));
 });
 
 T('the same content is adopted, an older version is behind, a restarted writer builds a DELTA on what is there, a new epoch publishes', async (ctx) => {
@@ -148,6 +218,81 @@ T('a whole rule set of before (schema 1) is a base the writer and readers build 
   const out = await new NodeWriter(t).publish(version(2));
   assert.is(out.kind, 'delta');
   same((await readNodeHead(t, 'node-1')).head?.ruleSet, version(2));
+});
+
+/** The contents the store holds, as `<set id>:<kind>` sorted (a content per subject). */
+async function storeContents(t: NodeTransport): Promise<string[]> {
+  const n = names(t.prefix);
+  const info = await t.jsm.streams.info(n.setsStream, { subjects_filter: n.setsSubjects });
+  const out: string[] = [];
+  for (const subject of Object.keys(info.state.subjects ?? {})) {
+    const m = await t.jsm.streams.getMessage(n.setsStream, { last_by_subj: subject });
+    const c = JSON.parse(Buffer.from(m.data).toString()) as { kind: string; id?: string; set?: { id: string } };
+    out.push(`${c.id ?? c.set?.id}:${c.kind}`);
+  }
+  return out.sort();
+}
+
+const HOUR = 3_600_000;
+const purgeNode = async (t: NodeTransport, node: string): Promise<void> => {
+  const n = names(t.prefix);
+  await t.jsm.streams.purge(n.rulesStream, { filter: n.rulesSubject(node) });
+};
+
+T('a sweep purges old contents no retained message names, and keeps the named ones and the bases of kept deltas', async (ctx) => {
+  const t = await transport(ctx);
+  const writer = new NodeWriter(t);
+  // pbig: P1 whole, P2..P4 member deltas each on the one before (the writer's newest content of the set);
+  // psmall: a whole content per version. node-2's only message (a FULL of version 4) names P4 and S4.
+  for (let seq = 1; seq <= 3; seq++) await writer.publish(version(seq));
+  await writer.publish(version(4, 'node-2'));
+  assert.equal(await storeContents(t), ['pbig:set', 'pbig:set-delta', 'pbig:set-delta', 'pbig:set-delta', 'psmall:set', 'psmall:set', 'psmall:set', 'psmall:set']);
+  // everything named by a retained message: nothing goes, however old
+  assert.equal(await sweepSets(t, { graceMs: 1000, now: Date.now() + HOUR }), { kept: 8, purged: 0 });
+  // node-1 gone: S1..S3 are named by nothing; P1..P3 neither, but P4 (named) is a delta on P3 on P2 on P1.
+  // An unsigned FULL naming S1..S3 and a payload that is not JSON name nothing, and do not stop the sweep.
+  const n = names(t.prefix);
+  const forged = { schema: 2, kind: 'full', node: 'node-5', version: { epoch: EPOCH, seq: 1 }, contentHash: 'a'.repeat(64), pods: [], rules: [], sets: [1, 2, 3].map((seq) => version(seq).sets[1]!).map((s) => ({ id: s.id, hash: addressSetHash(s) })) };
+  await t.js.publish(n.rulesSubject('node-5'), Buffer.from(JSON.stringify(forged)));
+  await t.js.publish(n.rulesSubject('node-6'), Buffer.from('{"schema":2, not json'));
+  await purgeNode(t, 'node-1');
+  assert.equal(await sweepSets(t, { graceMs: 1000, now: Date.now() + HOUR }), { kept: 5, purged: 3 });
+  assert.equal(await storeContents(t), ['pbig:set', 'pbig:set-delta', 'pbig:set-delta', 'pbig:set-delta', 'psmall:set']);
+  same((await readNodeHead(t, 'node-2', new SetCache())).head?.ruleSet, version(4, 'node-2'));
+  // a second sweep (or another compiler's at once) finds nothing more to do
+  const again = await Promise.all([sweepSets(t, { graceMs: 1000, now: Date.now() + HOUR }), sweepSets(t, { graceMs: 1000, now: Date.now() + HOUR })]);
+  assert.equal(again, [{ kept: 5, purged: 0 }, { kept: 5, purged: 0 }]);
+  same((await readNodeHead(t, 'node-2', new SetCache())).head?.ruleSet, version(4, 'node-2'));
+});
+
+T('a sweep keeps contents younger than the grace: a writer may be about to name them', async (ctx) => {
+  const t = await transport(ctx);
+  await new NodeWriter(t).publish(version(1));
+  await purgeNode(t, 'node-1');
+  assert.equal(await sweepSets(t, { graceMs: 60_000 }), { kept: 2, purged: 0 });
+  assert.equal(await sweepSets(t, { graceMs: 60_000, now: Date.now() + 61_000 }), { kept: 0, purged: 2 });
+  assert.equal(await storeContents(t), []);
+});
+
+T('after its trust period a writer stores a content again rather than naming it, and stores a new one whole rather than on a swept base', async (ctx) => {
+  const t = await transport(ctx);
+  let clock = Date.now();
+  const writer = new NodeWriter(t, new SetCache(), { storeTrustMs: 30_000, now: () => clock });
+  await writer.publish(version(1)); // P1, S1
+  await purgeNode(t, 'node-1'); // the node went away: P1 and S1 are named by nothing
+  assert.equal(await sweepSets(t, { graceMs: 60_000, now: Date.now() + HOUR }), { kept: 0, purged: 2 });
+  clock += 30_000;
+  // P2: a delta on P1 would be unreadable now; stored whole
+  await writer.publish(version(2, 'node-3'));
+  same((await readNodeHead(t, 'node-3', new SetCache())).head?.ruleSet, version(2, 'node-3'));
+  // P1 and S1 again: stored again (a new message on the same subject; P1 as a delta on P2), so readers find them
+  await writer.publish(version(1, 'node-2'));
+  same((await readNodeHead(t, 'node-2', new SetCache())).head?.ruleSet, version(1, 'node-2'));
+  assert.equal(await storeContents(t), ['pbig:set', 'pbig:set-delta', 'psmall:set', 'psmall:set']);
+  // within the trust period a content is named without storing it again: the store keeps one message per content
+  const before = (await t.jsm.streams.info(names(t.prefix).setsStream)).state.last_seq;
+  await writer.publish(version(1, 'node-4'));
+  assert.is((await t.jsm.streams.info(names(t.prefix).setsStream)).state.last_seq, before);
 });
 
 T.run();

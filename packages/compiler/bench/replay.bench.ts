@@ -82,7 +82,7 @@ function* historyTexts(): Generator<Text> {
       // a pod is replaced: the old one goes, a new one (new uid) takes its IP on the same node
       yield text('deleted', 'Pod', pod);
       const md = pod.metadata as Md;
-      const next = { ...pod, metadata: { ...(pod.metadata as Obj), uid: `${md.uid.split('~')[0]}~${++podN}`, name: `${md.name.split('~')[0]}~${podN}` } };
+      const next = { ...pod, metadata: { ...(pod.metadata as Obj), uid: `${md.uid.split('.r')[0]}.r${++podN}`, name: `${md.name.split('.r')[0]}.r${podN}` } };
       live.delete(uid);
       live.set((next.metadata as Md).uid, next);
       liveUids[liveUids.indexOf(uid)] = (next.metadata as Md).uid;

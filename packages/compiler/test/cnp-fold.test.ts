@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { manifestUid } from '@knp/shared';
@@ -47,7 +48,7 @@ Fold(`a snapshot (schema ${SNAPSHOT_SCHEMA}) carries Nodes and ClusterNetworkPol
   assert.ok(compileNode(decoded, 'n1').ruleSet.tierRules?.length === 1);
   assert.is(Object.getPrototypeOf(decoded.nodes), null);
   assert.is(Object.getPrototypeOf(decoded.nodes[uidOf('Node', 'cp1')]!.labels), null);
-  const raw = JSON.parse(new TextDecoder().decode(encodeSnapshot(s))) as Record<string, unknown>;
+  const raw = JSON.parse(gunzipSync(encodeSnapshot(s)).toString('utf8')) as Record<string, unknown>;
   assert.throws(() => decodeSnapshot(Buffer.from(JSON.stringify({ ...raw, schema: 3 })), 'e1'), /schema version 3/);
 });
 

@@ -40,6 +40,11 @@ export function names(prefix: string) {
     setsStream: `${upper}_SETS`,
     setsSubjects: `${prefix}.sets.*.*`,
     setSubject: (id: string, hash: string): string => `${prefix}.sets.${subjectToken(id)}.${hash}`,
+    /** The content a set store subject holds (the inverse of `setSubject`); undefined for anything else (a chunk part included). */
+    setOfSubject: (subject: string): { id: string; hash: string } | undefined => {
+      const m = subject.startsWith(`${prefix}.sets.`) ? /^([^.]+)\.([0-9a-f]{64})$/.exec(subject.slice(prefix.length + 6)) : null;
+      return m ? { id: fromSubjectToken(m[1]!), hash: m[2]! } : undefined;
+    },
     /** `<prefix>.ev.<kind>.<namespace>.<name>`, tokens encoded; cluster-scoped kinds use a fixed namespace token. */
     eventSubject: (kind: string, namespace: string | undefined, name: string): string =>
       `${prefix}.ev.${kind.toLowerCase()}.${namespace === undefined ? CLUSTER_SCOPE_TOKEN : subjectToken(namespace)}.${subjectToken(name)}`,

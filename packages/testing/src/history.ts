@@ -1,5 +1,5 @@
-import { EVENT_SCHEMA, names, type ClusterEvent, type ObjectEvent, type ObjectKind, type RuleSet, seededRandom } from '@knp/shared';
-import { publishLarge, readLarge, largeMessageKind } from '@knp/shared/nats';
+import { EVENT_SCHEMA, expandNodeMessage, isNodeMessagePayload, names, parseNodeMessage, type ClusterEvent, type ObjectEvent, type ObjectKind, type RuleSet, seededRandom } from '@knp/shared';
+import { SetCache, fetchSet, publishLarge, readLarge, largeMessageKind } from '@knp/shared/nats';
 import { compileNode, decodeEvent, emptyState, evolveAll, nodesOf, type FoldEvent } from '@knp/compiler';
 import { eventSubjectOf, messageIdOf } from '@knp/watcher';
 import type { JetStreamManager, NatsConnection } from 'nats';
@@ -125,16 +125,36 @@ export function contentOf(rs: RuleSet): string {
 
 export type Published = { readonly streamSeq: number; readonly msgId: string; readonly ruleSet: RuleSet };
 
-/** Every rule set on the rules stream, in stream order, by node (parts skipped, manifests reassembled). */
+/**
+ * Every rule set on the rules stream, in stream order, by node (parts skipped, manifests reassembled). Node
+ * messages (FULL / DELTA) are made whole on the node's previous rule set with the set store's contents, so
+ * a delta that does not fit its base fails the test here. A FULL restating the previous version (the
+ * writer's background compaction: same version, same content) is not a new rule set and is left out.
+ */
 export async function readRulesHistory(jsm: JetStreamManager, prefix: string): Promise<Map<string, Published[]>> {
   const stream = names(prefix).rulesStream;
   const { state } = await jsm.streams.info(stream);
   const out = new Map<string, Published[]>();
+  const cache = new SetCache();
+  const t = { js: undefined as never, jsm, prefix, maxPayload: 0, trust: { mode: 'unsigned' } as const };
   for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq += 1) {
     const m = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined);
     if (!m || largeMessageKind(m.header) === 'part') continue;
-    const data = await readLarge(jsm, stream, { subject: m.subject, data: m.data, headers: m.header });
-    const ruleSet = JSON.parse(Buffer.from(data!).toString('utf8')) as RuleSet;
+    const data = (await readLarge(jsm, stream, { subject: m.subject, data: m.data, headers: m.header }))!;
+    let ruleSet: RuleSet;
+    if (isNodeMessagePayload(data)) {
+      const parsed = parseNodeMessage(data);
+      if (parsed.kind !== 'ok') throw new Error(`rules stream seq ${seq}: ${parsed.detail}`);
+      const base = out.get(parsed.value.node)?.at(-1)?.ruleSet;
+      let expanded = expandNodeMessage(parsed.value, base, cache.get);
+      if (expanded.kind === 'missing') {
+        for (const ref of expanded.refs) await fetchSet(t, ref, cache);
+        expanded = expandNodeMessage(parsed.value, base, cache.get);
+      }
+      if (expanded.kind !== 'ok') throw new Error(`rules stream seq ${seq}: ${expanded.kind === 'refuse' ? expanded.detail : 'sets missing'}`);
+      ruleSet = expanded.ruleSet;
+      if (parsed.value.kind === 'full' && base && base.contentHash === ruleSet.contentHash && base.version.seq === ruleSet.version.seq && base.version.epoch === ruleSet.version.epoch) continue;
+    } else ruleSet = JSON.parse(Buffer.from(data).toString('utf8')) as RuleSet;
     const list = out.get(ruleSet.node) ?? out.set(ruleSet.node, []).get(ruleSet.node)!;
     list.push({ streamSeq: seq, msgId: m.header?.get('Nats-Msg-Id') ?? '', ruleSet });
   }

@@ -22,6 +22,8 @@ import { checkEpoch, checkStall } from './watchdogs.js';
 import type { CompilerOps } from './compiler-ops.js';
 
 const RESTART_DELAY_MS = 1_000;
+/** How often a replica sweeps the set store (contents stay at least SETS_SWEEP_GRACE_MS after their last store). */
+const SETS_SWEEP_EVERY_MS = 5 * 60_000;
 /** Following, no message came for this long after one that was not judged the head: evaluate what is folded. */
 const IDLE_EVALUATE_MS = 50;
 
@@ -36,6 +38,9 @@ export class Compiler implements CompilerHandle {
   private readonly statusWriter: StatusWriter<CompilerStatus>;
   private readonly stallMs: number;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Rules upkeep (compaction, set sweep) running now; when the last sweep of the set store ran. */
+  private upkeeping = false;
+  private lastSweepAt = performance.now();
   private loop: Promise<void> = Promise.resolve();
 
   constructor(
@@ -274,6 +279,26 @@ export class Compiler implements CompilerHandle {
     void checkEpoch(this.s, this.nats, this.log);
     void checkStall(this.s, this.nats, this.stallMs, this.log);
     if (this.snapshotDue() && !this.stopping) void this.snapshot();
+    if (this.s.session.caughtUp && !this.upkeeping && !this.stopping) void this.upkeep();
+  }
+
+  /**
+   * Off the event path, one at a time: compaction of long delta chains (node subjects and set contents) and,
+   * every SETS_SWEEP_EVERY_MS, the sweep of set contents no retained message names. Racing a publish is
+   * safe (each names the subject's last sequence); a failure is logged and the next heartbeat tries again.
+   */
+  private async upkeep(): Promise<void> {
+    this.upkeeping = true;
+    const sweep = performance.now() - this.lastSweepAt >= SETS_SWEEP_EVERY_MS;
+    try {
+      const done = await this.s.session.rules.upkeep({ sweep });
+      if (sweep) this.lastSweepAt = performance.now();
+      if (done.compacted + done.setsCompacted + done.setsPurged > 0) this.log.info(done, 'rules upkeep');
+    } catch (err) {
+      this.log.warn({ err }, 'rules upkeep failed, trying again at the next heartbeat');
+    } finally {
+      this.upkeeping = false;
+    }
   }
 
   /** A pass's own view of the rules stream (its cache is the pass's); the max payload is read anew, as it may change on reconnect. */

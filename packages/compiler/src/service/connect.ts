@@ -19,7 +19,7 @@ export type CompilerNats = {
 };
 
 /** The streams a compiler reads and writes: events in, rules out, its status keys, snapshots. */
-export const COMPILER_NEEDS = ['events', 'rules', 'status', 'snapshots'] as const;
+export const COMPILER_NEEDS = ['events', 'rules', 'sets', 'status', 'snapshots'] as const;
 
 /**
  * The connect step: the connection (unless given), the streams `knp init` made (waited for, with backoff,

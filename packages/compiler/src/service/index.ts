@@ -4,7 +4,7 @@ export { loadCompilerSettings, DEFAULT_COMPILER_SETTINGS, type CompilerSettings 
 export { encodeSnapshot, decodeSnapshot, SnapshotError, SNAPSHOT_SCHEMA, type Snapshot } from './snapshot-codec.js';
 export { SnapshotStore } from './snapshots.js';
 export { decidePublish, ruleSetMessageId, type PublishDecision } from './publish-decision.js';
-export { RulesStore, type LastPublished } from './rules-store.js';
+export { RulesStore } from './rules-store.js';
 export { openEventSource, type Consumed, type EventSource } from './event-source.js';
 export { compilerService } from './main.js';
 export { replayNode, type Replayed } from './replay.js';

@@ -1,4 +1,4 @@
-import { names, parseRuleSet, type Logger, type RuleSet, type SigningSettings } from '@knp/shared';
+import { isNodeMessagePayload, names, parseNodeMessage, parseRuleSet, type Logger, type RuleSet, type RuleSetVersion, type SigningSettings } from '@knp/shared';
 import { readLarge } from '@knp/shared/nats';
 import type { JetStreamManager, NatsConnection } from 'nats';
 import { compileNode } from '../compile-node.js';
@@ -24,22 +24,26 @@ export async function replayNode(nc: NatsConnection, prefix: string, node: strin
   const target = opts.toSeq ?? lastSeq;
   const rebuilt = compileNode(state, node, { epoch, seq: state.seq }).ruleSet;
   const published = await publishedAt(nc, jsm, n.rulesStream, n.rulesSubject(node), epoch, target);
-  if (published && published.contentHash === rebuilt.contentHash) return { ruleSet: published, foldedSeq: state.seq, snapshotSeq, versionFrom: 'published', input };
+  // the content is the events' alone: only the version is taken from what was published for this content
+  if (published && published.contentHash === rebuilt.contentHash) return { ruleSet: { ...rebuilt, version: published.version }, foldedSeq: state.seq, snapshotSeq, versionFrom: 'published', input };
   return { ruleSet: rebuilt, foldedSeq: state.seq, snapshotSeq, versionFrom: 'replay', input };
 }
 
-/** The newest rule set on `subject` with a version of this epoch at or before `seq` (the rules stream keeps a few per node). */
-async function publishedAt(nc: NatsConnection, jsm: JetStreamManager, stream: string, subject: string, epoch: string, seq: number): Promise<RuleSet | undefined> {
+/**
+ * The newest version and content hash on `subject` of this epoch at or before `seq` (the rules stream keeps
+ * the last NODE_SUBJECT_MESSAGES per node): a node message names both, a whole rule set (schema 1) carries them.
+ */
+async function publishedAt(nc: NatsConnection, jsm: JetStreamManager, stream: string, subject: string, epoch: string, seq: number): Promise<{ version: RuleSetVersion; contentHash: string } | undefined> {
   const info = await jsm.streams.info(stream, { subjects_filter: subject }).catch(() => undefined);
   if (!info || !info.state.subjects?.[subject]) return undefined;
   const consumer = await nc.jetstream().consumers.get(stream, { filterSubjects: subject });
   const messages = await consumer.consume({ max_messages: 16 });
-  let best: RuleSet | undefined;
+  let best: { version: RuleSetVersion; contentHash: string } | undefined;
   try {
     for await (const m of messages) {
       try {
         const data = await readLarge(jsm, stream, { subject: m.subject, data: m.data, headers: m.headers });
-        const rs = data && parseRuleSet(Buffer.from(data).toString('utf8'));
+        const rs = data && published(data);
         if (rs && rs.version.epoch === epoch && rs.version.seq <= seq && (!best || rs.version.seq > best.version.seq)) best = rs;
       } catch {
         // an evicted or unreadable version cannot be the answer; the others still can
@@ -50,4 +54,10 @@ async function publishedAt(nc: NatsConnection, jsm: JetStreamManager, stream: st
     await messages.close();
   }
   return best;
+}
+
+function published(data: Uint8Array): { version: RuleSetVersion; contentHash: string } | undefined {
+  if (!isNodeMessagePayload(data)) return parseRuleSet(Buffer.from(data).toString('utf8'));
+  const m = parseNodeMessage(data);
+  return m.kind === 'ok' ? m.value : undefined;
 }

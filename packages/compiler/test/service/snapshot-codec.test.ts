@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileAll, emptyState, eventsFromObjects, evolveAll } from '../../src/index.js';
@@ -27,14 +28,23 @@ Codec('a decoded snapshot compiles to the same rule sets as the state it was tak
 
 /** The encoded snapshot with some top-level fields replaced. */
 const tampered = (over: Record<string, unknown>): Uint8Array => {
-  const raw = JSON.parse(new TextDecoder().decode(encodeSnapshot(state))) as Record<string, unknown>;
+  const raw = JSON.parse(gunzipSync(encodeSnapshot(state)).toString('utf8')) as Record<string, unknown>;
   return Buffer.from(JSON.stringify({ ...raw, ...over }));
 };
+Codec('a snapshot is stored gzipped, and one stored as plain JSON (before) still decodes', () => {
+  const stored = encodeSnapshot(state);
+  assert.equal([stored[0], stored[1]], [0x1f, 0x8b], 'gzip magic');
+  const plain = gunzipSync(stored);
+  assert.ok(stored.length < plain.length, `compressed ${stored.length} of ${plain.length} bytes`);
+  assert.is(decodeSnapshot(plain, state.epoch).seq, state.seq);
+});
+
 const refusals: Array<[what: string, data: () => Uint8Array, epoch: string, message: RegExp]> = [
   ['a snapshot of another stream epoch', () => encodeSnapshot(state), '2027-01-01T00:00:00Z', /epoch/],
   ['an unknown schema version', () => tampered({ schema: 99 }), state.epoch, /schema version 99/],
   ['no schema at all', () => Buffer.from('{}'), state.epoch, /schema version undefined/],
   ['text that is not JSON', () => Buffer.from('{"schema":1,'), state.epoch, /not valid JSON/],
+  ['a gzip stream cut short', () => encodeSnapshot(state).subarray(0, 40), state.epoch, /not valid JSON/],
   ['a header that does not match its state', () => tampered({ seq: 99 }), state.epoch, /does not match/],
 ];
 for (const [what, data, epoch, message] of refusals)

@@ -208,7 +208,7 @@ class ApplierService {
   private async session(nc: NatsConnection): Promise<void> {
     const js = nc.jetstream();
     const jsm = await nc.jetstreamManager();
-    const streams = await awaitStreams(nc, this.config.prefix, ['rules', 'status'], this.log, () => this.state.stopping);
+    const streams = await awaitStreams(nc, this.config.prefix, ['rules', 'sets', 'status'], this.log, () => this.state.stopping);
     if (streams === undefined) return;
     this.status.bind(await js.views.kv(streams.statusBucket));
     void this.status.write();

@@ -1,5 +1,5 @@
 import { checkNodeMessage, compareVersions, expandNodeMessage, statementOf, statementText, type NodeMessage, type RuleSet } from '@knp/shared';
-import { SetCache, SetUnavailableError, fetchSet, readNodeHead, receivedRuleSet, type NodeTransport } from '@knp/shared/nats';
+import { SetCache, SetUnavailableError, fetchSets, readNodeHead, receivedRuleSet, type NodeTransport } from '@knp/shared/nats';
 import type { MsgHdrs } from 'nats';
 import type { Handled } from './handling.js';
 
@@ -23,7 +23,14 @@ export async function expandForApplier(t: NodeTransport, node: string, payload: 
   try {
     let expansion = expandNodeMessage(message, base, cache.get);
     if (expansion.kind === 'missing') {
-      for (const ref of expansion.refs) await fetchSet(t, ref, cache);
+      // a changed set is stored as a member delta on an earlier content, most often the one in force here:
+      // held, it need not be fetched again (hashed only for the sets the message changes)
+      const held = new Map((base?.sets ?? []).map((set) => [set.id, set]));
+      for (const ref of expansion.refs) {
+        const mine = held.get(ref.id);
+        if (mine) cache.add(mine);
+      }
+      await fetchSets(t, expansion.refs, cache);
       expansion = expandNodeMessage(message, base, cache.get);
     }
     if (expansion.kind === 'ok') return whole(expansion.ruleSet);

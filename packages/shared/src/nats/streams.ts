@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { names } from '../names.js';
+import { NODE_SUBJECT_MESSAGES } from '../transport/node-chain.js';
 import { ConfigError, intVariables } from '../config.js';
 import { isNotFound } from './errors.js';
 import {
@@ -19,7 +20,10 @@ export type StreamSettings = {
   readonly duplicateWindowMs: number;
   readonly eventsMaxAgeMs: number;
   readonly eventsMaxBytes: number;
-  /** Rule set versions kept per node on the rules stream. */
+  /**
+   * Messages kept per node on the rules stream: NODE_SUBJECT_MESSAGES, so a subject always holds its newest
+   * FULL and the deltas after it (a reader rebuilds the head from them).
+   */
   readonly rulesPerNode: number;
   /** Revisions kept per key in the status bucket. */
   readonly statusHistory: number;
@@ -35,7 +39,7 @@ export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
   duplicateWindowMs: 2 * 60_000,
   eventsMaxAgeMs: 0,
   eventsMaxBytes: 0,
-  rulesPerNode: 5,
+  rulesPerNode: NODE_SUBJECT_MESSAGES,
   statusHistory: 5,
   statusTtlMs: 86_400_000,
 };
@@ -105,9 +109,8 @@ function lastPerSubject(name: string, subjects: string, s: StreamSettings): Part
 }
 
 /**
- * The desired configuration of the set store (pure; issue 15, not yet made by `knp init`): one message per
- * set content, published once (msg id = subject) and kept while anything may name it. Node messages keep
- * up to NODE_SUBJECT_MESSAGES per node on the rules stream (`rulesPerNode`).
+ * The desired configuration of the set store (pure): one message per set content, published once (msg id =
+ * subject) and kept while a retained node message may name it (the compilers' sweep removes the rest).
  */
 export function setsStreamConfig(prefix: string, s: StreamSettings): Partial<StreamConfig> & { name: string } {
   const n = names(prefix);
@@ -115,7 +118,7 @@ export function setsStreamConfig(prefix: string, s: StreamSettings): Partial<Str
 }
 
 /**
- * What `knp init` runs (and tests, and the demo): creates or updates the events and rules streams, the
+ * What `knp init` runs (and tests, and the demo): creates or updates the events, rules and sets streams, the
  * status bucket and the snapshot object store; idempotent, safe to run concurrently. Returns the names and
  * the epoch (the events stream's `created` timestamp). The services never create them: see `awaitStreams`.
  */
@@ -123,6 +126,7 @@ export async function ensureStreams(nc: NatsConnection, prefix: string, settings
   const jsm = await nc.jetstreamManager();
   const events = await ensureStream(jsm, eventsStreamConfig(prefix, settings));
   await ensureStream(jsm, rulesStreamConfig(prefix, settings));
+  await ensureStream(jsm, setsStreamConfig(prefix, settings));
   const n = names(prefix);
   const js = nc.jetstream();
   await js.views.kv(n.statusBucket, { history: settings.statusHistory, replicas: settings.replicas, ttl: settings.statusTtlMs });
@@ -135,7 +139,7 @@ export async function ensureStreams(nc: NatsConnection, prefix: string, settings
 }
 
 /** What a service uses of the layout `ensureStreams` makes. */
-export type StreamNeed = 'events' | 'rules' | 'status' | 'snapshots';
+export type StreamNeed = 'events' | 'rules' | 'sets' | 'status' | 'snapshots';
 
 /** The JetStream stream behind each need (a KV bucket is `KV_<bucket>`, an object store `OBJ_<bucket>`). */
 export function streamOfNeed(prefix: string, need: StreamNeed): string {
@@ -145,6 +149,8 @@ export function streamOfNeed(prefix: string, need: StreamNeed): string {
       return n.eventsStream;
     case 'rules':
       return n.rulesStream;
+    case 'sets':
+      return n.setsStream;
     case 'status':
       return `KV_${n.statusBucket}`;
     case 'snapshots':

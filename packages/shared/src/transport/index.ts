@@ -4,3 +4,4 @@ export * from './node-message.js';
 export * from './node-chain.js';
 export * from './parse.js';
 export * from './statement.js';
+export * from './set-sweep.js';

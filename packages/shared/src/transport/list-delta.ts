@@ -1,5 +1,3 @@
-import { canonicalJson } from '../canonical.js';
-
 /**
  * The change from one ordered list of keyed items to another, exact to the order: `del` names the keys of
  * `a` that are gone, `put` the items of `b` (with their index in `b`) that are new, changed or moved. Items of
@@ -7,9 +5,14 @@ import { canonicalJson } from '../canonical.js';
  */
 export type ListDelta<T> = { readonly del: readonly string[]; readonly put: readonly (readonly [index: number, item: T])[] };
 
-/** Item equality for the diff: the same object, else the same canonical JSON. */
+/**
+ * Item equality for the diff: the same object, else the same JSON. Plain JSON, not canonical (sorting keys
+ * cost more than the rest of a publish): items come from the compiler or from parsing what it wrote, so
+ * their keys are in one order; an equal item with keys in another order is only put again (a few bytes
+ * more), never taken as equal when it is not.
+ */
 export function sameItem(a: unknown, b: unknown): boolean {
-  return a === b || canonicalJson(a) === canonicalJson(b);
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** The delta from `a` to `b`; keys are unique within each list. */

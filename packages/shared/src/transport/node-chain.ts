@@ -20,14 +20,27 @@ export type ChainHead = { readonly ruleSet: RuleSet; readonly sinceFull: number 
 /**
  * The message that moves the subject from `head` to `next`: a FULL when there is no head to build on, the
  * chain is at MAX_DELTAS, or the delta would not be smaller; else the DELTA. `sets`: the contents it names
- * that the store must hold before it is published.
+ * that the store must hold before it is published; `text`: the message as JSON (what travels).
  */
-export function nextNodeMessage(head: ChainHead | undefined, next: RuleSet, maxDeltas = MAX_DELTAS): { readonly message: NodeMessage; readonly sets: readonly AddressSet[] } {
+export function nextNodeMessage(
+  head: ChainHead | undefined,
+  next: RuleSet,
+  maxDeltas = MAX_DELTAS,
+): { readonly message: NodeMessage; readonly sets: readonly AddressSet[]; readonly text: string } {
   const full = fullMessage(next);
-  if (head === undefined || head.ruleSet.node !== next.node || head.sinceFull >= maxDeltas) return full;
+  const whole = () => ({ ...full, text: JSON.stringify(full.message) });
+  if (head === undefined || head.ruleSet.node !== next.node || head.sinceFull >= maxDeltas) return whole();
   const delta = deltaMessage(head.ruleSet, next);
-  return encodedBytes(delta.message) < encodedBytes(full.message) ? delta : full;
+  const text = JSON.stringify(delta.message);
+  // a small delta is sent without encoding the FULL to compare (that costs a node's whole rule set per
+  // publish); a FULL is never much smaller than DELTA_SURE_BYTES, and the chain is bounded by maxDeltas anyway
+  if (text.length <= DELTA_SURE_BYTES) return { ...delta, text };
+  const fullText = JSON.stringify(full.message);
+  return Buffer.byteLength(text, 'utf8') < Buffer.byteLength(fullText, 'utf8') ? { ...delta, text } : { ...full, text: fullText };
 }
+
+/** A DELTA at most this long (UTF-16 units of its JSON) is taken without comparing it with the FULL. */
+export const DELTA_SURE_BYTES = 4096;
 
 /** Whether the background compaction should publish a FULL of the head (same content, same version). */
 export const compactionDue = (head: ChainHead, fullEvery = FULL_EVERY): boolean => head.sinceFull >= fullEvery;
@@ -43,7 +56,8 @@ export function encodedBytes(message: unknown): number {
 }
 
 export type Reconstruction =
-  | { readonly kind: 'ok'; readonly head: ChainHead; readonly skipped: number }
+  /** `fullAt`: the index in `messages` of the FULL the head was built from. */
+  | { readonly kind: 'ok'; readonly head: ChainHead; readonly skipped: number; readonly fullAt: number }
   | { readonly kind: 'missing'; readonly refs: readonly SetRef[] }
   | { readonly kind: 'empty' };
 
@@ -66,5 +80,5 @@ export function reconstructNewest(messages: readonly NodeMessage[], lookup: SetL
     if (expansion.kind === 'refuse') skipped += 1;
     else head = advanceHead(head, message, expansion.ruleSet);
   }
-  return head === undefined ? { kind: 'empty' } : { kind: 'ok', head, skipped };
+  return head === undefined ? { kind: 'empty' } : { kind: 'ok', head, skipped, fullAt: start };
 }
