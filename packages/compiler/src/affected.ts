@@ -4,7 +4,7 @@ import { clusterNamespaceLabels, livePodsIn, nodesOf, policiesIn } from './deriv
 import { isLive, type PodRecord } from './records.js';
 import { ipShard, type ClusterState } from './state.js';
 import type { ParsedPolicy, PolicyRule } from './policy.js';
-import type { ClusterPolicyRecord } from './cluster-policy.js';
+import type { ClusterPeer, ClusterPolicyRecord } from './cluster-policy.js';
 
 type RuleVisitor = (policy: ParsedPolicy, rule: PolicyRule, direction: 'ingress' | 'egress') => void;
 
@@ -104,6 +104,18 @@ function nodeChanged(prev: ClusterState, next: ClusterState, uid: string): boole
  */
 function clusterPoliciesPeering(prev: ClusterState, next: ClusterState, namespace: string, uid: string): Set<ClusterPolicyRecord> {
   const out = new Set<ClusterPolicyRecord>();
+  const before = prev.pods[namespace]?.[uid], after = next.pods[namespace]?.[uid];
+  // labels alone changed (same addresses, ports, node, liveness; no IP shared): a peer set changes only
+  // where the pod moves in or out of it, so only policies with such a peer reach other nodes
+  const labelsOnly = before && after && ipSharers(prev, before).length === 0 && ipSharers(next, after).length === 0 && labelsOnlyChange(before, after) !== undefined;
+  if (labelsOnly) {
+    const selects = (state: ClusterState, pod: PodRecord, peer: ClusterPeer): boolean =>
+      peer.kind === 'pods' && matches(peer.namespaceSelector!, clusterNamespaceLabels(state, pod.namespace)) && matches(peer.podSelector, pod.labels);
+    for (const policy of new Set([...Object.values(prev.clusterPolicies), ...Object.values(next.clusterPolicies)]))
+      for (const rule of [...policy.ingress, ...policy.egress])
+        if (rule.kind === 'match' && rule.peers.some((peer) => selects(prev, before, peer) !== selects(next, after, peer))) out.add(policy);
+    return out;
+  }
   for (const state of [prev, next]) {
     const pod = state.pods[namespace]?.[uid];
     if (!pod || Object.keys(state.clusterPolicies).length === 0) continue;
