@@ -104,6 +104,7 @@ function nodeChanged(prev: ClusterState, next: ClusterState, uid: string): boole
  */
 function clusterPoliciesPeering(prev: ClusterState, next: ClusterState, namespace: string, uid: string): Set<ClusterPolicyRecord> {
   const out = new Set<ClusterPolicyRecord>();
+  if (!hasClusterPolicies(prev, next)) return out; // the usual cluster: nothing to look up per pod event
   const before = prev.pods[namespace]?.[uid], after = next.pods[namespace]?.[uid];
   // labels alone changed (same addresses, ports, node, liveness; no IP shared): a peer set changes only
   // where the pod moves in or out of it, so only policies with such a peer reach other nodes

@@ -1,5 +1,5 @@
 import { EVENT_SCHEMA, expandNodeMessage, isNodeMessagePayload, names, parseNodeMessage, type ClusterEvent, type ObjectEvent, type ObjectKind, type RuleSet, seededRandom } from '@knp/shared';
-import { SetCache, fetchSet, publishLarge, readLarge, largeMessageKind } from '@knp/shared/nats';
+import { SetCache, fetchSets, publishLarge, readLarge, largeMessageKind } from '@knp/shared/nats';
 import { compileNode, decodeEvent, emptyState, evolveAll, nodesOf, type FoldEvent } from '@knp/compiler';
 import { eventSubjectOf, messageIdOf } from '@knp/watcher';
 import type { JetStreamManager, NatsConnection } from 'nats';
@@ -148,7 +148,7 @@ export async function readRulesHistory(jsm: JetStreamManager, prefix: string): P
       const base = out.get(parsed.value.node)?.at(-1)?.ruleSet;
       let expanded = expandNodeMessage(parsed.value, base, cache.get);
       if (expanded.kind === 'missing') {
-        for (const ref of expanded.refs) await fetchSet(t, ref, cache);
+        await fetchSets(t, expanded.refs, cache);
         expanded = expandNodeMessage(parsed.value, base, cache.get);
       }
       if (expanded.kind !== 'ok') throw new Error(`rules stream seq ${seq}: ${expanded.kind === 'refuse' ? expanded.detail : 'sets missing'}`);

@@ -1,4 +1,4 @@
-import { headers as natsHeaders, type JetStreamClient, type JetStreamManager, type MsgHdrs } from 'nats';
+import { headers as natsHeaders, type JetStreamClient, type JetStreamManager, type MsgHdrs, type StoredMsg } from 'nats';
 import { names, type Names } from '../names.js';
 import { addressSetHash, compareVersions, sameEpoch, type AddressSet, type RuleSet } from '../ruleset.js';
 import { checkRuleSet } from '../signing/check-rule-set.js';
@@ -184,29 +184,22 @@ export async function readNodeHead(t: NodeTransport, node: string, cache = new S
   return hinted?.head !== undefined ? hinted : readChain(t, node, cache, 1);
 }
 
-/** The stream sequence of the last message on a node's subject (0: none). */
-async function lastSubjectSeq(t: NodeTransport, node: string): Promise<number> {
+/** The last message on a node's subject, if any. */
+async function lastOnSubject(t: NodeTransport, node: string): Promise<StoredMsg | undefined> {
   const n = names(t.prefix);
   try {
-    return (await t.jsm.streams.getMessage(n.rulesStream, { last_by_subj: n.rulesSubject(node) })).seq;
+    return await t.jsm.streams.getMessage(n.rulesStream, { last_by_subj: n.rulesSubject(node) });
   } catch (err) {
-    if (isNotFound(err)) return 0;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
 }
 
-/** Where the newest chain of a node's subject starts, by its last message: itself for a FULL, the hint of a DELTA, else 1. */
+/** Where the newest chain of a node's subject starts, by its last message: the hint of a DELTA, else 1. */
 async function chainStartHint(t: NodeTransport, node: string): Promise<number> {
-  const n = names(t.prefix);
-  let m;
-  try {
-    m = await t.jsm.streams.getMessage(n.rulesStream, { last_by_subj: n.rulesSubject(node) });
-  } catch (err) {
-    if (isNotFound(err)) return 1;
-    throw err;
-  }
-  const hint = Number(m.header?.get(FULL_SEQ_HEADER) || NaN);
-  return Number.isSafeInteger(hint) && hint >= 1 && hint <= m.seq ? hint : 1;
+  const m = await lastOnSubject(t, node);
+  const hint = Number(m?.header?.get(FULL_SEQ_HEADER) || NaN);
+  return m !== undefined && Number.isSafeInteger(hint) && hint >= 1 && hint <= m.seq ? hint : 1;
 }
 
 async function readChain(t: NodeTransport, node: string, cache: SetCache, fromSeq: number): Promise<NodeHead> {
@@ -282,6 +275,9 @@ export type NodeWriterOptions = {
   readonly now?: () => number;
 };
 
+/** What a writer holds of a node's subject; `fullSeq`: the stream sequence of the FULL the head's chain starts at. */
+type Held = { head: ChainHead | undefined; subjectSeq: number; overwrite?: boolean; fullSeq?: number | undefined };
+
 /**
  * One writer (compiler replica) of node messages. Per node it holds the subject's head as last read or
  * written; a publish names the subject's last sequence (`expect.lastSubjectSequence`), so two writers
@@ -289,9 +285,6 @@ export type NodeWriterOptions = {
  * is adopted (as `decidePublish`), a version at or past ours with other content means behind, else a DELTA on what is actually there (or a
  * FULL). Set contents are stored before the message that names them.
  */
-/** What a writer holds of a node's subject; `fullSeq`: the stream sequence of the FULL the head's chain starts at. */
-type Held = { head: ChainHead | undefined; subjectSeq: number; overwrite?: boolean; fullSeq?: number | undefined };
-
 export class NodeWriter {
   /** `overwrite`: the subject's last message is not the head (refused, or a version not usable): publish over it. */
   private readonly heads = new Map<string, Held>();
@@ -316,12 +309,6 @@ export class NodeWriter {
    */
   private trusted(storedAt: number | undefined, now: number): boolean {
     return storedAt !== undefined && now - storedAt < this.trustMs;
-  }
-
-  /** The node's newest usable version on the subject (as last read or written; read when not held). */
-  async head(node: string): Promise<{ readonly ruleSet: RuleSet | undefined; readonly subjectSeq: number }> {
-    const at = this.heads.get(node) ?? (await this.read(node));
-    return { ruleSet: at.head?.ruleSet, subjectSeq: at.subjectSeq };
   }
 
   /** Drops what this writer holds of a node's subject (it was purged, or moved under it): the next publish reads it again. */
@@ -423,7 +410,7 @@ export class NodeWriter {
       // over it, and store every content it names whole, forgetting what this writer believed it stored
       this.stored.clear();
       this.latest.clear();
-      const at: Held = { head: undefined, subjectSeq: await lastSubjectSeq(this.t, node), overwrite: true };
+      const at: Held = { head: undefined, subjectSeq: (await lastOnSubject(this.t, node))?.seq ?? 0, overwrite: true };
       this.heads.set(node, at);
       return at;
     }
@@ -455,9 +442,9 @@ export class NodeWriter {
         // a member delta goes only into an empty subject: a content already in the store (stored again to
         // refresh it, or by another replica) may be the base of the very content this one would build on,
         // and a delta over it would close a loop no reader can resolve. Stored whole instead.
-        const content = first.kind === 'set-delta' && !(await this.storeSetContent(first, '', now, true)) ? setContentOf(set, undefined) : first;
-        if (content !== first) await this.storeSetContent(content, ':whole', now);
-        else if (content.kind === 'set') await this.storeSetContent(content, '', now);
+        let content = first;
+        if (first.kind === 'set') await this.storeSetContent(first, '', now);
+        else if (!(await this.storeSetContent(first, '', now, true))) await this.storeSetContent((content = setContentOf(set, undefined)), ':whole', now);
         this.stored.set(key, now);
         this.latest.set(set.id, { set, depth: content.kind === 'set' ? 0 : (base?.depth ?? 0) + 1, storedAt: now });
         this.cache.add(set);
@@ -486,11 +473,11 @@ export class NodeWriter {
   }
 
   /**
-   * The msg id is the subject plus a time bucket of half the trust period: writers storing the same content
-   * at about the same time store it once, and a store after the trust period (which must refresh the time)
-   * is never taken for a duplicate of the one before, whatever the stream's duplicate window.
+   * Stores one content; `intoEmpty`: only if its subject holds nothing (false when it does). The msg id is
+   * the subject plus a time bucket of half the trust period: writers storing the same content at about the
+   * same time store it once, and a store after the trust period (which must refresh the time) is never
+   * taken for a duplicate of the one before, whatever the stream's duplicate window.
    */
-  /** Stores one content; `intoEmpty`: only if its subject holds nothing (false when it does). */
   private async storeSetContent(content: SetContent, idSuffix: string, now: number, intoEmpty = false): Promise<boolean> {
     const ref = setContentRef(content);
     const h = natsHeaders();
