@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPrivateKey } from 'node:crypto';
 import {
-  NODE_SUBJECT_MESSAGES, applierStatusKey, deltaMessage, nodeMessageStatement, transportHeaders, createLogger, generateSigningKeyPair, loadConfig, loadTrustedKeys, makeRuleSet, names, signingKeyFrom,
+  NODE_SUBJECT_MESSAGES, applierStatusKey, deltaMessage, nodeMessageStatement, pointerText, transportHeaders, createLogger, generateSigningKeyPair, loadConfig, loadTrustedKeys, makeRuleSet, names, signingKeyFrom,
   type ApplierRecord, type RuleSet, type SigningKey, type Trust,
 } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, NodeWriter, ensureStreams, publishLarge, ruleSetMsgHeaders, setsStreamConfig } from '@knp/shared/nats';
@@ -185,7 +185,8 @@ const bigVersion = (seq: number): RuleSet => {
   }, { epoch: EPOCH, seq });
 };
 
-Service('node messages: a FULL then DELTAs with sets from the store; a restart resumes deltas on its state file; a new applier rebuilds from the subject', async (ctx) => {
+/** A scenario whose rules stream carries node messages: the set store, a signing writer, version 1 as a FULL, an applier following. */
+async function nodeMessageScenario(ctx: Ctx) {
   const env = await scenario(ctx);
   const signer = signingKeyFrom(createPrivateKey(generateSigningKeyPair().privatePem));
   await ctx.jsm.streams.add(setsStreamConfig(env.prefix, DEFAULT_STREAM_SETTINGS));
@@ -195,6 +196,11 @@ Service('node messages: a FULL then DELTAs with sets from the store; a restart r
   assert.is((await writer.publish(bigVersion(1))).kind, 'full');
   const handle = await start(ctx, env, kernel);
   await handle.following();
+  return { env, signer, writer, kernel, handle };
+}
+
+Service('node messages: a FULL then DELTAs with sets from the store; a restart resumes deltas on its state file; a new applier rebuilds from the subject', async (ctx) => {
+  const { env, signer, writer, kernel, handle } = await nodeMessageScenario(ctx);
   for (const seq of [2, 3, 4]) assert.is((await writer.publish(bigVersion(seq))).kind, 'delta');
   await waitFor('seq 4 applied', () => handle.record().version?.seq === 4);
   assert.is(kernel.table?.contentHash, bigVersion(4).contentHash, 'the expanded rule set is the compiled one');
@@ -238,6 +244,34 @@ Service('node messages: a FULL then DELTAs with sets from the store; a restart r
   await ctx.nc.jetstream().publish(names(env.prefix).rulesSubject(NODE), Buffer.from(JSON.stringify(orphan)), { headers: h });
   await waitFor('reported unreadable', () => newcomer.record().error?.kind === 'unreadable');
   assert.is(fresh.table?.contentHash, bigVersion(6).contentHash);
+  await stopAll(env);
+});
+
+Service('pointers: a set-only change arrives as a pointer to a signed manifest and is applied; status reads its version; a new applier rebuilds through it', async (ctx) => {
+  const { env, signer, writer, kernel, handle } = await nodeMessageScenario(ctx);
+  for (const seq of [2, 3]) {
+    const [out] = await writer.publishMany([bigVersion(seq)], undefined, { min: 1 });
+    assert.is(out?.status === 'fulfilled' && out.value.kind, 'pointer');
+  }
+  await waitFor('seq 3 applied', () => handle.record().version?.seq === 3);
+  assert.is(kernel.table?.contentHash, bigVersion(3).contentHash, 'the pointer expanded to the compiled rule set');
+  assert.equal(kernel.loads.map((l) => l.seq), [1, 2, 3]);
+  const desired = (await new FactsReader(ctx.nc, env.prefix).read()).desired.find((d) => d.node === NODE);
+  assert.equal([desired?.version?.seq, desired?.hash, desired?.error], [3, bigVersion(3).contentHash, undefined]);
+  // a pointer naming a manifest with no entry for this node: refused, the rules in force stay
+  await ctx.nc.jetstream().publish(names(env.prefix).rulesSubject(NODE), Buffer.from(pointerText('f'.repeat(64))));
+  const [four] = await writer.publishMany([bigVersion(4)], undefined, { min: 1 });
+  assert.is(four?.status === 'fulfilled' && four.value.kind, 'delta', 'the writer moved on past the forged pointer');
+  await waitFor('seq 4 applied past the forged pointer', () => handle.record().version?.seq === 4);
+  await stopAll(env);
+  // a new applier whose subject ends in a pointer rebuilds from the FULL through it
+  const [five] = await writer.publishMany([bigVersion(5)], undefined, { min: 1 });
+  assert.is(five?.status === 'fulfilled' && five.value.kind, 'pointer');
+  await ctx.jsm.consumers.delete(names(env.prefix).rulesStream, durableName(env.prefix, NODE));
+  const fresh = new FakeKernel();
+  const newcomer = await start(ctx, { ...env, settings: { ...env.settings, stateDir: `${env.stateDir}-new` } }, fresh);
+  await newcomer.following();
+  await waitFor('the newest version rebuilt and applied', () => fresh.table?.contentHash === bigVersion(5).contentHash);
   await stopAll(env);
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  REJECTIONS_KEY, checkNodeMessage, checkRuleSet, isNodeMessagePayload, versionRefusal, compilerStatusKey, createLogger, generateSigningKeyPair, loadConfig,
+  REJECTIONS_KEY, checkNodeMessage, checkRuleSet, isNodeMessagePayload, isPointerPayload, versionRefusal, compilerStatusKey, createLogger, generateSigningKeyPair, loadConfig,
   loadTrustedKeys, makeRuleSet, names, signingKeyFrom, type ClusterEvent, type CompilerStatus, type RejectionsRecord, type RuleSet, type SigningSettings,
 } from '@knp/shared';
 import { ensureStreams, DEFAULT_STREAM_SETTINGS, receivedRuleSet, ruleSetMsgHeaders } from '@knp/shared/nats';
@@ -77,12 +77,24 @@ async function assertHistorySane(ctx: Ctx, prefix: string): Promise<number> {
   return total;
 }
 
+/** Pointer messages on the rules stream (what two or more set-only nodes of one evaluation travel as). */
+async function pointersOnStream(ctx: Ctx, prefix: string): Promise<number> {
+  const { state } = await ctx.jsm.streams.info(names(prefix).rulesStream);
+  let pointers = 0;
+  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+    const m = await ctx.jsm.streams.getMessage(names(prefix).rulesStream, { seq }).catch(() => undefined);
+    if (m && isPointerPayload(m.data)) pointers += 1;
+  }
+  return pointers;
+}
+
 Service('live following, a replay from scratch and one from a snapshot hold byte-identical rule sets for every node', async (ctx) => {
   const { prefix, epoch } = await setup(ctx);
   const events = history({ seed: 7, churn: 120, bigNode: 400 });
   const half = Math.floor(events.length / 2);
 
-  const live = await start(ctx, prefix);
+  // pointers from two set-only nodes on (three nodes here): the history below expands every one of them
+  const live = await start(ctx, prefix, { settings: { pointerMinNodes: 2 } });
   const seqs = await publishEvents(ctx.nc, prefix, events.slice(0, half));
   await live.caughtUp();
   const snapshotSeq = await live.snapshot();
@@ -99,6 +111,7 @@ Service('live following, a replay from scratch and one from a snapshot hold byte
   assert.ok(sizeOfBig > MAX_PAYLOAD, `node-a's rule set (${sizeOfBig} bytes) is over the max payload and still arrived`);
   assert.equal(published.get(NODES[2])!.pods, [], 'a node whose last pod left has an empty rule set');
   const before = await assertHistorySane(ctx, prefix);
+  assert.ok((await pointersOnStream(ctx, prefix)) > 0, 'set-only changes travelled as pointers');
 
   const scratch = await start(ctx, prefix, { ignoreSnapshots: true });
   const fromSnapshot = await start(ctx, prefix);
@@ -115,8 +128,8 @@ Service('live following, a replay from scratch and one from a snapshot hold byte
 Service('two replicas running at once leave one copy of each version and never go backwards', async (ctx) => {
   const { prefix, epoch } = await setup(ctx);
   const events = history({ seed: 11, churn: 150 });
-  const a = await start(ctx, prefix);
-  const b = await start(ctx, prefix, { settings: { maxBatchEvents: 3 } });
+  const a = await start(ctx, prefix, { settings: { pointerMinNodes: 2 } });
+  const b = await start(ctx, prefix, { settings: { maxBatchEvents: 3, pointerMinNodes: 2 } });
   const seqs: number[] = [];
   for (let i = 0; i < events.length; i += 25) seqs.push(...(await publishEvents(ctx.nc, prefix, events.slice(i, i + 25))));
   await Promise.all([a.caughtUp(), b.caughtUp()]);

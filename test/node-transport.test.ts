@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  addressSetHash, canonicalJson, generateSigningKeyPair, keyIdOf, makeRuleSet, names, signingKeyFrom, NODE_SUBJECT_MESSAGES,
+  addressSetHash, canonicalJson, encodeManifest, generateSigningKeyPair, pointerText, MANIFEST_SET_ID, keyIdOf, makeRuleSet, names, signingKeyFrom, NODE_SUBJECT_MESSAGES,
   type AddressSet, type RuleSet, type Trust,
 } from '@knp/shared';
 import {
@@ -293,6 +293,71 @@ T('after its trust period a writer stores a content again rather than naming it,
   const before = (await t.jsm.streams.info(names(t.prefix).setsStream)).state.last_seq;
   await writer.publish(version(1, 'node-4'));
   assert.is((await t.jsm.streams.info(names(t.prefix).setsStream)).state.last_seq, before);
+});
+
+/** Version `seq` of `node` where only the big shared set differs from version 1: what a pod joining a set used everywhere does. */
+function setOnly(seq: number, node: string, extraPod = false): RuleSet {
+  const v1 = version(1, node);
+  const pods = extraPod ? [...v1.pods, { ...v1.pods[0]!, uid: 'extra', pod: 'ns/extra', ips: ['10.8.1.1'] }] : v1.pods;
+  return makeRuleSet({ node, pods, rules: v1.rules, sets: [version(seq, node).sets[0]!, v1.sets[1]!] }, { epoch: EPOCH, seq });
+}
+const group = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+const kindsOf = (results: PromiseSettledResult<{ kind?: string; decision: string }>[]): string[] => results.map((r) => (r.status === 'fulfilled' ? (r.value.kind ?? r.value.decision) : `failed: ${String(r.reason)}`));
+
+T('nodes whose only change is a shared set get pointers to one signed manifest; fresh readers and a second writer rebuild exactly', async (ctx) => {
+  const t = await transport(ctx);
+  const writer = new NodeWriter(t);
+  const nodes = group('n', 6);
+  assert.equal(kindsOf(await writer.publishMany(nodes.map((n) => setOnly(1, n)))), Array(6).fill('full'));
+  const two = await writer.publishMany(nodes.map((n) => setOnly(2, n)), undefined, { perManifest: 4 });
+  assert.equal(kindsOf(two), Array(6).fill('pointer'));
+  for (const r of two) if (r.status === 'fulfilled') assert.ok((r.value.bytes ?? 0) < 120, `a pointer is ${r.value.bytes} bytes`);
+  const manifests = Object.keys((await t.jsm.streams.info(names(t.prefix).setsStream, { subjects_filter: names(t.prefix).setSubject(MANIFEST_SET_ID, '*') })).state.subjects ?? {});
+  assert.is(manifests.length, 2, 'six nodes, four per manifest');
+  for (const node of nodes) {
+    const read = await readNodeHead(t, node);
+    same(read.head?.ruleSet, setOnly(2, node));
+    assert.equal([read.head?.sinceFull, read.refused], [1, []]);
+  }
+  // one node also gains a pod: a DELTA for it, pointers for the others
+  const three = await writer.publishMany(nodes.map((n, i) => setOnly(3, n, i === 0)));
+  assert.equal(kindsOf(three), ['delta', ...Array(5).fill('pointer')]);
+  // a second writer reads the chains (pointers included) and builds on them
+  const second = new NodeWriter(t);
+  assert.equal(kindsOf(await second.publishMany(nodes.map((n, i) => setOnly(4, n, i === 0)))), Array(6).fill('pointer'));
+  // a sweep keeps the manifests and set contents retained pointers name, however old
+  await sweepSets(t, { graceMs: 1000, now: Date.now() + HOUR });
+  for (const [i, node] of nodes.entries()) same((await readNodeHead(t, node)).head?.ruleSet, setOnly(4, node, i === 0));
+  // fewer set-only nodes than the minimum: plain DELTAs
+  assert.equal(kindsOf(await writer.publishMany(nodes.slice(0, 3).map((n, i) => setOnly(5, n, i === 0)))), Array(3).fill('delta'));
+});
+
+T('a forged pointer (no manifest, another group\'s manifest, an unsigned manifest) is refused by readers and published over', async (ctx) => {
+  const t = await transport(ctx);
+  const n = names(t.prefix);
+  const writer = new NodeWriter(t);
+  const nodes = group('f', 4), others = group('o', 4);
+  await writer.publishMany([...nodes, ...others].map((x) => setOnly(1, x)));
+  assert.equal(kindsOf(await writer.publishMany([...nodes, ...others].map((x) => setOnly(2, x)), undefined, { perManifest: 4 })), Array(8).fill('pointer'));
+  const othersManifest = Object.keys((await t.jsm.streams.info(n.setsStream, { subjects_filter: n.setSubject(MANIFEST_SET_ID, '*') })).state.subjects ?? {})
+    .map((s) => n.setOfSubject(s)!.hash);
+  // an unsigned manifest that would move f-2 to version 3's set
+  const forged = { schema: 2, kind: 'manifest', version: { epoch: EPOCH, seq: 3 }, sets: [{ id: 'pbig', hash: addressSetHash(setOnly(3, 'f-2').sets[0]!) }], nodes: [['f-2', setOnly(3, 'f-2').contentHash]] } as const;
+  const { text, hash } = encodeManifest(forged);
+  await t.js.publish(n.setSubject(MANIFEST_SET_ID, hash), Buffer.from(text));
+  await writer.publishMany([setOnly(3, 'f-2')]); // the set content is in the store: only the signature is missing
+  const forgeries = [['f-0', 'e'.repeat(64)], ['f-1', othersManifest.find((h) => h !== othersManifest[0]) ?? othersManifest[0]!], ['f-2', hash]] as const;
+  for (const [node, manifest] of forgeries) await t.js.publish(n.rulesSubject(node), Buffer.from(pointerText(manifest)));
+  const reasons = [];
+  for (const [node] of forgeries) {
+    const read = await readNodeHead(t, node);
+    reasons.push(read.refused.at(-1)?.reason);
+    assert.ok(read.head !== undefined, `${node}: the reader keeps the chain`);
+  }
+  assert.equal(reasons, ['malformed', 'wrong-node', 'unsigned']);
+  // the writer publishes over each (its held heads are behind the forged messages: it reads again)
+  assert.equal(kindsOf(await writer.publishMany(nodes.map((x) => setOnly(4, x)))).filter((k) => k.startsWith('failed')), []);
+  for (const node of nodes) same((await readNodeHead(t, node)).head?.ruleSet, setOnly(4, node));
 });
 
 T.run();

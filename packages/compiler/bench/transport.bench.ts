@@ -9,11 +9,12 @@ import { createPrivateKey } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
-  EVENT_SCHEMA, addressSetHash, advanceHead, compactionDue, encodedBytes, fullMessage, generateSigningKeyPair, nextNodeMessage, nodeMessageStatement,
-  ruleSetHeaders, setContentOf, setStatement, signingKeyFrom, transportHeaders,
+  EVENT_SCHEMA, addressSetHash, advanceHead, compactionDue, compareVersions, deltaMessage, encodeManifest, encodedBytes, fullMessage, generateSigningKeyPair,
+  manifestStatement, nextNodeMessage, nodeMessageStatement, planPointers, pointerFor, pointerText, ruleSetHeaders, setContentOf, setStatement, signingKeyFrom,
+  transportHeaders, MAX_DELTAS, type PointerCandidate,
   type AddressSet, type ChainHead, type ObjectKind, type RuleSet,
 } from '@knp/shared';
-import { SET_CHAIN_COMPACT } from '@knp/shared/nats';
+import { FULL_SEQ_HEADER, SET_CHAIN_COMPACT } from '@knp/shared/nats';
 import { affectedNodes, compileNode, decodeEvent, emptyState, eventsFromObjects, evolve, evolveAll, nodesOf, type ClusterState, type FoldEvent } from '../src/index.js';
 import { generateCluster, rng, withPodLabelChange, withPolicyRuleEdit, type ClusterSize, type Rng } from './synthetic-cluster.js';
 
@@ -88,13 +89,47 @@ class Wire {
     const bytes = this.storeSets(sets) + encodedBytes(message) + headerBytes(transportHeaders(signer, nodeMessageStatement(message)));
     const next = advanceHead(head, message, ruleSet);
     this.heads.set(ruleSet.node, next);
-    if (compactionDue(next)) {
-      // background compaction: a FULL of the head itself (its sets are stored already)
-      const full = fullMessage(ruleSet).message;
-      this.compactionBytes += encodedBytes(full) + headerBytes(transportHeaders(signer, nodeMessageStatement(full)));
-      this.heads.set(ruleSet.node, advanceHead(next, full, ruleSet));
-    }
+    this.compactIfDue(ruleSet, next);
     return bytes;
+  }
+
+  /**
+   * Publishes one event's rule sets as NodeWriter.publishMany does: nodes whose only change is set contents
+   * (enough of them) get a pointer to a signed manifest; the rest FULL or DELTA. Returns the bytes.
+   */
+  publishMany(ruleSets: readonly RuleSet[]): number {
+    const candidates: PointerCandidate[] = [];
+    for (const next of ruleSets) {
+      const head = this.heads.get(next.node);
+      if (!head || head.sinceFull >= MAX_DELTAS || compareVersions(head.ruleSet.version, next.version) >= 0) continue;
+      candidates.push({ base: head.ruleSet, next, delta: deltaMessage(head.ruleSet, next).message });
+    }
+    const plan = planPointers(candidates);
+    let bytes = this.storeSets(plan.sets);
+    const pointed = new Set<string>();
+    for (const { manifest, nodes } of plan.manifests) {
+      const { text, hash } = encodeManifest(manifest);
+      bytes += Buffer.byteLength(text, 'utf8') + headerBytes(transportHeaders(signer, manifestStatement(manifest)));
+      for (const node of nodes) {
+        const rs = ruleSets.find((x) => x.node === node)!;
+        // the pointer and its chain-start hint (a stream sequence: counted at 8 digits)
+        bytes += Buffer.byteLength(pointerText(hash), 'utf8') + headerBytes(new Map([[FULL_SEQ_HEADER, '12345678']]));
+        const next = advanceHead(this.heads.get(node), pointerFor(manifest, hash, node)!, rs);
+        this.heads.set(node, next);
+        this.compactIfDue(rs, next);
+        pointed.add(node);
+      }
+    }
+    for (const rs of ruleSets) if (!pointed.has(rs.node)) bytes += this.publish(rs);
+    return bytes;
+  }
+
+  private compactIfDue(ruleSet: RuleSet, head: ChainHead): void {
+    if (!compactionDue(head)) return;
+    // background compaction: a FULL of the head itself (its sets are stored already)
+    const full = fullMessage(ruleSet).message;
+    this.compactionBytes += encodedBytes(full) + headerBytes(transportHeaders(signer, nodeMessageStatement(full)));
+    this.heads.set(ruleSet.node, advanceHead(head, full, ruleSet));
   }
 }
 
@@ -135,14 +170,16 @@ function run(label: string, s: ClusterSize, events: number, legacyPerEvent: bool
   let seq = state.seq, churn = 0;
   const apply = (kind: string, e: FoldEvent): void => {
     const next = evolve(state, e);
-    let now = 0, before = 0, nodes = 0;
+    let before = 0, nodes = 0;
+    const changed: RuleSet[] = [];
     for (const node of affectedNodes(state, next, e)) {
       const rs = compileNode(next, node, { epoch: EPOCH, seq: next.seq }).ruleSet;
       if (wire.heads.get(node)?.ruleSet.contentHash === rs.contentHash) continue;
       nodes += 1;
       if (legacyPerEvent) before += legacyBytes(rs);
-      now += wire.publish(rs);
+      changed.push(rs);
     }
+    const now = wire.publishMany(changed);
     samples.push({ kind, now, before, nodes });
     state = next;
   };

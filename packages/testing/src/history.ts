@@ -1,5 +1,5 @@
-import { EVENT_SCHEMA, expandNodeMessage, isNodeMessagePayload, names, parseNodeMessage, type ClusterEvent, type ObjectEvent, type ObjectKind, type RuleSet, seededRandom } from '@knp/shared';
-import { SetCache, fetchSets, publishLarge, readLarge, largeMessageKind } from '@knp/shared/nats';
+import { EVENT_SCHEMA, expandNodeMessage, isNodeMessagePayload, isPointerPayload, names, parseNodeMessage, type ClusterEvent, type ObjectEvent, type ObjectKind, type RuleSet, seededRandom } from '@knp/shared';
+import { ManifestCache, SetCache, checkSubjectMessage, fetchSets, publishLarge, readLarge, largeMessageKind } from '@knp/shared/nats';
 import { compileNode, decodeEvent, emptyState, evolveAll, nodesOf, type FoldEvent } from '@knp/compiler';
 import { eventSubjectOf, messageIdOf } from '@knp/watcher';
 import type { JetStreamManager, NatsConnection } from 'nats';
@@ -136,6 +136,7 @@ export async function readRulesHistory(jsm: JetStreamManager, prefix: string): P
   const { state } = await jsm.streams.info(stream);
   const out = new Map<string, Published[]>();
   const cache = new SetCache();
+  const manifests = new ManifestCache();
   const t = { js: undefined as never, jsm, prefix, maxPayload: 0, trust: { mode: 'unsigned' } as const };
   for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq += 1) {
     const m = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined);
@@ -143,7 +144,9 @@ export async function readRulesHistory(jsm: JetStreamManager, prefix: string): P
     const data = (await readLarge(jsm, stream, { subject: m.subject, data: m.data, headers: m.header }))!;
     let ruleSet: RuleSet;
     if (isNodeMessagePayload(data)) {
-      const parsed = parseNodeMessage(data);
+      const node = names(prefix).nodeOfRulesSubject(m.subject) ?? '';
+      const parsed = isPointerPayload(data) ? await checkSubjectMessage(t, node, m.header, data, manifests) : parseNodeMessage(data);
+      if (parsed.kind === 'refuse') throw new Error(`rules stream seq ${seq}: ${parsed.reason}: ${parsed.detail}`);
       if (parsed.kind !== 'ok') throw new Error(`rules stream seq ${seq}: ${parsed.detail}`);
       const base = out.get(parsed.value.node)?.at(-1)?.ruleSet;
       let expanded = expandNodeMessage(parsed.value, base, cache.get);

@@ -1,8 +1,8 @@
 import {
   APPLIER_KEY_PREFIX, COMPILER_KEY_PREFIX, REJECTIONS_KEY, STATUS_SCHEMA, WATCHER_STATUS_KEY,
-  ConfigError, checkNodeMessage, checkRuleSet, isNodeMessagePayload, names, versionRefusal, readSigningSettings, type ApplierRecord, type CompilerStatus, type RejectionsRecord, type Trust, type WatcherStatus,
+  ConfigError, checkRuleSet, isNodeMessagePayload, names, versionRefusal, readSigningSettings, type ApplierRecord, type CompilerStatus, type RejectionsRecord, type Trust, type WatcherStatus,
 } from '@knp/shared';
-import { isNotFound, kvKeys, largeMessageKind, readLarge, receivedRuleSet } from '@knp/shared/nats';
+import { ManifestCache, checkSubjectMessage, isNotFound, kvKeys, largeMessageKind, readLarge, receivedRuleSet } from '@knp/shared/nats';
 import type { JetStreamManager, KV, NatsConnection } from 'nats';
 import type { ClusterFacts, DesiredRuleSet } from './records.js';
 
@@ -23,6 +23,7 @@ export function rulesTrustFromEnv(env: Readonly<Record<string, string | undefine
 export class FactsReader {
   private readonly n;
   private readonly desiredCache = new Map<string, { seq: number; desired: DesiredRuleSet }>();
+  private readonly manifests = new ManifestCache();
   private kv: KV | undefined;
 
   /** `trust`: whose rule sets count as desired; a newest rule set that fails the applier's checks is reported as an error. */
@@ -88,9 +89,9 @@ export class FactsReader {
       const position = { epoch: events.epoch ?? '', lastSeq: events.lastSeq };
       const refused = (r: { reason: string; detail: string }): DesiredRuleSet => ({ node, error: `newest rule set (stream seq ${m.seq}) refused: ${r.reason}: ${r.detail}` });
       if (isNodeMessagePayload(data!)) {
-        // a node message (FULL or DELTA): its signed statement names version and content hash; the applier
-        // checks that the expanded content hashes to it, so status needs no set contents
-        const check = checkNodeMessage(receivedRuleSet(m.header, data!), this.trust, node);
+        // a node message (FULL or DELTA; a pointer by its manifest): its signed statement names version and
+        // content hash; the applier checks that the expanded content hashes to it, so status needs no set contents
+        const check = await checkSubjectMessage({ jsm, prefix: this.prefix, trust: this.trust }, node, m.header, data!, this.manifests);
         const refusal = check.kind === 'refuse' ? check : versionRefusal(check.value.version, position);
         desired = refusal ? refused(refusal) : check.kind === 'ok' ? { node, version: check.value.version, hash: check.value.contentHash } : refused(check);
       } else {

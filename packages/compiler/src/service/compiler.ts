@@ -305,6 +305,6 @@ export class Compiler implements CompilerHandle {
   private rulesStore(epoch: string): RulesStore {
     const { signer, compilers: trust } = this.settings.signing;
     const { js, jsm, prefix, nc } = this.nats;
-    return new RulesStore(js, jsm, prefix, nc.info?.max_payload ?? 1024 * 1024, this.log, { epoch, signer, trust });
+    return new RulesStore(js, jsm, prefix, nc.info?.max_payload ?? 1024 * 1024, this.log, { epoch, signer, trust }, { pointerMinNodes: this.settings.pointerMinNodes });
   }
 }

@@ -6,8 +6,11 @@ import { bookPublish, isHeld, type PublishCounters } from './publish-booking.js'
 import type { PublishOutcome } from './rules-store.js';
 import type { Session } from './session.js';
 
-/** Publishes in flight while the next nodes compile (one per node, so a node's read-decide-publish never interleaves with itself). */
-const PUBLISHES_IN_FLIGHT = 8;
+/**
+ * Nodes compiled, then published together (NodeWriter.publishMany: those whose only change is set contents
+ * share one signed manifest). Bounded, so a backlog over every node does not hold every rule set at once.
+ */
+const PUBLISH_BATCH = 256;
 
 export type Published = { readonly compiled: number; readonly published: number; readonly compileMs: number };
 
@@ -21,12 +24,21 @@ export type PublishHooks = {
 
 /**
  * Compiles `nodes` at the folded state `at` and publishes those whose content differs from what the
- * session holds. Compiling (CPU) overlaps with up to PUBLISHES_IN_FLIGHT publishes.
+ * session holds, PUBLISH_BATCH nodes at a time.
  */
 export async function publishNodes(s: Session, at: ClusterState, nodes: readonly string[], counters: PublishCounters, log: Logger, hooks: PublishHooks = {}): Promise<Published> {
   const version = { epoch: s.epoch, seq: at.seq };
   let compiled = 0, published = 0, compileMs = 0;
-  const inFlight = new Set<Promise<void>>();
+  let batch: RuleSet[] = [];
+  const flush = async (): Promise<void> => {
+    const ruleSets = batch;
+    batch = [];
+    if (ruleSets.length === 0) return;
+    const outcomes = await s.rules.publishMany(ruleSets, hooks.receivedAtMs);
+    ruleSets.forEach((ruleSet, i) => {
+      if (book(s, ruleSet, outcomes[i]!, counters, log, hooks)) published += 1;
+    });
+  };
   for (const node of nodes) {
     const t0 = performance.now();
     const { ruleSet } = compileNode(at, node, version);
@@ -36,28 +48,22 @@ export async function publishNodes(s: Session, at: ClusterState, nodes: readonly
       s.dirty.delete(node);
       continue;
     }
-    const p: Promise<void> = publishOne(s, ruleSet, counters, log, hooks).then((done) => {
-      if (done) published += 1;
-      inFlight.delete(p);
-    });
-    inFlight.add(p);
-    if (inFlight.size >= PUBLISHES_IN_FLIGHT) await Promise.race(inFlight);
+    batch.push(ruleSet);
+    if (batch.length >= PUBLISH_BATCH) await flush();
   }
-  await Promise.all(inFlight);
+  await flush();
   return { compiled, published, compileMs };
 }
 
-/** Publishes one node's rule set through the rules stream's arbitration and books the outcome; true if it stored a new version. */
-async function publishOne(s: Session, ruleSet: RuleSet, counters: PublishCounters, log: Logger, hooks: PublishHooks): Promise<boolean> {
+/** Books one node's publish outcome (or its failure: retried at the next evaluation); true if it stored a new version. */
+function book(s: Session, ruleSet: RuleSet, result: PublishOutcome | Error, counters: PublishCounters, log: Logger, hooks: PublishHooks): boolean {
   const node = ruleSet.node;
   let outcome: PublishOutcome | 'failed';
-  try {
-    outcome = await s.rules.publish(ruleSet, hooks.receivedAtMs);
-  } catch (err) {
-    log.error({ err, node, version: ruleSet.version }, 'rule set publish failed, retrying at the next evaluation');
+  if (result instanceof Error) {
+    log.error({ err: result, node, version: ruleSet.version }, 'rule set publish failed, retrying at the next evaluation');
     outcome = 'failed';
     hooks.failed?.();
-  }
+  } else outcome = result;
   const booking = bookPublish(outcome);
   counters[booking.counter] += 1;
   if (booking.hold) s.view.set(node, booking.hold);

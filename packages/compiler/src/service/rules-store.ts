@@ -1,5 +1,5 @@
 import { SETS_SWEEP_GRACE_MS, names, versionRefusal, type Logger, type RuleSet, type SigningKey, type Trust } from '@knp/shared';
-import { NodeWriter, SetCache, sweepSets, type NodeTransport } from '@knp/shared/nats';
+import { NodeWriter, SetCache, sweepSets, type NodeTransport, type WriteOutcome } from '@knp/shared/nats';
 import { RECEIVED_AT_HEADER, receivedAtText } from '@knp/shared/ops';
 import type { JetStreamClient, JetStreamManager } from 'nats';
 import type { PublishDecision } from './publish-decision.js';
@@ -8,7 +8,11 @@ import type { PublishDecision } from './publish-decision.js';
 export type RulesTrust = { readonly epoch: string; readonly signer: SigningKey | undefined; readonly trust: Trust };
 
 /** `duplicate`: another replica stored this very version (same message id) first; `bytes`: the payload stored. */
-export type PublishOutcome = { readonly decision: PublishDecision; readonly ruleSet: RuleSet | undefined; readonly duplicate?: boolean; readonly bytes?: number; readonly kind?: 'full' | 'delta' };
+export type PublishOutcome = { readonly decision: PublishDecision; readonly ruleSet: RuleSet | undefined; readonly duplicate?: boolean; readonly bytes?: number; readonly kind?: 'full' | 'delta' | 'pointer' };
+
+const outcomeOf = (out: WriteOutcome): PublishOutcome => ({
+  decision: out.decision, ruleSet: out.ruleSet, ...(out.duplicate ? { duplicate: true } : {}), ...(out.bytes !== undefined ? { bytes: out.bytes } : {}), ...(out.kind ? { kind: out.kind } : {}),
+});
 
 /**
  * The rules stream seen by one replica, through the node transport (NodeWriter): each node's subject
@@ -26,7 +30,10 @@ export class RulesStore {
   /** The events stream's last sequence as last read: a published seq past it is a forgery. */
   private eventsLastSeq = 0;
 
-  constructor(js: JetStreamClient, private readonly jsm: JetStreamManager, prefix: string, maxPayload: number, private readonly log: Logger, private readonly trusted: RulesTrust) {
+  constructor(
+    js: JetStreamClient, private readonly jsm: JetStreamManager, prefix: string, maxPayload: number, private readonly log: Logger, private readonly trusted: RulesTrust,
+    private readonly opts: { readonly pointerMinNodes?: number } = {},
+  ) {
     this.n = names(prefix);
     this.transport = { js, jsm, prefix, maxPayload, trust: trusted.trust, signer: trusted.signer };
     this.writer = new NodeWriter(this.transport, new SetCache(), { usable: (rs) => this.usable(rs) });
@@ -40,7 +47,21 @@ export class RulesStore {
     const headers = receivedAtMs === undefined ? undefined : new Map([[RECEIVED_AT_HEADER, receivedAtText(receivedAtMs)]]);
     const out = await this.writer.publish(ruleSet, headers);
     if (out.decision !== 'publish') this.log.debug({ node: ruleSet.node, decision: out.decision }, 'rule set not published');
-    return { decision: out.decision, ruleSet: out.ruleSet, ...(out.duplicate ? { duplicate: true } : {}), ...(out.bytes !== undefined ? { bytes: out.bytes } : {}), ...(out.kind ? { kind: out.kind } : {}) };
+    return outcomeOf(out);
+  }
+
+  /**
+   * Publishes the rule sets of one evaluation (see NodeWriter.publishMany: nodes whose only change is set
+   * contents share one signed manifest); each result as `publish`'s, or the error, in the order given.
+   */
+  async publishMany(ruleSets: readonly RuleSet[], receivedAtMs?: number): Promise<(PublishOutcome | Error)[]> {
+    const headers = receivedAtMs === undefined ? undefined : new Map([[RECEIVED_AT_HEADER, receivedAtText(receivedAtMs)]]);
+    const results = await this.writer.publishMany(ruleSets, headers, this.opts.pointerMinNodes === undefined ? {} : { min: this.opts.pointerMinNodes });
+    return results.map((r, i) => {
+      if (r.status === 'rejected') return r.reason instanceof Error ? r.reason : new Error(String(r.reason));
+      if (r.value.decision !== 'publish') this.log.debug({ node: ruleSets[i]!.node, decision: r.value.decision }, 'rule set not published');
+      return outcomeOf(r.value);
+    });
   }
 
   /** Drops the cached head of a node's subject (the subject was purged): the next publish reads it again. */

@@ -1,4 +1,4 @@
-import { ConfigError, intVariables, readSigningSettings, type SigningSettings } from '@knp/shared';
+import { ConfigError, MANIFEST_MIN_NODES, intVariables, readSigningSettings, type SigningSettings } from '@knp/shared';
 
 /** The compiler's own settings (the shared ones come from `loadConfig`). */
 export type CompilerSettings = {
@@ -11,6 +11,11 @@ export type CompilerSettings = {
   readonly heartbeatMs: number;
   /** While following, evaluate at least every this many events even if more are pending. */
   readonly maxBatchEvents: number;
+  /**
+   * Nodes of one evaluation whose only change is set contents that get pointers to one signed manifest
+   * instead of a signed DELTA each, at least (fewer: DELTAs; the manifest's signature is not worth it).
+   */
+  readonly pointerMinNodes: number;
   /**
    * KNP_SIGNING_KEY signs this replica's rule sets and snapshots; KNP_TRUSTED_WATCHER_KEYS: only events
    * signed by these keys are folded; KNP_TRUSTED_COMPILER_KEYS: only snapshots signed by these keys are
@@ -25,11 +30,12 @@ export const DEFAULT_COMPILER_SETTINGS: CompilerSettings = {
   snapshotsKept: 2,
   heartbeatMs: 10_000,
   maxBatchEvents: 10_000,
+  pointerMinNodes: MANIFEST_MIN_NODES,
   signing: { signer: undefined, watchers: { mode: 'unsigned' }, compilers: { mode: 'unsigned' } },
 };
 
 /**
- * Reads KNP_SNAPSHOT_EVENTS, KNP_SNAPSHOT_S (0 = off), KNP_HEARTBEAT_S, KNP_COMPILER_MAX_BATCH and the
+ * Reads KNP_SNAPSHOT_EVENTS, KNP_SNAPSHOT_S (0 = off), KNP_HEARTBEAT_S, KNP_COMPILER_MAX_BATCH, KNP_POINTER_MIN_NODES and the
  * signing variables (readSigningSettings; the stream sizing is `knp init`'s); every problem is listed with
  * variable, value and expectation.
  */
@@ -41,6 +47,7 @@ export function loadCompilerSettings(env: Readonly<Record<string, string | undef
   const snapshotS = int('KNP_SNAPSHOT_S', d.snapshotEveryMs / 1000, 0, 86_400);
   const heartbeatS = int('KNP_HEARTBEAT_S', d.heartbeatMs / 1000, 1, 3_600);
   const maxBatchEvents = int('KNP_COMPILER_MAX_BATCH', d.maxBatchEvents, 1, 10_000_000);
+  const pointerMinNodes = int('KNP_POINTER_MIN_NODES', d.pointerMinNodes, 1, 1_000_000);
   const read = readSigningSettings(env, problems);
   // a compiler that signs but was given no compiler keys trusts its own: a forged rule set on a node's
   // subject is then published over, never deferred to as a newer version (see README, Security)
@@ -54,6 +61,7 @@ export function loadCompilerSettings(env: Readonly<Record<string, string | undef
     snapshotEveryMs: snapshotS * 1000,
     heartbeatMs: heartbeatS * 1000,
     maxBatchEvents,
+    pointerMinNodes,
     signing,
   };
 }

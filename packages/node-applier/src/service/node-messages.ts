@@ -1,5 +1,5 @@
-import { checkNodeMessage, compareVersions, expandNodeMessage, statementOf, statementText, type NodeMessage, type RuleSet } from '@knp/shared';
-import { SetCache, SetUnavailableError, fetchSets, readNodeHead, receivedRuleSet, type NodeTransport } from '@knp/shared/nats';
+import { compareVersions, expandNodeMessage, statementOf, statementText, type NodeMessage, type RuleSet } from '@knp/shared';
+import { ManifestCache, SetCache, SetUnavailableError, checkSubjectMessage, fetchSets, readNodeHead, type NodeReader } from '@knp/shared/nats';
 import type { MsgHdrs } from 'nats';
 import type { Handled } from './handling.js';
 
@@ -7,7 +7,8 @@ import type { Handled } from './handling.js';
 export type Expanded = { readonly kind: 'expanded'; readonly ruleSet: RuleSet; readonly payload: Uint8Array; readonly statement: string };
 
 /**
- * A node message (schema 2) from the applier's subject, made whole: signature and statement checked, then
+ * A node message (schema 2) from the applier's subject, made whole: signature and statement checked (a
+ * pointer's on its manifest), then
  * expanded on the rules in force (`base`, from the state file or the last apply) with the set contents it
  * names (fetched from the set store when not in `cache`). A DELTA on another base, or no base at all, means
  * this applier missed something: the node's newest version is rebuilt from the subject (`readNodeHead`).
@@ -15,12 +16,14 @@ export type Expanded = { readonly kind: 'expanded'; readonly ruleSet: RuleSet; r
  * chunk part); nothing partial is applied. Contents are cached per message only: the base's own sets
  * need no fetch, so the cache would only grow.
  */
-export async function expandForApplier(t: NodeTransport, node: string, payload: Uint8Array, headers: MsgHdrs | undefined, base: RuleSet | undefined, redeliveries: number): Promise<Expanded | Handled> {
+export async function expandForApplier(t: NodeReader, node: string, payload: Uint8Array, headers: MsgHdrs | undefined, base: RuleSet | undefined, redeliveries: number): Promise<Expanded | Handled> {
   const cache = new SetCache();
-  const check = checkNodeMessage(receivedRuleSet(headers, payload), t.trust, node);
-  if (check.kind === 'refuse') return { kind: 'refused', reason: check.reason, detail: check.detail };
-  const message: NodeMessage = check.value;
+  const manifests = new ManifestCache();
   try {
+    // a pointer is checked by its manifest's signature (fetched: not there yet is a read error, retried)
+    const check = await checkSubjectMessage(t, node, headers, payload, manifests);
+    if (check.kind === 'refuse') return { kind: 'refused', reason: check.reason, detail: check.detail };
+    const message: NodeMessage = check.value;
     let expansion = expandNodeMessage(message, base, cache.get);
     if (expansion.kind === 'missing') {
       // a changed set is stored as a member delta on an earlier content, most often the one in force here:
@@ -39,7 +42,7 @@ export async function expandForApplier(t: NodeTransport, node: string, payload: 
     // a delta not newer than the rules in force (a redelivery, the durable resuming behind the catch-up)
     // would be stale once rebuilt: the rules in force stand for it, without reading the whole subject
     if (base && compareVersions(message.version, base.version) <= 0) return whole(base);
-    const newest = await readNodeHead(t, node, cache);
+    const newest = await readNodeHead(t, node, cache, manifests);
     if (newest.head === undefined) return { kind: 'refused', reason: 'malformed', detail: 'a delta, and the subject holds no full version to build on', version: message.version };
     return whole(newest.head.ruleSet);
   } catch (err) {

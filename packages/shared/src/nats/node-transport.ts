@@ -1,15 +1,17 @@
+import type { TransportCheck } from '../transport/statement.js';
 import { headers as natsHeaders, type JetStreamClient, type JetStreamManager, type MsgHdrs, type StoredMsg } from 'nats';
 import { names, type Names } from '../names.js';
 import { addressSetHash, compareVersions, sameEpoch, type AddressSet, type RuleSet } from '../ruleset.js';
 import { checkRuleSet } from '../signing/check-rule-set.js';
 import type { SigningKey } from '../signing/keys.js';
 import type { RefusalReason, Trust } from '../signing/trust.js';
-import { FULL_EVERY, advanceHead, compactionDue, nextNodeMessage, reconstructNewest, type ChainHead } from '../transport/node-chain.js';
-import { fullMessage, type NodeMessage } from '../transport/node-message.js';
+import { FULL_EVERY, MAX_DELTAS, advanceHead, compactionDue, nextNodeMessage, reconstructNewest, type ChainHead } from '../transport/node-chain.js';
+import { encodeManifest, MANIFEST_MIN_NODES, MANIFEST_SET_ID, planPointers, pointerFor, pointerText, type EventManifest, type PointerCandidate } from '../transport/manifest.js';
+import { deltaMessage, fullMessage, type NodeMessage } from '../transport/node-message.js';
 import { resolveSetContent, setContentOf, setContentRef, type SetContent, type SetRef } from '../transport/set-content.js';
-import { isNodeMessagePayload, parseSetContent } from '../transport/parse.js';
+import { isNodeMessagePayload, isPointerPayload, parsePointer, parseSetContent } from '../transport/parse.js';
 import { decideSetSweep, namedSetRefs, STORE_TRUST_MS, type StoredSetContent } from '../transport/set-sweep.js';
-import { checkNodeMessage, checkSetContent, nodeMessageStatement, setStatement, transportHeaders } from '../transport/statement.js';
+import { checkManifest, checkNodeMessage, checkSetContent, manifestStatement, nodeMessageStatement, setStatement, transportHeaders } from '../transport/statement.js';
 import { isNotFound, isWrongLastSequence } from './errors.js';
 import { ChunkError, publishLarge, readLarge } from './large.js';
 import { receivedRuleSet } from './rule-set-message.js';
@@ -28,6 +30,9 @@ export type NodeTransport = {
   readonly trust: Trust;
   readonly signer?: SigningKey | undefined;
 };
+
+/** What a reader needs: the set store and rules stream to read, and whom to trust. */
+export type NodeReader = Pick<NodeTransport, 'jsm' | 'prefix' | 'trust'>;
 
 export class SetUnavailableError extends Error {
   override name = 'SetUnavailableError';
@@ -63,7 +68,7 @@ export const SET_CHAIN_COMPACT = 16;
 export const SET_CHAIN_READ_MAX = 64;
 
 /** Fetches one set content from the store (following member deltas to a base it holds or fetches), verified by hash and signature. */
-export async function fetchSet(t: NodeTransport, ref: SetRef, cache: SetCache, depth = 0, visiting: ReadonlySet<string> = new Set()): Promise<AddressSet> {
+export async function fetchSet(t: NodeReader, ref: SetRef, cache: SetCache, depth = 0, visiting: ReadonlySet<string> = new Set()): Promise<AddressSet> {
   const have = cache.get(ref);
   if (have) return have;
   if (depth > SET_CHAIN_READ_MAX) throw new SetUnavailableError(`set ${ref.id}: more than ${SET_CHAIN_READ_MAX} member deltas to a whole content (compaction behind)`);
@@ -109,8 +114,59 @@ async function inPool<T>(items: readonly T[], width: number, fn: (item: T) => Pr
 }
 
 /** Fetches `refs` (see fetchSet), up to IN_FLIGHT at a time. */
-export async function fetchSets(t: NodeTransport, refs: readonly SetRef[], cache: SetCache): Promise<void> {
+export async function fetchSets(t: NodeReader, refs: readonly SetRef[], cache: SetCache): Promise<void> {
   await inPool(refs, IN_FLIGHT, (ref) => fetchSet(t, ref, cache).then(() => undefined));
+}
+
+/** Manifests a reader checked, by hash: a handful (one per event that reached this reader), bounded. */
+export class ManifestCache {
+  private readonly manifests = new Map<string, EventManifest>();
+  constructor(private readonly max = 64) {}
+  get = (hash: string): EventManifest | undefined => this.manifests.get(hash);
+  add(hash: string, manifest: EventManifest): void {
+    this.manifests.set(hash, manifest);
+    for (const oldest of this.manifests.keys()) {
+      if (this.manifests.size <= this.max) break;
+      this.manifests.delete(oldest);
+    }
+  }
+}
+
+/**
+ * One manifest from the set store, checked (signature, bytes hashing to `hash`, shape). Not in the store, or
+ * in parts that cannot be read: SetUnavailableError; present but refused: the refusal.
+ */
+export async function fetchManifest(t: NodeReader, hash: string, cache: ManifestCache): Promise<TransportCheck<EventManifest>> {
+  const have = cache.get(hash);
+  if (have) return { kind: 'ok', value: have };
+  const n = names(t.prefix);
+  let m, data: Uint8Array | undefined;
+  try {
+    m = await t.jsm.streams.getMessage(n.setsStream, { last_by_subj: n.setSubject(MANIFEST_SET_ID, hash) });
+    data = await readLarge(t.jsm, n.setsStream, { subject: m.subject, data: m.data, headers: m.header });
+  } catch (err) {
+    if (isNotFound(err) || err instanceof ChunkError) throw new SetUnavailableError(`manifest ${hash.slice(0, 12)}: ${isNotFound(err) ? 'not in the store' : (err as Error).message}`, { cause: err });
+    throw err;
+  }
+  if (data === undefined) throw new SetUnavailableError(`manifest ${hash.slice(0, 12)}: a part, not a content`);
+  const check = checkManifest(receivedRuleSet(m.header, data), t.trust, hash);
+  if (check.kind === 'ok') cache.add(hash, check.value);
+  return check;
+}
+
+/**
+ * A message from `node`'s subject, checked: a FULL or DELTA by its signature and statement; a pointer by
+ * its manifest's (fetched), then made whole with the manifest's entry for this node. A manifest that
+ * cannot be fetched throws SetUnavailableError (the caller retries, or skips the message).
+ */
+export async function checkSubjectMessage(t: NodeReader, node: string, headers: MsgHdrs | undefined, payload: Uint8Array, manifests: ManifestCache): Promise<TransportCheck<NodeMessage>> {
+  if (!isPointerPayload(payload)) return checkNodeMessage(receivedRuleSet(headers, payload), t.trust, node);
+  const pointer = parsePointer(payload);
+  if (pointer.kind !== 'ok') return { kind: 'refuse', reason: 'malformed', detail: pointer.detail };
+  const manifest = await fetchManifest(t, pointer.value.manifest, manifests);
+  if (manifest.kind !== 'ok') return { kind: 'refuse', reason: manifest.reason, detail: `pointer's manifest: ${manifest.detail}` };
+  const message = pointerFor(manifest.value, pointer.value.manifest, node);
+  return message ? { kind: 'ok', value: message } : { kind: 'refuse', reason: 'wrong-node', detail: `pointer's manifest ${pointer.value.manifest.slice(0, 12)} has no entry for node ${JSON.stringify(node)}` };
 }
 
 /**
@@ -129,7 +185,7 @@ export type RetainedMessage = { readonly seq: number; readonly headers: MsgHdrs 
  * still counts its sequence), so a forged chunk manifest cannot stop every reader of the subject.
  */
 export async function readNodeSubject(
-  t: NodeTransport,
+  t: NodeReader,
   node: string,
   opts: { readonly skipUnreadable?: boolean; readonly reportUnreadable?: boolean; readonly fromSeq?: number } = {},
 ): Promise<RetainedMessage[]> {
@@ -176,16 +232,16 @@ export const FULL_SEQ_HEADER = 'Knp-Full-Seq';
  * fetching the set contents it names. The shared reader for a new applier, `knp status`, live explain,
  * history and a starting compiler. Versions are not judged here (epoch, future seq, stale): the caller does.
  */
-export async function readNodeHead(t: NodeTransport, node: string, cache = new SetCache()): Promise<NodeHead> {
-  // a DELTA names the stream sequence of the FULL its chain starts at (FULL_SEQ_HEADER, a hint, not
+export async function readNodeHead(t: NodeReader, node: string, cache = new SetCache(), manifests = new ManifestCache()): Promise<NodeHead> {
+  // a DELTA (or pointer) names the stream sequence of the FULL its chain starts at (FULL_SEQ_HEADER, a hint, not
   // signed): reading from there skips the older messages; a hint that leads nowhere means reading it all
   const from = await chainStartHint(t, node);
-  const hinted = from > 1 ? await readChain(t, node, cache, from) : undefined;
-  return hinted?.head !== undefined ? hinted : readChain(t, node, cache, 1);
+  const hinted = from > 1 ? await readChain(t, node, cache, manifests, from) : undefined;
+  return hinted?.head !== undefined ? hinted : readChain(t, node, cache, manifests, 1);
 }
 
 /** The last message on a node's subject, if any. */
-async function lastOnSubject(t: NodeTransport, node: string): Promise<StoredMsg | undefined> {
+async function lastOnSubject(t: NodeReader, node: string): Promise<StoredMsg | undefined> {
   const n = names(t.prefix);
   try {
     return await t.jsm.streams.getMessage(n.rulesStream, { last_by_subj: n.rulesSubject(node) });
@@ -196,19 +252,19 @@ async function lastOnSubject(t: NodeTransport, node: string): Promise<StoredMsg 
 }
 
 /** Where the newest chain of a node's subject starts, by its last message: the hint of a DELTA, else 1. */
-async function chainStartHint(t: NodeTransport, node: string): Promise<number> {
+async function chainStartHint(t: NodeReader, node: string): Promise<number> {
   const m = await lastOnSubject(t, node);
   const hint = Number(m?.header?.get(FULL_SEQ_HEADER) || NaN);
   return m !== undefined && Number.isSafeInteger(hint) && hint >= 1 && hint <= m.seq ? hint : 1;
 }
 
-async function readChain(t: NodeTransport, node: string, cache: SetCache, fromSeq: number): Promise<NodeHead> {
+async function readChain(t: NodeReader, node: string, cache: SetCache, manifests: ManifestCache, fromSeq: number): Promise<NodeHead> {
   const retained = await readNodeSubject(t, node, { fromSeq, reportUnreadable: true });
   const refused: { seq: number; reason: RefusalReason | 'wrong-base'; detail: string }[] = [];
   const messages: NodeMessage[] = [];
   const seqs: number[] = [];
   for (const m of retained) {
-    const check = checkRetained(t, node, m);
+    const check = await checkRetained(t, node, m, manifests);
     if (check.kind === 'refuse') refused.push({ seq: m.seq, reason: check.reason, detail: check.detail });
     else {
       for (const set of check.legacy?.sets ?? []) cache.add(set);
@@ -233,8 +289,11 @@ type RetainedCheck =
   | { readonly kind: 'ok'; readonly message: NodeMessage; /** schema 1: the whole rule set, its sets inline */ readonly legacy?: RuleSet }
   | { readonly kind: 'refuse'; readonly reason: RefusalReason; readonly detail: string };
 
-/** One retained message of `node`'s subject, checked (signature, statement, shape); a whole rule set of schema 1 is read as a FULL. */
-function checkRetained(t: NodeTransport, node: string, m: RetainedMessage): RetainedCheck {
+/**
+ * One retained message of `node`'s subject, checked (signature, statement, shape; a pointer with its
+ * manifest, refused when that cannot be had); a whole rule set of schema 1 is read as a FULL.
+ */
+async function checkRetained(t: NodeReader, node: string, m: RetainedMessage, manifests: ManifestCache): Promise<RetainedCheck> {
   if (m.unreadable !== undefined) return { kind: 'refuse', reason: 'malformed', detail: `unreadable: ${m.unreadable}` };
   const received = receivedRuleSet(m.headers, m.payload);
   if (!isNodeMessagePayload(m.payload)) {
@@ -244,7 +303,13 @@ function checkRetained(t: NodeTransport, node: string, m: RetainedMessage): Reta
     const rs = legacyRuleSet(m.payload);
     return { kind: 'ok', message: fullMessage(rs).message, legacy: rs };
   }
-  const check = checkNodeMessage(received, t.trust, node);
+  let check;
+  try {
+    check = await checkSubjectMessage(t, node, m.headers, m.payload, manifests);
+  } catch (err) {
+    if (!(err instanceof SetUnavailableError)) throw err;
+    return { kind: 'refuse', reason: 'malformed', detail: err.message };
+  }
   return check.kind === 'ok' ? { kind: 'ok', message: check.value } : check;
 }
 
@@ -255,7 +320,7 @@ function checkRetained(t: NodeTransport, node: string, m: RetainedMessage): Reta
 export type WriteOutcome = {
   readonly decision: 'publish' | 'adopt' | 'behind';
   readonly ruleSet?: RuleSet | undefined;
-  readonly kind?: 'full' | 'delta';
+  readonly kind?: 'full' | 'delta' | 'pointer';
   readonly bytes?: number;
   readonly subjectSeq: number;
   readonly duplicate?: boolean;
@@ -274,6 +339,12 @@ export type NodeWriterOptions = {
   /** The writer's clock in ms (tests move it). */
   readonly now?: () => number;
 };
+
+/** A pointer planned for a node: its manifest (stored, under `hash`) and the head content it applies on. */
+type PlannedPointer = { readonly manifest: EventManifest; readonly hash: string; readonly base: string };
+
+/** Node publishes in flight at once in `publishMany` (each its own subject; one node's never interleave). */
+const PUBLISHES_IN_FLIGHT = 8;
 
 /** What a writer holds of a node's subject; `fullSeq`: the stream sequence of the FULL the head's chain starts at. */
 type Held = { head: ChainHead | undefined; subjectSeq: number; overwrite?: boolean; fullSeq?: number | undefined };
@@ -294,6 +365,7 @@ export class NodeWriter {
   private readonly latest = new Map<string, { readonly set: AddressSet; readonly depth: number; readonly storedAt: number }>();
   /** Contents being stored now, by `<id>.<hash>`: concurrent publishes naming one content store it once. */
   private readonly storing = new Map<string, Promise<void>>();
+  private readonly manifests = new ManifestCache();
   private readonly n: Names;
   private readonly trustMs: number;
   private readonly now: () => number;
@@ -362,6 +434,100 @@ export class NodeWriter {
   }
 
   /**
+   * Publishes the rule sets of one evaluation (one per node). The nodes whose only change is set contents,
+   * when at least MANIFEST_MIN_NODES of them, get an unsigned pointer to a signed manifest naming the changed
+   * sets once (manifest.ts), so an event that changes a set used on every node costs ~200 bytes a node, not a
+   * signed DELTA each. Every other node, and any pointer that meets a conflict, goes through `publish`.
+   * Results in the order given; one node's failure does not stop the others.
+   */
+  async publishMany(ruleSets: readonly RuleSet[], headers?: ReadonlyMap<string, string>, plan: { readonly perManifest?: number; readonly min?: number } = {}): Promise<PromiseSettledResult<WriteOutcome>[]> {
+    let pointers = new Map<string, PlannedPointer>();
+    try {
+      pointers = await this.planAndStore(ruleSets, plan);
+    } catch {
+      // the plain path decides and reports each node on its own
+    }
+    const out: PromiseSettledResult<WriteOutcome>[] = new Array(ruleSets.length);
+    await inPool([...ruleSets.keys()], PUBLISHES_IN_FLIGHT, async (i) => {
+      const ruleSet = ruleSets[i]!;
+      try {
+        const planned = pointers.get(ruleSet.node);
+        const viaPointer = planned && (await this.publishPointer(ruleSet, planned, headers));
+        out[i] = { status: 'fulfilled', value: viaPointer ?? (await this.publish(ruleSet, headers)) };
+      } catch (err) {
+        out[i] = { status: 'rejected', reason: err };
+      }
+    });
+    return out;
+  }
+
+  /** Which nodes get a pointer (planPointers on the heads held or read), with the sets and manifests stored. */
+  private async planAndStore(ruleSets: readonly RuleSet[], plan: { readonly perManifest?: number; readonly min?: number }): Promise<Map<string, PlannedPointer>> {
+    const out = new Map<string, PlannedPointer>();
+    if (ruleSets.length < (plan.min ?? MANIFEST_MIN_NODES)) return out;
+    const candidates: PointerCandidate[] = [];
+    await inPool(ruleSets, PUBLISHES_IN_FLIGHT, async (next) => {
+      const at = this.heads.get(next.node) ?? (await this.read(next.node));
+      const base = at.head?.ruleSet;
+      if (!base || at.overwrite || at.head!.sinceFull >= MAX_DELTAS || base.contentHash === next.contentHash) return;
+      if (!sameEpoch(base.version.epoch, next.version.epoch) || compareVersions(base.version, next.version) >= 0) return;
+      candidates.push({ base, next, delta: deltaMessage(base, next).message });
+    });
+    const planned = planPointers(candidates, plan);
+    if (planned.manifests.length === 0) return out;
+    await this.storeSets(planned.sets);
+    for (const { manifest, nodes } of planned.manifests) {
+      const hash = await this.storeManifest(manifest);
+      for (const node of nodes) out.set(node, { manifest, hash, base: this.heads.get(node)!.head!.ruleSet.contentHash });
+    }
+    return out;
+  }
+
+  /** The pointer for `ruleSet` over the head it was planned on; undefined (the plain path decides) when the subject moved meanwhile. */
+  private async publishPointer(ruleSet: RuleSet, planned: PlannedPointer, headers?: ReadonlyMap<string, string>): Promise<WriteOutcome | undefined> {
+    const node = ruleSet.node;
+    const at = this.heads.get(node);
+    const message = pointerFor(planned.manifest, planned.hash, node);
+    if (!at?.head || at.overwrite || at.head.ruleSet.contentHash !== planned.base || !message) return undefined;
+    const h = natsHeaders();
+    for (const [k, v] of headers ?? []) h.set(k, v);
+    if (at.fullSeq !== undefined) h.set(FULL_SEQ_HEADER, String(at.fullSeq));
+    const data = Buffer.from(pointerText(planned.hash), 'utf8');
+    try {
+      const ack = await this.t.js.publish(this.n.rulesSubject(node), data, {
+        msgID: `${node}:${ruleSet.version.epoch}:${ruleSet.version.seq}:${at.subjectSeq}`,
+        headers: h,
+        expect: { lastSubjectSequence: at.subjectSeq },
+      });
+      if (ack.duplicate) {
+        // another writer stored this version over the same subject state first: the plain path reads and adopts it
+        this.heads.delete(node);
+        return undefined;
+      }
+      this.heads.set(node, { head: advanceHead(at.head, message, ruleSet), subjectSeq: ack.seq, fullSeq: at.fullSeq });
+      return { decision: 'publish', ruleSet, kind: 'pointer', bytes: data.length, subjectSeq: ack.seq };
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+      this.heads.delete(node);
+      return undefined;
+    }
+  }
+
+  /** Stores a manifest (signed, under its hash) before any pointer names it; returns its hash. */
+  private async storeManifest(manifest: EventManifest): Promise<string> {
+    const { text, hash } = encodeManifest(manifest);
+    const h = natsHeaders();
+    for (const [k, v] of transportHeaders(this.t.signer, manifestStatement(manifest))) h.set(k, v);
+    const subject = this.n.setSubject(MANIFEST_SET_ID, hash);
+    await publishLarge(this.t.js, subject, Buffer.from(text, 'utf8'), {
+      maxPayload: this.t.maxPayload,
+      msgID: `${subject}@${Math.floor(this.now() / Math.max(1, this.trustMs / 2))}`,
+      headers: h,
+    });
+    return hash;
+  }
+
+  /**
    * Background compaction: once FULL_EVERY deltas follow the newest FULL, a FULL of the head's own content and
    * version (a reader holding it acks it as stale, no kernel write), so later readers start closer to the head
    * and no event pays for a FULL. Returns whether one was published; a conflicting publish skips it.
@@ -403,7 +569,7 @@ export class NodeWriter {
   private async read(node: string): Promise<Held> {
     let read: NodeHead;
     try {
-      read = await readNodeHead(this.t, node, this.cache);
+      read = await readNodeHead(this.t, node, this.cache, this.manifests);
     } catch (err) {
       if (!(err instanceof SetUnavailableError)) throw err;
       // the head names set contents no reader can rebuild (a broken or swept delta chain): publish a FULL
@@ -516,11 +682,12 @@ export async function sweepSets(t: NodeTransport, opts: { readonly graceMs: numb
   const now = opts.now ?? Date.now();
   const n = names(t.prefix);
   const named: SetRef[] = [];
+  const manifests = new ManifestCache();
   const rules = await t.jsm.streams.info(n.rulesStream, { subjects_filter: n.rulesSubjects });
   const nodes = Object.keys(rules.state.subjects ?? {}).flatMap((s) => n.nodeOfRulesSubject(s) ?? []);
   for (const node of nodes) {
     for (const m of await readNodeSubject(t, node, { skipUnreadable: true })) {
-      const check = checkRetained(t, node, m);
+      const check = await checkRetained(t, node, m, manifests);
       // a whole rule set of schema 1 carries its sets: it names nothing in the store
       if (check.kind === 'ok' && check.legacy === undefined) named.push(...namedSetRefs(check.message));
     }

@@ -5,3 +5,4 @@ export * from './node-chain.js';
 export * from './parse.js';
 export * from './statement.js';
 export * from './set-sweep.js';
+export * from './manifest.js';

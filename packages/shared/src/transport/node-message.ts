@@ -1,5 +1,6 @@
 import { addressSetHash, contentHash, makeRuleSet, type AddressSet, type LocalPod, type Rule, type RuleSet, type RuleSetVersion, type TierRule } from '../ruleset.js';
 import { applyList, diffList, isEmptyDelta, type ListDelta } from './list-delta.js';
+import { pointerRefs, type PointerNodeMessage } from './manifest.js';
 import { setRefOf, type SetRef } from './set-content.js';
 
 /**
@@ -35,7 +36,8 @@ export type DeltaNodeMessage = {
   readonly sets?: ListDelta<SetRef>;
 };
 
-export type NodeMessage = FullNodeMessage | DeltaNodeMessage;
+/** FULL and DELTA travel signed on the subject; a pointer is read there and made whole with its signed manifest (manifest.ts). */
+export type NodeMessage = FullNodeMessage | DeltaNodeMessage | PointerNodeMessage;
 
 const byUid = (p: LocalPod): string => p.uid;
 const byId = (x: { readonly id: string }): string => x.id;
@@ -83,7 +85,8 @@ export type Expansion =
 
 /**
  * The RuleSet a node message stands for. A DELTA applies only on exactly its base (`base` is the reader's
- * current content: the same contentHash, else `wrong-base`); the result must hash to `contentHash`, so a
+ * current content: the same contentHash, else `wrong-base`), a pointer on the reader's content (a result
+ * other than its manifest's hash for the node is `wrong-base`); the result must hash to `contentHash`, so a
  * version is never expanded with members of another. Pure: the reader's current rules stay untouched.
  */
 export function expandNodeMessage(message: NodeMessage, base: RuleSet | undefined, lookup: SetLookup): Expansion {
@@ -92,6 +95,12 @@ export function expandNodeMessage(message: NodeMessage, base: RuleSet | undefine
     ({ pods, rules } = message);
     tierRules = message.tierRules ?? [];
     refs = message.sets;
+  } else if (message.kind === 'pointer') {
+    // no base named: the manifest's signed hash for this node decides whether it fits the content held
+    if (base === undefined || base.node !== message.node) return { kind: 'refuse', reason: 'wrong-base', detail: 'a pointer, and the reader holds nothing of this node' };
+    ({ pods, rules } = base);
+    tierRules = base.tierRules ?? [];
+    refs = pointerRefs(base.sets.map(setRefOf), message.sets);
   } else {
     if (base === undefined || base.contentHash !== message.base.contentHash || base.node !== message.node)
       return { kind: 'refuse', reason: 'wrong-base', detail: `delta on ${message.base.contentHash.slice(0, 12)}, the reader holds ${base ? base.contentHash.slice(0, 12) : 'nothing'}` };
@@ -114,6 +123,8 @@ export function expandNodeMessage(message: NodeMessage, base: RuleSet | undefine
   if (missing.length > 0) return { kind: 'missing', refs: missing };
   const content = { node: message.node, pods, rules, sets, ...(tierRules.length > 0 ? { tierRules } : {}) };
   const actual = contentHash(content);
+  // a pointer that does not reach its node's hash from this base was meant for another base: this reader missed a message
+  if (actual !== message.contentHash && message.kind === 'pointer') return { kind: 'refuse', reason: 'wrong-base', detail: `pointer on this base reaches ${actual.slice(0, 12)}, its manifest says ${message.contentHash.slice(0, 12)}` };
   if (actual !== message.contentHash) return { kind: 'refuse', reason: 'hash-mismatch', detail: `content hashes to ${actual.slice(0, 12)}, message says ${message.contentHash.slice(0, 12)}` };
   return { kind: 'ok', ruleSet: makeRuleSet(content, message.version) };
 }

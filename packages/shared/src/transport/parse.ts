@@ -1,6 +1,7 @@
 import type { RuleSetVersion } from '../ruleset.js';
 import type { ListDelta } from './list-delta.js';
 import { NODE_MESSAGE_SCHEMA, type NodeMessage } from './node-message.js';
+import type { EventManifest } from './manifest.js';
 import type { SetContent } from './set-content.js';
 
 /**
@@ -40,6 +41,33 @@ function decode(payload: Uint8Array | string): Parsed<Obj> {
  */
 export function isNodeMessagePayload(payload: Uint8Array): boolean {
   return Buffer.from(payload.subarray(0, 16)).toString('utf8').startsWith(`{"schema":${NODE_MESSAGE_SCHEMA},`);
+}
+
+/** Whether a node subject's payload is a pointer (an unsigned reference to an event manifest): writers put schema and kind first. */
+export function isPointerPayload(payload: Uint8Array): boolean {
+  return Buffer.from(payload.subarray(0, 32)).toString('utf8').startsWith(`{"schema":${NODE_MESSAGE_SCHEMA},"kind":"pointer",`);
+}
+
+/** A pointer's payload: the hash of the manifest it names. */
+export function parsePointer(payload: Uint8Array | string): Parsed<{ readonly manifest: string }> {
+  const d = decode(payload);
+  if (d.kind !== 'ok') return d;
+  const v = d.value;
+  if (v.schema !== NODE_MESSAGE_SCHEMA || v.kind !== 'pointer' || !isHash(v.manifest)) return { kind: 'malformed', detail: 'pointer: not {schema: 2, kind: "pointer", manifest: sha256}' };
+  return { kind: 'ok', value: { manifest: v.manifest } };
+}
+
+/** An event manifest from its payload (its hash and signature are checked by the caller). */
+export function parseManifest(payload: Uint8Array | string): Parsed<EventManifest> {
+  const d = decode(payload);
+  if (d.kind !== 'ok') return d;
+  const v = d.value;
+  const bad = (detail: string): Parsed<EventManifest> => ({ kind: 'malformed', detail: `manifest: ${detail}` });
+  if (v.schema !== NODE_MESSAGE_SCHEMA || v.kind !== 'manifest') return bad('not {schema: 2, kind: "manifest"}');
+  if (!isVersion(v.version)) return bad('version is not {epoch: string, seq: integer}');
+  if (!Array.isArray(v.sets) || !v.sets.every(isRef)) return bad('sets is not a list of {id, hash}');
+  if (!Array.isArray(v.nodes) || !v.nodes.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && isHash(e[1]))) return bad('nodes is not a list of [node, sha256]');
+  return { kind: 'ok', value: v as unknown as EventManifest };
 }
 
 /** A node message (schema 2, FULL or DELTA) from its payload. */

@@ -1,3 +1,4 @@
+import { manifestRef } from './manifest.js';
 import type { NodeMessage } from './node-message.js';
 import type { SetRef } from './set-content.js';
 
@@ -23,8 +24,12 @@ export type StoredSetContent = { readonly ref: SetRef; readonly ageMs: number; r
 
 export type SetSweep = { readonly keep: readonly SetRef[]; readonly purge: readonly SetRef[] };
 
-/** The set contents a node message names: a FULL's sets, a DELTA's put sets (its unchanged ones are named by the messages before it). */
+/**
+ * The set contents a node message names: a FULL's sets, a DELTA's put sets (its unchanged ones are named by
+ * the messages before it), a pointer's manifest and the sets it changes.
+ */
 export function namedSetRefs(m: NodeMessage): readonly SetRef[] {
+  if (m.kind === 'pointer') return [...m.sets, manifestRef(m.manifest)];
   return m.kind === 'full' ? m.sets : (m.sets?.put ?? []).map(([, ref]) => ref);
 }
 

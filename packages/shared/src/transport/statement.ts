@@ -1,10 +1,11 @@
-import { canonicalJson } from '../canonical.js';
+import { canonicalJson, sha256 } from '../canonical.js';
 import type { ReceivedRuleSet } from '../signing/check-rule-set.js';
 import type { SigningKey } from '../signing/keys.js';
 import { STATEMENT_HEADER } from '../signing/statement.js';
 import { checkSignature, signatureHeaders, type RefusalReason, type Trust } from '../signing/trust.js';
 import type { NodeMessage } from './node-message.js';
-import { parseNodeMessage, parseSetContent } from './parse.js';
+import { encodeManifest, manifestRef, type EventManifest } from './manifest.js';
+import { parseManifest, parseNodeMessage, parseSetContent } from './parse.js';
 import { setContentRef, type SetContent, type SetRef } from './set-content.js';
 
 /**
@@ -16,6 +17,7 @@ import { setContentRef, type SetContent, type SetRef } from './set-content.js';
 export type NodeMessageStatement = { readonly node: string; readonly epoch: string; readonly seq: number; readonly contentHash: string; readonly base?: string };
 export type SetStatement = { readonly set: string; readonly hash: string };
 
+/** A pointer's is the one its manifest signs for the node (no base: the hash is checked on the reader's content). */
 export function nodeMessageStatement(m: NodeMessage): NodeMessageStatement {
   return { node: m.node, epoch: m.version.epoch, seq: m.version.seq, contentHash: m.contentHash, ...(m.kind === 'delta' ? { base: m.base.contentHash } : {}) };
 }
@@ -61,6 +63,23 @@ export function checkSetContent(received: ReceivedRuleSet, trust: Trust, ref: Se
   if (result.kind !== 'ok') return result;
   const got = setContentRef(result.value);
   return got.id === ref.id && got.hash === ref.hash ? result : refuse('hash-mismatch', `store message provides ${got.id}.${got.hash.slice(0, 12)}, wanted ${ref.id}.${ref.hash.slice(0, 12)}`);
+}
+
+/** The set store statement of a manifest: `{set: MANIFEST_SET_ID, hash}`, the hash of its bytes. */
+export function manifestStatement(manifest: EventManifest): SetStatement {
+  return manifestStatementOf(encodeManifest(manifest).hash);
+}
+
+function manifestStatementOf(hash: string): SetStatement {
+  const ref = manifestRef(hash);
+  return { set: ref.id, hash: ref.hash };
+}
+
+/** A manifest fetched as `hash`: signed, well formed, and its bytes hashing to `hash`. */
+export function checkManifest(received: ReceivedRuleSet, trust: Trust, hash: string): TransportCheck<EventManifest> {
+  const actual = sha256(Buffer.from(received.body).toString('utf8'));
+  if (actual !== hash) return refuse('hash-mismatch', `manifest bytes hash to ${actual.slice(0, 12)}, wanted ${hash.slice(0, 12)}`);
+  return checked(received, trust, parseManifest, () => canonicalJson(manifestStatementOf(hash)));
 }
 
 function refuse(reason: RefusalReason, detail: string): { kind: 'refuse'; reason: RefusalReason; detail: string } {
