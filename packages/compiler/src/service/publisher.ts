@@ -8,9 +8,11 @@ import type { Session } from './session.js';
 
 /**
  * Nodes compiled, then published together (NodeWriter.publishMany: those whose only change is set contents
- * share one signed manifest). Bounded, so a backlog over every node does not hold every rule set at once.
+ * share one signed manifest; a manifest holds MANIFEST_NODES = 32). While one batch publishes, the next
+ * compiles, yielding to I/O between nodes, so publishing overlaps compiling; at most two batches of rule
+ * sets are held at once.
  */
-const PUBLISH_BATCH = 256;
+const PUBLISH_BATCH = 32;
 
 export type Published = { readonly compiled: number; readonly published: number; readonly compileMs: number };
 
@@ -22,6 +24,8 @@ export type PublishHooks = {
   readonly failed?: () => void;
 };
 
+const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * Compiles `nodes` at the folded state `at` and publishes those whose content differs from what the
  * session holds, PUBLISH_BATCH nodes at a time.
@@ -30,9 +34,8 @@ export async function publishNodes(s: Session, at: ClusterState, nodes: readonly
   const version = { epoch: s.epoch, seq: at.seq };
   let compiled = 0, published = 0, compileMs = 0;
   let batch: RuleSet[] = [];
-  const flush = async (): Promise<void> => {
-    const ruleSets = batch;
-    batch = [];
+  let publishing: Promise<void> | undefined;
+  const publish = async (ruleSets: readonly RuleSet[]): Promise<void> => {
     if (ruleSets.length === 0) return;
     const outcomes = await s.rules.publishMany(ruleSets, hooks.receivedAtMs);
     ruleSets.forEach((ruleSet, i) => {
@@ -44,14 +47,16 @@ export async function publishNodes(s: Session, at: ClusterState, nodes: readonly
     const { ruleSet } = compileNode(at, node, version);
     compileMs += performance.now() - t0;
     compiled += 1;
-    if (isHeld(s.view.get(node), ruleSet)) {
-      s.dirty.delete(node);
-      continue;
-    }
-    batch.push(ruleSet);
-    if (batch.length >= PUBLISH_BATCH) await flush();
+    if (!isHeld(s.view.get(node), ruleSet)) batch.push(ruleSet);
+    else s.dirty.delete(node);
+    if (batch.length >= PUBLISH_BATCH) {
+      await publishing;
+      publishing = publish(batch);
+      batch = [];
+    } else if (publishing) await yieldToIo();
   }
-  await flush();
+  await publishing;
+  await publish(batch);
   return { compiled, published, compileMs };
 }
 
