@@ -258,8 +258,12 @@ Service('pointers: a set-only change arrives as a pointer to a signed manifest a
   assert.equal(kernel.loads.map((l) => l.seq), [1, 2, 3]);
   const desired = (await new FactsReader(ctx.nc, env.prefix).read()).desired.find((d) => d.node === NODE);
   assert.equal([desired?.version?.seq, desired?.hash, desired?.error], [3, bigVersion(3).contentHash, undefined]);
-  // a pointer naming a manifest with no entry for this node: refused, the rules in force stay
-  await ctx.nc.jetstream().publish(names(env.prefix).rulesSubject(NODE), Buffer.from(pointerText('f'.repeat(64))));
+  // a pointer naming a manifest that is not in the store: the subject is read again at once (no retries
+  // holding a delivery slot), the rules in force stay
+  const forged = (await ctx.nc.jetstream().publish(names(env.prefix).rulesSubject(NODE), Buffer.from(pointerText('f'.repeat(64))))).seq;
+  await drained(ctx, env, forged);
+  assert.is(handle.record().error, undefined);
+  assert.equal(kernel.loads.map((l) => l.seq), [1, 2, 3]);
   const [four] = await writer.publishMany([bigVersion(4)], undefined, { min: 1 });
   assert.is(four?.status === 'fulfilled' && four.value.kind, 'delta', 'the writer moved on past the forged pointer');
   await waitFor('seq 4 applied past the forged pointer', () => handle.record().version?.seq === 4);

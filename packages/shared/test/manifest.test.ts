@@ -3,10 +3,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   addressSetHash, canonicalJson, checkManifest, deltaMessage, encodeManifest, expandNodeMessage, generateSigningKeyPair, isPointerPayload, keyIdOf,
-  makeRuleSet, manifestStatement, namedSetRefs, parseManifest, parsePointer, planPointers, pointerFor, pointerText, signingKeyFrom, transportHeaders,
+  fullMessage, makeRuleSet, manifestStatement, namedSetRefs, reconstructNewest, parseManifest, parsePointer, planPointers, pointerFor, pointerText, signingKeyFrom, transportHeaders,
   KEY_ID_HEADER, MANIFEST_SET_ID, SIGNATURE_HEADER, STATEMENT_HEADER,
   type AddressSet, type EventManifest, type PointerCandidate, type RuleSet, type SetRef, type Trust,
 } from '../src/index.js';
+import { ManifestCache } from '../src/nats/index.js';
 
 /**
  * Event manifests and pointers, pure: which nodes of one publish get a pointer, that a pointer expanded on
@@ -85,10 +86,45 @@ Plan('a pointer on another base, or with no base, is wrong-base; it names its ma
   assert.is(pointerFor(manifest, hash, 'node-9'), undefined, 'no entry: no pointer message');
 });
 
+Plan('an old pointer published again after newer ones is no step back for a reader rebuilding the chain', () => {
+  const at = (seq: number) => nodeAt('node-0', seq, [everyone(seq)]);
+  const pointerTo = (from: number, to: number) => {
+    const cs = [candidate(at(from), at(to)), ...nodes(3).map((n) => candidate(nodeAt(n, from, [everyone(from)]), nodeAt(n, to, [everyone(to)])))];
+    const { manifest } = planPointers(cs, { min: 4 }).manifests[0]!;
+    return pointerFor(manifest, encodeManifest(manifest).hash, 'node-0')!;
+  };
+  const p2 = pointerTo(1, 2), p3 = pointerTo(2, 3);
+  const out = reconstructNewest([fullMessage(at(1)).message, p2, p3, p2], lookupOf(everyone(1), everyone(2), everyone(3)));
+  assert.is(out.kind === 'ok' && out.head.ruleSet.version.seq, 3);
+  assert.is(out.kind === 'ok' && out.skipped, 1);
+});
+
+Plan('manifest fetches are shared while in flight, and a failed one is tried again', async () => {
+  const cache = new ManifestCache(2);
+  let calls = 0;
+  const ok = { kind: 'ok', value: manifestOf(1) } as const;
+  const fetch = () => { calls += 1; return new Promise<typeof ok>((resolve) => setTimeout(() => resolve(ok), 5)); };
+  const [a, b] = await Promise.all([cache.fetch('h1', fetch), cache.fetch('h1', fetch)]);
+  assert.is(calls, 1);
+  assert.is(a, b);
+  let fail = true;
+  const flaky = () => { calls += 1; return fail ? Promise.reject(new Error('not yet')) : Promise.resolve(ok); };
+  await cache.fetch('h2', flaky).catch(() => undefined);
+  fail = false;
+  assert.is((await cache.fetch('h2', flaky)).kind, 'ok');
+  assert.is(calls, 3);
+  await cache.fetch('h3', fetch);
+  await cache.fetch('h1', fetch); // evicted (two held, least recently used out): fetched again
+  assert.is(calls, 5);
+});
+
 const Check = suite('manifests: signature, bytes and shape at the edge');
 const key = signingKeyFrom(createPrivateKey(generateSigningKeyPair().privatePem));
 const other = signingKeyFrom(createPrivateKey(generateSigningKeyPair().privatePem));
 const trust: Trust = { mode: 'signed', keys: new Map([[keyIdOf(key.publicKey), key.publicKey]]) };
+function manifestOf(seq: number): EventManifest {
+  return { schema: 2, kind: 'manifest', version: { epoch: EPOCH, seq }, sets: [], nodes: [] };
+}
 const manifest: EventManifest = { schema: 2, kind: 'manifest', version: { epoch: EPOCH, seq: 7 }, sets: [{ id: 'pall', hash: addressSetHash(everyone(7)) }], nodes: [['node-0', 'a'.repeat(64)]] };
 const received = (headers: ReadonlyMap<string, string>, text: string) => ({
   statement: headers.get(STATEMENT_HEADER), signature: { keyId: headers.get(KEY_ID_HEADER), signature: headers.get(SIGNATURE_HEADER) }, body: Buffer.from(text),

@@ -101,8 +101,9 @@ export class FactsReader {
     } catch (err) {
       desired = { node, error: `newest rule set (stream seq ${m.seq}) unreadable: ${(err as Error).message}` };
     }
-    // a seq past the events stream's last may be reached later: judge it again then
-    if (!desired.error?.includes('future-seq')) this.desiredCache.set(subject, { seq: m.seq, desired });
+    // a seq past the events stream's last may be reached later, and a read that failed (a part or a
+    // pointer's manifest not fetched) may succeed: judge those again next time
+    if (!desired.error?.includes('future-seq') && !desired.error?.includes(') unreadable: ')) this.desiredCache.set(subject, { seq: m.seq, desired });
     return desired;
   }
 }

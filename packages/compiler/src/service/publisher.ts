@@ -52,6 +52,8 @@ export async function publishNodes(s: Session, at: ClusterState, nodes: readonly
     if (batch.length >= PUBLISH_BATCH) {
       await publishing;
       publishing = publish(batch);
+      // a failure is thrown at the next await of it, never an unhandled rejection while the next batch compiles
+      publishing.catch(() => undefined);
       batch = [];
     } else if (publishing) await yieldToIo();
   }

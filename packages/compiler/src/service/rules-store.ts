@@ -36,7 +36,10 @@ export class RulesStore {
   ) {
     this.n = names(prefix);
     this.transport = { js, jsm, prefix, maxPayload, trust: trusted.trust, signer: trusted.signer };
-    this.writer = new NodeWriter(this.transport, new SetCache(), { usable: (rs) => this.usable(rs) });
+    this.writer = new NodeWriter(this.transport, new SetCache(), {
+      usable: (rs) => this.usable(rs),
+      onPointerError: (err) => this.log.warn({ err }, 'storing an event manifest failed: its nodes were published as FULL or DELTA'),
+    });
   }
 
   /**

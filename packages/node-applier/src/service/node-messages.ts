@@ -1,4 +1,4 @@
-import { compareVersions, expandNodeMessage, statementOf, statementText, type NodeMessage, type RuleSet } from '@knp/shared';
+import { compareVersions, expandNodeMessage, statementOf, statementText, type NodeMessage, type RuleSet, type RuleSetVersion } from '@knp/shared';
 import { ManifestCache, SetCache, SetUnavailableError, checkSubjectMessage, fetchSets, readNodeHead, type NodeReader } from '@knp/shared/nats';
 import type { MsgHdrs } from 'nats';
 import type { Handled } from './handling.js';
@@ -20,8 +20,16 @@ export async function expandForApplier(t: NodeReader, node: string, payload: Uin
   const cache = new SetCache();
   const manifests = new ManifestCache();
   try {
-    // a pointer is checked by its manifest's signature (fetched: not there yet is a read error, retried)
-    const check = await checkSubjectMessage(t, node, headers, payload, manifests);
+    // a pointer is checked by its manifest's signature. A manifest is stored before any pointer names it, so
+    // one not in the store is a forged pointer (or one so old its manifest was swept): the node's newest
+    // version is rebuilt from the subject at once, instead of holding a delivery slot through retries
+    let check;
+    try {
+      check = await checkSubjectMessage(t, node, headers, payload, manifests);
+    } catch (err) {
+      if (!(err instanceof SetUnavailableError)) throw err;
+      return rebuilt(t, node, cache, manifests, undefined);
+    }
     if (check.kind === 'refuse') return { kind: 'refused', reason: check.reason, detail: check.detail };
     const message: NodeMessage = check.value;
     let expansion = expandNodeMessage(message, base, cache.get);
@@ -42,13 +50,18 @@ export async function expandForApplier(t: NodeReader, node: string, payload: Uin
     // a delta not newer than the rules in force (a redelivery, the durable resuming behind the catch-up)
     // would be stale once rebuilt: the rules in force stand for it, without reading the whole subject
     if (base && compareVersions(message.version, base.version) <= 0) return whole(base);
-    const newest = await readNodeHead(t, node, cache, manifests);
-    if (newest.head === undefined) return { kind: 'refused', reason: 'malformed', detail: 'a delta, and the subject holds no full version to build on', version: message.version };
-    return whole(newest.head.ruleSet);
+    return await rebuilt(t, node, cache, manifests, message.version);
   } catch (err) {
     if (err instanceof SetUnavailableError) return { kind: 'unreadable', err, chunkError: true, redeliveries };
     throw err;
   }
+}
+
+/** The node's newest version rebuilt from its subject (this applier missed something, or was sent a pointer to nothing). */
+async function rebuilt(t: NodeReader, node: string, cache: SetCache, manifests: ManifestCache, version: RuleSetVersion | undefined): Promise<Expanded | Handled> {
+  const newest = await readNodeHead(t, node, cache, manifests);
+  if (newest.head === undefined) return { kind: 'refused', reason: 'malformed', detail: 'the subject holds no full version to build on', ...(version ? { version } : {}) };
+  return whole(newest.head.ruleSet);
 }
 
 function whole(ruleSet: RuleSet): Expanded {

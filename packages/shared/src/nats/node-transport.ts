@@ -118,17 +118,27 @@ export async function fetchSets(t: NodeReader, refs: readonly SetRef[], cache: S
   await inPool(refs, IN_FLIGHT, (ref) => fetchSet(t, ref, cache).then(() => undefined));
 }
 
-/** Manifests a reader checked, by hash: a handful (one per event that reached this reader), bounded. */
+/**
+ * Manifests a reader fetched, by hash: the check's outcome, shared while the fetch is in flight (readers of
+ * many subjects ask for the same few manifests at once). Bounded, least recently used first out; a fetch
+ * that failed is forgotten so the next one tries again.
+ */
 export class ManifestCache {
-  private readonly manifests = new Map<string, EventManifest>();
-  constructor(private readonly max = 64) {}
-  get = (hash: string): EventManifest | undefined => this.manifests.get(hash);
-  add(hash: string, manifest: EventManifest): void {
-    this.manifests.set(hash, manifest);
+  private readonly manifests = new Map<string, Promise<TransportCheck<EventManifest>>>();
+  constructor(private readonly max = 256) {}
+  fetch(hash: string, fetch: () => Promise<TransportCheck<EventManifest>>): Promise<TransportCheck<EventManifest>> {
+    let p = this.manifests.get(hash);
+    if (p) this.manifests.delete(hash);
+    else p = fetch().catch((err: unknown) => {
+      if (this.manifests.get(hash) === p) this.manifests.delete(hash);
+      throw err;
+    });
+    this.manifests.set(hash, p);
     for (const oldest of this.manifests.keys()) {
       if (this.manifests.size <= this.max) break;
       this.manifests.delete(oldest);
     }
+    return p;
   }
 }
 
@@ -136,22 +146,20 @@ export class ManifestCache {
  * One manifest from the set store, checked (signature, bytes hashing to `hash`, shape). Not in the store, or
  * in parts that cannot be read: SetUnavailableError; present but refused: the refusal.
  */
-export async function fetchManifest(t: NodeReader, hash: string, cache: ManifestCache): Promise<TransportCheck<EventManifest>> {
-  const have = cache.get(hash);
-  if (have) return { kind: 'ok', value: have };
-  const n = names(t.prefix);
-  let m, data: Uint8Array | undefined;
-  try {
-    m = await t.jsm.streams.getMessage(n.setsStream, { last_by_subj: n.setSubject(MANIFEST_SET_ID, hash) });
-    data = await readLarge(t.jsm, n.setsStream, { subject: m.subject, data: m.data, headers: m.header });
-  } catch (err) {
-    if (isNotFound(err) || err instanceof ChunkError) throw new SetUnavailableError(`manifest ${hash.slice(0, 12)}: ${isNotFound(err) ? 'not in the store' : (err as Error).message}`, { cause: err });
-    throw err;
-  }
-  if (data === undefined) throw new SetUnavailableError(`manifest ${hash.slice(0, 12)}: a part, not a content`);
-  const check = checkManifest(receivedRuleSet(m.header, data), t.trust, hash);
-  if (check.kind === 'ok') cache.add(hash, check.value);
-  return check;
+export function fetchManifest(t: NodeReader, hash: string, cache: ManifestCache): Promise<TransportCheck<EventManifest>> {
+  return cache.fetch(hash, async () => {
+    const n = names(t.prefix);
+    let m, data: Uint8Array | undefined;
+    try {
+      m = await t.jsm.streams.getMessage(n.setsStream, { last_by_subj: n.setSubject(MANIFEST_SET_ID, hash) });
+      data = await readLarge(t.jsm, n.setsStream, { subject: m.subject, data: m.data, headers: m.header });
+    } catch (err) {
+      if (isNotFound(err) || err instanceof ChunkError) throw new SetUnavailableError(`manifest ${hash.slice(0, 12)}: ${isNotFound(err) ? 'not in the store' : (err as Error).message}`, { cause: err });
+      throw err;
+    }
+    if (data === undefined) throw new SetUnavailableError(`manifest ${hash.slice(0, 12)}: a part, not a content`);
+    return checkManifest(receivedRuleSet(m.header, data), t.trust, hash);
+  });
 }
 
 /**
@@ -263,8 +271,10 @@ async function readChain(t: NodeReader, node: string, cache: SetCache, manifests
   const refused: { seq: number; reason: RefusalReason | 'wrong-base'; detail: string }[] = [];
   const messages: NodeMessage[] = [];
   const seqs: number[] = [];
-  for (const m of retained) {
-    const check = await checkRetained(t, node, m, manifests);
+  // checked at once: each pointer fetches its manifest (shared by the many pointers naming the same one)
+  const checks = await Promise.all(retained.map((m) => checkRetained(t, node, m, manifests)));
+  for (const [i, m] of retained.entries()) {
+    const check = checks[i]!;
     if (check.kind === 'refuse') refused.push({ seq: m.seq, reason: check.reason, detail: check.detail });
     else {
       for (const set of check.legacy?.sets ?? []) cache.add(set);
@@ -338,6 +348,8 @@ export type NodeWriterOptions = {
   readonly storeTrustMs?: number;
   /** The writer's clock in ms (tests move it). */
   readonly now?: () => number;
+  /** Storing a publish's set contents or manifests failed: its nodes went the plain way (FULL or DELTA). */
+  readonly onPointerError?: (err: unknown) => void;
 };
 
 /** A pointer planned for a node: its manifest (stored, under `hash`) and the head content it applies on. */
@@ -444,8 +456,9 @@ export class NodeWriter {
     let pointers = new Map<string, PlannedPointer>();
     try {
       pointers = await this.planAndStore(ruleSets, plan);
-    } catch {
+    } catch (err) {
       // the plain path decides and reports each node on its own
+      this.opts.onPointerError?.(err);
     }
     const out: PromiseSettledResult<WriteOutcome>[] = new Array(ruleSets.length);
     await inPool([...ruleSets.keys()], PUBLISHES_IN_FLIGHT, async (i) => {
@@ -475,10 +488,11 @@ export class NodeWriter {
     });
     const planned = planPointers(candidates, plan);
     if (planned.manifests.length === 0) return out;
+    const bases = new Map(candidates.map((c) => [c.next.node, c.base.contentHash]));
     await this.storeSets(planned.sets);
     for (const { manifest, nodes } of planned.manifests) {
       const hash = await this.storeManifest(manifest);
-      for (const node of nodes) out.set(node, { manifest, hash, base: this.heads.get(node)!.head!.ruleSet.contentHash });
+      for (const node of nodes) out.set(node, { manifest, hash, base: bases.get(node)! });
     }
     return out;
   }
@@ -682,7 +696,8 @@ export async function sweepSets(t: NodeTransport, opts: { readonly graceMs: numb
   const now = opts.now ?? Date.now();
   const n = names(t.prefix);
   const named: SetRef[] = [];
-  const manifests = new ManifestCache();
+  // every manifest a retained pointer names, read once for the whole sweep
+  const manifests = new ManifestCache(Number.POSITIVE_INFINITY);
   const rules = await t.jsm.streams.info(n.rulesStream, { subjects_filter: n.rulesSubjects });
   const nodes = Object.keys(rules.state.subjects ?? {}).flatMap((s) => n.nodeOfRulesSubject(s) ?? []);
   for (const node of nodes) {

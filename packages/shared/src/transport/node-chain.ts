@@ -1,4 +1,4 @@
-import type { AddressSet, RuleSet } from '../ruleset.js';
+import { compareVersions, type AddressSet, type RuleSet } from '../ruleset.js';
 import { deltaMessage, expandNodeMessage, fullMessage, type NodeMessage, type SetLookup } from './node-message.js';
 import type { SetRef } from './set-content.js';
 
@@ -77,7 +77,9 @@ export function reconstructNewest(messages: readonly NodeMessage[], lookup: SetL
   for (const message of messages.slice(start)) {
     const expansion = expandNodeMessage(message, head?.ruleSet, lookup);
     if (expansion.kind === 'missing') return expansion;
-    if (expansion.kind === 'refuse') skipped += 1;
+    // a version older than the one reached (an old signed message, or an old pointer, published again)
+    // is no step forward: a writer never publishes one after a newer
+    if (expansion.kind === 'refuse' || (head && compareVersions(expansion.ruleSet.version, head.ruleSet.version) < 0)) skipped += 1;
     else head = advanceHead(head, message, expansion.ruleSet);
   }
   return head === undefined ? { kind: 'empty' } : { kind: 'ok', head, skipped, fullAt: start };
