@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  REJECTIONS_KEY, checkNodeMessage, checkRuleSet, isNodeMessagePayload, isPointerPayload, versionRefusal, compilerStatusKey, createLogger, generateSigningKeyPair, loadConfig,
+  REJECTIONS_KEY, checkNodeMessage, checkRuleSet, isNodeMessagePayload, versionRefusal, compilerStatusKey, createLogger, generateSigningKeyPair, loadConfig,
   loadTrustedKeys, makeRuleSet, names, signingKeyFrom, type ClusterEvent, type CompilerStatus, type RejectionsRecord, type RuleSet, type SigningSettings,
 } from '@knp/shared';
 import { ensureStreams, DEFAULT_STREAM_SETTINGS, receivedRuleSet, ruleSetMsgHeaders } from '@knp/shared/nats';
@@ -13,7 +13,7 @@ import { runCompiler, type CompilerHandle, type CompilerOptions } from '@knp/com
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
 import { waitFor } from '@knp/testing';
-import { NODES, contentOf, expectedContents, history, lastPublished, publishEvents, readRulesHistory } from '@knp/testing/history';
+import { NODES, contentOf, expectedContents, history, lastPublished, pointersOnRulesStream, publishEvents, readRulesHistory } from '@knp/testing/history';
 
 type Ctx = { dir: string; nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager; handles: CompilerHandle[]; n: number };
 const Service = suite<Ctx>('compiler service on JetStream');
@@ -77,17 +77,6 @@ async function assertHistorySane(ctx: Ctx, prefix: string): Promise<number> {
   return total;
 }
 
-/** Pointer messages on the rules stream (what two or more set-only nodes of one evaluation travel as). */
-async function pointersOnStream(ctx: Ctx, prefix: string): Promise<number> {
-  const { state } = await ctx.jsm.streams.info(names(prefix).rulesStream);
-  let pointers = 0;
-  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
-    const m = await ctx.jsm.streams.getMessage(names(prefix).rulesStream, { seq }).catch(() => undefined);
-    if (m && isPointerPayload(m.data)) pointers += 1;
-  }
-  return pointers;
-}
-
 Service('live following, a replay from scratch and one from a snapshot hold byte-identical rule sets for every node', async (ctx) => {
   const { prefix, epoch } = await setup(ctx);
   const events = history({ seed: 7, churn: 120, bigNode: 400 });
@@ -111,7 +100,7 @@ Service('live following, a replay from scratch and one from a snapshot hold byte
   assert.ok(sizeOfBig > MAX_PAYLOAD, `node-a's rule set (${sizeOfBig} bytes) is over the max payload and still arrived`);
   assert.equal(published.get(NODES[2])!.pods, [], 'a node whose last pod left has an empty rule set');
   const before = await assertHistorySane(ctx, prefix);
-  assert.ok((await pointersOnStream(ctx, prefix)) > 0, 'set-only changes travelled as pointers');
+  assert.ok((await pointersOnRulesStream(ctx.jsm, prefix)) > 0, 'set-only changes travelled as pointers');
 
   const scratch = await start(ctx, prefix, { ignoreSnapshots: true });
   const fromSnapshot = await start(ctx, prefix);

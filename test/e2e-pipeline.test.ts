@@ -14,6 +14,7 @@ import { NetnsCluster } from '@knp/sim';
 import { matrixMismatches } from '@knp/sim';
 import { inNetns } from '@knp/sim';
 import { waitFor } from '@knp/testing';
+import { pointersOnRulesStream } from '@knp/testing/history';
 import { RestartableNats, Service, knp, knpInit, knpStatus, syncApi, waitSynced } from '@knp/sim';
 
 /**
@@ -63,7 +64,10 @@ E2E.before(async (ctx) => {
   ctx.env = { KNP_NATS_URL: ctx.nats.url, KNP_PREFIX: PREFIX, KNP_LOG_LEVEL: 'info', KNP_HEARTBEAT_S: '1', KNP_TRUSTED_COMPILER_KEYS: join(ctx.dir, 'compiler.pub') };
   const logs = join(ctx.dir, 'logs');
   ctx.watcher = new Service('watcher', ['watcher'], { ...ctx.env, KUBECONFIG: kubeconfig }, logs);
-  ctx.compiler = new Service('compiler', ['compiler'], { ...ctx.env, KNP_SIGNING_KEY: join(ctx.dir, 'compiler.key') }, logs);
+  // the iptables run sends every set-only change as a pointer to a signed event manifest (one node is
+  // enough), so pointers reach a real kernel through a real applier; the nftables run keeps the default
+  const pointers: Record<string, string> = BACKEND === 'iptables' ? { KNP_POINTER_MIN_NODES: '1' } : {};
+  ctx.compiler = new Service('compiler', ['compiler'], { ...ctx.env, ...pointers, KNP_SIGNING_KEY: join(ctx.dir, 'compiler.key') }, logs);
   ctx.appliers = new Map(NODES.map((node) => [node, new Service(`applier-${node}`, ['applier'], {
     ...ctx.env, KNP_NODE_NAME: node, KNP_NETNS: ctx.cluster.netnsOf(node), KNP_STATE_DIR: join(ctx.dir, 'state'), KNP_BACKEND: BACKEND, KNP_RECONCILE_S: '5',
   }, logs)]));
@@ -253,7 +257,18 @@ E2E('kill -9 the compiler mid-stream and restart it: the same rule sets; knp rep
   }
   const wanted = (ref: string): boolean => ctx.standin.get('Pod', ref.split('/')[0], ref.split('/')[1]!)!.metadata.labels?.role === 'client';
   for (const from of ['y/a', 'y/b', 'z/c']) assert.is(await reaches(ctx, from, 'x/a'), wanted(from), `${from} -> x/a`);
+  if (BACKEND === 'iptables') assert.ok((await pointersOnStream(ctx)) > 0, 'client label changes travelled as pointers');
 });
+
+/** Pointer messages on the rules stream (set-only changes, as the iptables run publishes them). */
+async function pointersOnStream(ctx: Ctx): Promise<number> {
+  const nc = await connect({ servers: ctx.nats.url });
+  try {
+    return await pointersOnRulesStream(await nc.jetstreamManager(), PREFIX);
+  } finally {
+    await nc.close();
+  }
+}
 
 E2E('stop the watcher, delete a policy in the API, start it again: the deny is gone', async (ctx) => {
   await waitSynced(ctx.env, apply(ctx, [denyIngressTo('x', 'a')]));

@@ -164,6 +164,18 @@ export async function readRulesHistory(jsm: JetStreamManager, prefix: string): P
   return out;
 }
 
+/** Pointer messages on the rules stream: how many set-only changes travelled as pointers to an event manifest. */
+export async function pointersOnRulesStream(jsm: JetStreamManager, prefix: string): Promise<number> {
+  const stream = names(prefix).rulesStream;
+  const { state } = await jsm.streams.info(stream);
+  let pointers = 0;
+  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined);
+    if (m && isPointerPayload(m.data)) pointers += 1;
+  }
+  return pointers;
+}
+
 /** The last rule set per node on the rules stream. */
 export async function lastPublished(jsm: JetStreamManager, prefix: string): Promise<Map<string, RuleSet>> {
   const out = new Map<string, RuleSet>();
