@@ -49,6 +49,7 @@ export const ms = (x: number): string => `${x.toFixed(1)} ms`;
 export function machine(extra: readonly string[] = []): string {
   const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown cpu';
   const nft = execFileSync('nft', ['--version'], { encoding: 'utf8' }).trim();
-  return [`${model}`, `${cpus().length} cores`, `Linux ${release()}`, nft, ...extra, `Node ${process.version}`].join(', ');
+  const flags = process.execArgv.length > 0 ? ` ${process.execArgv.join(' ')}` : '';
+  return [`${model}`, `${cpus().length} cores`, `Linux ${release()}`, nft, ...extra, `Node ${process.version}${flags}`].join(', ');
 }
 

@@ -4,6 +4,8 @@
  * transaction alone: nftables through a one-shot `nft -f` per change and through the long-lived `nft -i`
  * session, and iptables+ipset (one `ipset restore`). Also a whole-table load both ways, since the session
  * carries those too. Runs in a scratch network namespace it removes afterwards. Prints; never asserts on time.
+ * `pnpm bench` runs it with the V8 flags `bin/knp applier` uses (--no-minor-gc-task
+ * --no-incremental-marking-task: no GC tasks in the idle time the applier spends awaiting the kernel).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
