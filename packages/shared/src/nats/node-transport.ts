@@ -6,7 +6,7 @@ import { checkRuleSet } from '../signing/check-rule-set.js';
 import type { SigningKey } from '../signing/keys.js';
 import type { RefusalReason, Trust } from '../signing/trust.js';
 import { FULL_EVERY, MAX_DELTAS, advanceHead, compactionDue, nextNodeMessage, reconstructNewest, type ChainHead } from '../transport/node-chain.js';
-import { encodeManifest, MANIFEST_MIN_NODES, MANIFEST_SET_ID, planPointers, pointerFor, pointerText, type EventManifest, type PointerCandidate } from '../transport/manifest.js';
+import { encodeManifest, maybeSetOnly, MANIFEST_MIN_NODES, MANIFEST_SET_ID, planPointers, pointerFor, pointerText, type EventManifest, type PointerCandidate } from '../transport/manifest.js';
 import { deltaMessage, fullMessage, type NodeMessage } from '../transport/node-message.js';
 import { resolveSetContent, setContentOf, setContentRef, type SetContent, type SetRef } from '../transport/set-content.js';
 import { isNodeMessagePayload, isPointerPayload, parsePointer, parseSetContent } from '../transport/parse.js';
@@ -378,6 +378,8 @@ export class NodeWriter {
   /** Contents being stored now, by `<id>.<hash>`: concurrent publishes naming one content store it once. */
   private readonly storing = new Map<string, Promise<void>>();
   private readonly manifests = new ManifestCache();
+  /** DELTAs computed while planning the current `publishMany`, by node: `publish` takes them instead of diffing again. */
+  private readonly plannedDeltas = new Map<string, ReturnType<typeof deltaMessage>>();
   private readonly n: Names;
   private readonly trustMs: number;
   private readonly now: () => number;
@@ -402,6 +404,9 @@ export class NodeWriter {
 
   /** `headers`: telemetry added to the message (not signed), e.g. the events' receive time. */
   async publish(ruleSet: RuleSet, headers?: ReadonlyMap<string, string>): Promise<WriteOutcome> {
+    // a DELTA worked out while planning pointers (the node got none) is not computed twice
+    const known = this.plannedDeltas.get(ruleSet.node);
+    this.plannedDeltas.delete(ruleSet.node);
     // a duplicate ack whose original is gone from the subject (purged by hand) stored nothing: publish without the id
     let withoutId = false;
     for (let attempt = 0; ; attempt++) {
@@ -415,7 +420,7 @@ export class NodeWriter {
         continue; // another publish came first: read again, decide again
       }
       if (current && compareVersions(current.version, ruleSet.version) >= 0) return { decision: 'behind', ruleSet: current, subjectSeq: at.subjectSeq };
-      const { message, sets, text } = nextNodeMessage(at.head, ruleSet);
+      const { message, sets, text } = nextNodeMessage(at.head, ruleSet, MAX_DELTAS, known);
       await this.storeSets(sets);
       const data = Buffer.from(text, 'utf8');
       // fresh headers each attempt: the client writes the msg id into the headers object it is given
@@ -471,6 +476,7 @@ export class NodeWriter {
         out[i] = { status: 'rejected', reason: err };
       }
     });
+    this.plannedDeltas.clear();
     return out;
   }
 
@@ -478,13 +484,16 @@ export class NodeWriter {
   private async planAndStore(ruleSets: readonly RuleSet[], plan: { readonly perManifest?: number; readonly min?: number }): Promise<Map<string, PlannedPointer>> {
     const out = new Map<string, PlannedPointer>();
     if (ruleSets.length < (plan.min ?? MANIFEST_MIN_NODES)) return out;
+    const deltas = this.plannedDeltas;
     const candidates: PointerCandidate[] = [];
     await inPool(ruleSets, PUBLISHES_IN_FLIGHT, async (next) => {
       const at = this.heads.get(next.node) ?? (await this.read(next.node));
       const base = at.head?.ruleSet;
       if (!base || at.overwrite || at.head!.sinceFull >= MAX_DELTAS || base.contentHash === next.contentHash) return;
-      if (!sameEpoch(base.version.epoch, next.version.epoch) || compareVersions(base.version, next.version) >= 0) return;
-      candidates.push({ base, next, delta: deltaMessage(base, next).message });
+      if (!sameEpoch(base.version.epoch, next.version.epoch) || compareVersions(base.version, next.version) >= 0 || !maybeSetOnly(base, next)) return;
+      const delta = deltaMessage(base, next);
+      deltas.set(next.node, delta);
+      candidates.push({ base, next, delta: delta.message });
     });
     const planned = planPointers(candidates, plan);
     if (planned.manifests.length === 0) return out;

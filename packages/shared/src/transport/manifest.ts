@@ -86,6 +86,16 @@ export function setOnlyChange(base: RuleSet, delta: DeltaNodeMessage): readonly 
   return delta.sets.put.map(([, ref]) => ref);
 }
 
+/**
+ * Whether `next` may differ from `base` in set contents only, judged without diffing: same pods, rules and
+ * tier rule counts, and the same set ids in the same order. A cheap filter before `deltaMessage`.
+ */
+export function maybeSetOnly(base: RuleSet, next: RuleSet): boolean {
+  if (base.pods.length !== next.pods.length || base.rules.length !== next.rules.length || (base.tierRules?.length ?? 0) !== (next.tierRules?.length ?? 0)) return false;
+  if (base.sets.length !== next.sets.length) return false;
+  return base.sets.every((set, i) => set.id === next.sets[i]!.id);
+}
+
 /** One node's candidate for a pointer: its head, the compiled next content, and the DELTA between them. */
 export type PointerCandidate = { readonly base: RuleSet; readonly next: RuleSet; readonly delta: DeltaNodeMessage };
 

@@ -26,11 +26,13 @@ export function nextNodeMessage(
   head: ChainHead | undefined,
   next: RuleSet,
   maxDeltas = MAX_DELTAS,
+  /** The DELTA from some base to `next`, computed already: used when its base is the head's content. */
+  known?: ReturnType<typeof deltaMessage>,
 ): { readonly message: NodeMessage; readonly sets: readonly AddressSet[]; readonly text: string } {
   const full = fullMessage(next);
   const whole = () => ({ ...full, text: JSON.stringify(full.message) });
   if (head === undefined || head.ruleSet.node !== next.node || head.sinceFull >= maxDeltas) return whole();
-  const delta = deltaMessage(head.ruleSet, next);
+  const delta = known && known.message.base.contentHash === head.ruleSet.contentHash && known.message.contentHash === next.contentHash ? known : deltaMessage(head.ruleSet, next);
   const text = JSON.stringify(delta.message);
   // a small delta is sent without encoding the FULL to compare (that costs a node's whole rule set per
   // publish); a FULL is never much smaller than DELTA_SURE_BYTES, and the chain is bounded by maxDeltas anyway
