@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import {
   addressSetHash, canonicalJson, checkNodeMessage, checkSetContent, deltaMessage, expandNodeMessage, fullMessage, generateSigningKeyPair,
   advanceHead, keyIdOf, makeRuleSet, nextNodeMessage, nodeMessageStatement, parseNodeMessage, reconstructNewest, resolveSetContent, seededRandom,
-  setContentOf, setRefOf, setStatement, signingKeyFrom, transportHeaders, KEY_ID_HEADER, SIGNATURE_HEADER, STATEMENT_HEADER,
+  setContentOf, setRefOf, setStatement, signingKeyFrom, transportHeaders, KEY_ID_HEADER, MAX_DELTAS, SIGNATURE_HEADER, STATEMENT_HEADER,
   type AddressSet, type LocalPod, type NodeMessage, type Rule, type RuleSet, type SetLookup, type SetRef, type TierRule, type Trust,
 } from '../src/index.js';
 
@@ -199,6 +199,19 @@ Chain('a reader rebuilds the newest version from the last MAX_DELTAS + 1 message
   // a reader that missed set contents learns which to fetch; one with no FULL retained has nothing to build on
   assert.is(reconstructNewest(retained.filter((m) => m.kind === 'delta'), storeOf(...seen)).kind, 'empty');
 });
+Chain('a DELTA worked out earlier is used only when its base is the head (content and version) and it reaches the next', () => {
+  const head = { ruleSet: B, sinceFull: 1 };
+  const known = deltaMessage(B, C);
+  assert.is(nextNodeMessage(head, C, MAX_DELTAS, known).message, known.message, 'its base is the head: taken as it is');
+  for (const [name, stale] of [
+    ['another base', deltaMessage(A, C)],
+    ['the head content at another version', deltaMessage(makeRuleSet({ node: B.node, pods: B.pods, rules: B.rules, sets: B.sets, ...(B.tierRules ? { tierRules: B.tierRules } : {}) }, { ...B.version, seq: B.version.seq + 7 }), C)],
+  ] as const) {
+    const out = nextNodeMessage(head, C, MAX_DELTAS, stale).message;
+    assert.ok(out.kind === 'delta' && out.base.contentHash === B.contentHash && out.base.version.seq === B.version.seq, name);
+  }
+});
+
 Chain('a message that does not build on the chain is skipped, never applied', () => {
   const r = rand(12);
   const a = randomRuleSet(r, 1), b = randomRuleSet(r, 2), x = randomRuleSet(r, 3);

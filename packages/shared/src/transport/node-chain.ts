@@ -32,7 +32,10 @@ export function nextNodeMessage(
   const full = fullMessage(next);
   const whole = () => ({ ...full, text: JSON.stringify(full.message) });
   if (head === undefined || head.ruleSet.node !== next.node || head.sinceFull >= maxDeltas) return whole();
-  const delta = known && known.message.base.contentHash === head.ruleSet.contentHash && known.message.contentHash === next.contentHash ? known : deltaMessage(head.ruleSet, next);
+  const fits = (d: ReturnType<typeof deltaMessage>): boolean =>
+    d.message.base.contentHash === head.ruleSet.contentHash && compareVersions(d.message.base.version, head.ruleSet.version) === 0 &&
+    d.message.contentHash === next.contentHash && compareVersions(d.message.version, next.version) === 0;
+  const delta = known && fits(known) ? known : deltaMessage(head.ruleSet, next);
   const text = JSON.stringify(delta.message);
   // a small delta is sent without encoding the FULL to compare (that costs a node's whole rule set per
   // publish); a FULL is never much smaller than DELTA_SURE_BYTES, and the chain is bounded by maxDeltas anyway
