@@ -235,6 +235,7 @@ async function ruleSetHashes(ctx: Ctx): Promise<Record<string, { desired?: strin
 }
 
 E2E('kill -9 the compiler mid-stream and restart it: the same rule sets; knp replay equals what each applier applied', async (ctx) => {
+  const rulesBefore = await rulesLastSeq(ctx);
   const allowClients = policy('x', 'allow-clients', { podSelector: { matchLabels: { pod: 'a' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { role: 'client' } } }] }] });
   await waitSynced(ctx.env, apply(ctx, [allowClients]));
   const clients = ['y/a', 'y/b', 'y/c', 'z/a', 'z/b', 'z/c'];
@@ -257,14 +258,23 @@ E2E('kill -9 the compiler mid-stream and restart it: the same rule sets; knp rep
   }
   const wanted = (ref: string): boolean => ctx.standin.get('Pod', ref.split('/')[0], ref.split('/')[1]!)!.metadata.labels?.role === 'client';
   for (const from of ['y/a', 'y/b', 'z/c']) assert.is(await reaches(ctx, from, 'x/a'), wanted(from), `${from} -> x/a`);
-  if (BACKEND === 'iptables') assert.ok((await pointersOnStream(ctx)) > 0, 'client label changes travelled as pointers');
+  if (BACKEND === 'iptables') assert.ok((await pointersOnStream(ctx, rulesBefore)) > 0, 'client label changes travelled as pointers');
 });
 
-/** Pointer messages on the rules stream (set-only changes, as the iptables run publishes them). */
-async function pointersOnStream(ctx: Ctx): Promise<number> {
+/** Pointer messages on the rules stream after `afterSeq` (set-only changes, as the iptables run publishes them). */
+async function pointersOnStream(ctx: Ctx, afterSeq: number): Promise<number> {
   const nc = await connect({ servers: ctx.nats.url });
   try {
-    return await pointersOnRulesStream(await nc.jetstreamManager(), PREFIX);
+    return await pointersOnRulesStream(await nc.jetstreamManager(), PREFIX, afterSeq);
+  } finally {
+    await nc.close();
+  }
+}
+
+async function rulesLastSeq(ctx: Ctx): Promise<number> {
+  const nc = await connect({ servers: ctx.nats.url });
+  try {
+    return (await (await nc.jetstreamManager()).streams.info(names(PREFIX).rulesStream)).state.last_seq;
   } finally {
     await nc.close();
   }

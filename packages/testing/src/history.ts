@@ -164,12 +164,12 @@ export async function readRulesHistory(jsm: JetStreamManager, prefix: string): P
   return out;
 }
 
-/** Pointer messages on the rules stream: how many set-only changes travelled as pointers to an event manifest. */
-export async function pointersOnRulesStream(jsm: JetStreamManager, prefix: string): Promise<number> {
+/** Pointer messages on the rules stream (after `afterSeq`): how many set-only changes travelled as pointers to an event manifest. */
+export async function pointersOnRulesStream(jsm: JetStreamManager, prefix: string, afterSeq = 0): Promise<number> {
   const stream = names(prefix).rulesStream;
   const { state } = await jsm.streams.info(stream);
   let pointers = 0;
-  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+  for (let seq = Math.max(state.first_seq, afterSeq + 1); state.messages > 0 && seq <= state.last_seq; seq++) {
     const m = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined);
     if (m && isPointerPayload(m.data)) pointers += 1;
   }

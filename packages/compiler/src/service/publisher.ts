@@ -42,20 +42,25 @@ export async function publishNodes(s: Session, at: ClusterState, nodes: readonly
       if (book(s, ruleSet, outcomes[i]!, counters, log, hooks)) published += 1;
     });
   };
-  for (const node of nodes) {
-    const t0 = performance.now();
-    const { ruleSet } = compileNode(at, node, version);
-    compileMs += performance.now() - t0;
-    compiled += 1;
-    if (!isHeld(s.view.get(node), ruleSet)) batch.push(ruleSet);
-    else s.dirty.delete(node);
-    if (batch.length >= PUBLISH_BATCH) {
-      await publishing;
-      publishing = publish(batch);
-      // a failure is thrown at the next await of it, never an unhandled rejection while the next batch compiles
-      publishing.catch(() => undefined);
-      batch = [];
-    } else if (publishing) await yieldToIo();
+  try {
+    for (const node of nodes) {
+      const t0 = performance.now();
+      const { ruleSet } = compileNode(at, node, version);
+      compileMs += performance.now() - t0;
+      compiled += 1;
+      if (!isHeld(s.view.get(node), ruleSet)) batch.push(ruleSet);
+      else s.dirty.delete(node);
+      if (batch.length >= PUBLISH_BATCH) {
+        await publishing;
+        publishing = publish(batch);
+        // a failure is thrown at the next await of it, never an unhandled rejection while the next batch compiles
+        publishing.catch(() => undefined);
+        batch = [];
+      } else if (publishing) await yieldToIo();
+    }
+  } finally {
+    // a compile that threw still lets the batch in flight finish and book, before the next evaluation
+    await publishing?.catch(() => undefined);
   }
   await publishing;
   await publish(batch);

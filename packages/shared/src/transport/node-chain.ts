@@ -1,4 +1,4 @@
-import { compareVersions, type AddressSet, type RuleSet } from '../ruleset.js';
+import { compareVersions, type AddressSet, type RuleSet, type RuleSetVersion } from '../ruleset.js';
 import { deltaMessage, expandNodeMessage, fullMessage, type NodeMessage, type SetLookup } from './node-message.js';
 import type { SetRef } from './set-content.js';
 
@@ -32,9 +32,10 @@ export function nextNodeMessage(
   const full = fullMessage(next);
   const whole = () => ({ ...full, text: JSON.stringify(full.message) });
   if (head === undefined || head.ruleSet.node !== next.node || head.sinceFull >= maxDeltas) return whole();
+  const same = (a: RuleSetVersion, b: RuleSetVersion): boolean => a.epoch === b.epoch && a.seq === b.seq;
   const fits = (d: ReturnType<typeof deltaMessage>): boolean =>
-    d.message.base.contentHash === head.ruleSet.contentHash && compareVersions(d.message.base.version, head.ruleSet.version) === 0 &&
-    d.message.contentHash === next.contentHash && compareVersions(d.message.version, next.version) === 0;
+    d.message.base.contentHash === head.ruleSet.contentHash && same(d.message.base.version, head.ruleSet.version) &&
+    d.message.contentHash === next.contentHash && same(d.message.version, next.version);
   const delta = known && fits(known) ? known : deltaMessage(head.ruleSet, next);
   const text = JSON.stringify(delta.message);
   // a small delta is sent without encoding the FULL to compare (that costs a node's whole rule set per
