@@ -1,4 +1,5 @@
-import { addressSetHash, contentHash, makeRuleSet, type AddressSet, type LocalPod, type Rule, type RuleSet, type RuleSetVersion, type TierRule } from '../ruleset.js';
+import { addressSetHash, contentHash, type AddressSet, type LocalPod, type Rule, type RuleSet, type RuleSetVersion, type TierRule } from '../ruleset.js';
+import { RULESET_SCHEMA } from '../schema.js';
 import { applyList, diffList, isEmptyDelta, type ListDelta } from './list-delta.js';
 import { pointerRefs, type PointerNodeMessage } from './manifest.js';
 import { setRefOf, type SetRef } from './set-content.js';
@@ -126,7 +127,8 @@ export function expandNodeMessage(message: NodeMessage, base: RuleSet | undefine
   // a pointer that does not reach its node's hash from this base was meant for another base: this reader missed a message
   if (actual !== message.contentHash && message.kind === 'pointer') return { kind: 'refuse', reason: 'wrong-base', detail: `pointer on this base reaches ${actual.slice(0, 12)}, its manifest says ${message.contentHash.slice(0, 12)}` };
   if (actual !== message.contentHash) return { kind: 'refuse', reason: 'hash-mismatch', detail: `content hashes to ${actual.slice(0, 12)}, message says ${message.contentHash.slice(0, 12)}` };
-  return { kind: 'ok', ruleSet: makeRuleSet(content, message.version) };
+  // the hash just checked is the rule set's (makeRuleSet would hash the whole content again)
+  return { kind: 'ok', ruleSet: { schema: RULESET_SCHEMA, version: message.version, contentHash: actual, ...content } };
 }
 
 const EMPTY: ListDelta<never> = { del: [], put: [] };
