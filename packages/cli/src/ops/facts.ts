@@ -84,6 +84,8 @@ export class FactsReader {
     const cached = this.desiredCache.get(subject);
     if (cached?.seq === m.seq) return cached.desired;
     let desired: DesiredRuleSet;
+    // a read that failed (a part, or a pointer's manifest, not fetched) may succeed next time
+    let unreadable = false;
     try {
       const data = largeMessageKind(m.header) === 'whole' ? m.data : await readLarge(jsm, stream, { subject: m.subject, data: m.data, headers: m.header });
       const position = { epoch: events.epoch ?? '', lastSeq: events.lastSeq };
@@ -99,11 +101,11 @@ export class FactsReader {
         desired = check.kind === 'refuse' ? refused(check) : { node, version: check.ruleSet.version, hash: check.ruleSet.contentHash };
       }
     } catch (err) {
+      unreadable = true;
       desired = { node, error: `newest rule set (stream seq ${m.seq}) unreadable: ${(err as Error).message}` };
     }
-    // a seq past the events stream's last may be reached later, and a read that failed (a part or a
-    // pointer's manifest not fetched) may succeed: judge those again next time
-    if (!desired.error?.includes('future-seq') && !desired.error?.includes(') unreadable: ')) this.desiredCache.set(subject, { seq: m.seq, desired });
+    // a seq past the events stream's last may be reached later, and an unreadable one read: judge those again then
+    if (!unreadable && !desired.error?.includes('future-seq')) this.desiredCache.set(subject, { seq: m.seq, desired });
     return desired;
   }
 }

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Logger, RuleSet } from '@knp/shared';
+import { MANIFEST_NODES, type Logger, type RuleSet } from '@knp/shared';
 import { compileNode } from '../compile-node.js';
 import type { ClusterState } from '../state.js';
 import { bookPublish, isHeld, type PublishCounters } from './publish-booking.js';
@@ -12,7 +12,7 @@ import type { Session } from './session.js';
  * compiles, yielding to I/O between nodes, so publishing overlaps compiling; at most two batches of rule
  * sets are held at once.
  */
-const PUBLISH_BATCH = 32;
+const PUBLISH_BATCH = MANIFEST_NODES;
 
 export type Published = { readonly compiled: number; readonly published: number; readonly compileMs: number };
 
@@ -58,9 +58,10 @@ export async function publishNodes(s: Session, at: ClusterState, nodes: readonly
         batch = [];
       } else if (publishing) await yieldToIo();
     }
-  } finally {
+  } catch (err) {
     // a compile that threw still lets the batch in flight finish and book, before the next evaluation
     await publishing?.catch(() => undefined);
+    throw err;
   }
   await publishing;
   await publish(batch);

@@ -43,19 +43,10 @@ export class RulesStore {
   }
 
   /**
-   * Publishes `ruleSet` unless the subject already holds its content or a newer version (see decidePublish).
-   * `receivedAtMs`: the earliest watcher receive time of the events behind it, sent as RECEIVED_AT_HEADER.
-   */
-  async publish(ruleSet: RuleSet, receivedAtMs?: number): Promise<PublishOutcome> {
-    const headers = receivedAtMs === undefined ? undefined : new Map([[RECEIVED_AT_HEADER, receivedAtText(receivedAtMs)]]);
-    const out = await this.writer.publish(ruleSet, headers);
-    if (out.decision !== 'publish') this.log.debug({ node: ruleSet.node, decision: out.decision }, 'rule set not published');
-    return outcomeOf(out);
-  }
-
-  /**
-   * Publishes the rule sets of one evaluation (see NodeWriter.publishMany: nodes whose only change is set
-   * contents share one signed manifest); each result as `publish`'s, or the error, in the order given.
+   * Publishes the rule sets of one evaluation, each unless its subject already holds its content or a newer
+   * version (see decidePublish); nodes whose only change is set contents share one signed manifest
+   * (NodeWriter.publishMany). `receivedAtMs`: the earliest watcher receive time of the events behind them,
+   * sent as RECEIVED_AT_HEADER. Each result, or its error, in the order given.
    */
   async publishMany(ruleSets: readonly RuleSet[], receivedAtMs?: number): Promise<(PublishOutcome | Error)[]> {
     const headers = receivedAtMs === undefined ? undefined : new Map([[RECEIVED_AT_HEADER, receivedAtText(receivedAtMs)]]);

@@ -1,4 +1,3 @@
-import type { TransportCheck } from '../transport/statement.js';
 import { headers as natsHeaders, type JetStreamClient, type JetStreamManager, type MsgHdrs, type StoredMsg } from 'nats';
 import { names, type Names } from '../names.js';
 import { addressSetHash, compareVersions, sameEpoch, type AddressSet, type RuleSet } from '../ruleset.js';
@@ -11,7 +10,7 @@ import { deltaMessage, fullMessage, type NodeMessage } from '../transport/node-m
 import { resolveSetContent, setContentOf, setContentRef, type SetContent, type SetRef } from '../transport/set-content.js';
 import { isNodeMessagePayload, isPointerPayload, parsePointer, parseSetContent } from '../transport/parse.js';
 import { decideSetSweep, namedSetRefs, STORE_TRUST_MS, type StoredSetContent } from '../transport/set-sweep.js';
-import { checkManifest, checkNodeMessage, checkSetContent, manifestStatement, nodeMessageStatement, setStatement, transportHeaders } from '../transport/statement.js';
+import { checkManifest, checkNodeMessage, checkSetContent, manifestStatement, nodeMessageStatement, setStatement, transportHeaders, type TransportCheck } from '../transport/statement.js';
 import { isNotFound, isWrongLastSequence } from './errors.js';
 import { ChunkError, publishLarge, readLarge } from './large.js';
 import { receivedRuleSet } from './rule-set-message.js';
@@ -305,9 +304,8 @@ type RetainedCheck =
  */
 async function checkRetained(t: NodeReader, node: string, m: RetainedMessage, manifests: ManifestCache): Promise<RetainedCheck> {
   if (m.unreadable !== undefined) return { kind: 'refuse', reason: 'malformed', detail: `unreadable: ${m.unreadable}` };
-  const received = receivedRuleSet(m.headers, m.payload);
   if (!isNodeMessagePayload(m.payload)) {
-    const legacy = checkRuleSet(received, t.trust, node, { epoch: '', lastSeq: Number.MAX_SAFE_INTEGER }, undefined);
+    const legacy = checkRuleSet(receivedRuleSet(m.headers, m.payload), t.trust, node, { epoch: '', lastSeq: Number.MAX_SAFE_INTEGER }, undefined);
     // its epoch is judged by the caller like any version
     if (legacy.kind === 'refuse' && legacy.reason !== 'foreign-epoch') return { kind: 'refuse', reason: legacy.reason, detail: legacy.detail };
     const rs = legacyRuleSet(m.payload);
