@@ -14,6 +14,7 @@ import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const FILE_TIMEOUT_MS = Number(process.env.KNP_TEST_FILE_TIMEOUT_S ?? 420) * 1000;
+const LINGER_MS = 30_000;
 const filter = process.argv[2] ? new RegExp(process.argv[2]) : undefined;
 
 function walk(dir) {
@@ -27,20 +28,29 @@ function walk(dir) {
 /**
  * Runs one file in its own process group. A hung file (a fixture waiting forever) is killed after the
  * timeout, and so is everything it started (services, nats-servers, agents) when it ends either way:
- * a killed file never runs its `after` hooks.
+ * a killed file never runs its `after` hooks. A file still running LINGER_MS after uvu's summary is killed
+ * then and counted as failing, rather than holding its lane until the timeout.
  */
 function runFile(file) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' }, detached: true });
     const chunks = [];
-    child.stdout.on('data', (b) => chunks.push(b));
-    let timedOut = false;
+    let timedOut = false, lingered = false, lingerTimer;
     const killGroup = () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ } };
+    child.stdout.on('data', (b) => {
+      chunks.push(b);
+      // uvu prints "Duration:" once every suite and its `after` hooks are done: a file still running long
+      // after that holds something its hooks did not stop (a server from a half-finished set-up)
+      if (lingerTimer === undefined && /Duration:/.test(b.toString('utf8'))) {
+        lingerTimer = setTimeout(() => { lingered = true; killGroup(); }, LINGER_MS);
+      }
+    });
     const timer = setTimeout(() => { timedOut = true; killGroup(); }, FILE_TIMEOUT_MS);
     child.on('close', (status) => {
       clearTimeout(timer);
+      clearTimeout(lingerTimer);
       killGroup();
-      resolve({ status, timedOut, stdout: Buffer.concat(chunks).toString('utf8') });
+      resolve({ status, timedOut, lingered, stdout: Buffer.concat(chunks).toString('utf8') });
     });
   });
 }
@@ -63,6 +73,7 @@ function report(file, started, result) {
   const name = relative(root, file);
   process.stdout.write(`\n# ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)\n${result.stdout}`);
   if (result.timedOut) process.stdout.write(`\n# ${name}: killed after ${FILE_TIMEOUT_MS / 1000} s\n`);
+  if (result.lingered) process.stdout.write(`\n# ${name}: killed ${LINGER_MS / 1000} s after its tests ended: something it started was still running\n`);
   const total = Number(/Total:\s+(\d+)/.exec(result.stdout)?.[1] ?? 0);
   const ok = Number(/Passed:\s+(\d+)/.exec(result.stdout)?.[1] ?? 0);
   passed += ok;

@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPrivateKey } from 'node:crypto';
 import {
@@ -17,7 +16,7 @@ import {
 } from '@knp/node-applier/service';
 import { connect, headers as natsHeaders, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { freePort, startNatsServer, type NatsServer } from '@knp/sim';
-import { waitFor } from '@knp/testing';
+import { waitFor, suite } from '@knp/testing';
 import { FactsReader } from '@knp/cli';
 
 /**

@@ -1,7 +1,6 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Pipeline, inNetns, syncApi, waitSynced } from '@knp/sim';
-import { waitFor } from '@knp/testing';
+import { waitFor, suite } from '@knp/testing';
 import { NODES, modelObjects, policy, scenarios, type Pod } from '@knp/testing/conformance';
 import { fixturePods } from './scenario-pods.js';
 import { SwitchProber } from './switch-prober.js';

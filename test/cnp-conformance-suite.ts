@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '@knp/testing';
 import * as assert from 'uvu/assert';
 import { createLogger, makeRuleSet, type RuleSet } from '@knp/shared';
 import { compileAll, compileNode, emptyState, eventsFromObjects, evolveAll, nodesOf } from '@knp/compiler';

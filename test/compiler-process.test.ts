@@ -1,14 +1,13 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REJECTIONS_KEY, createLogger, loadConfig, names, type CompilerStatus, type RuleSet } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams, kvKeys } from '@knp/shared/nats';
 import { runCompiler } from '@knp/compiler/service';
 import { connect, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
-import { waitFor } from '@knp/testing';
+import { waitFor, suite } from '@knp/testing';
 import { NODES, contentOf, expectedContents, history, lastPublished, publishEvents, readRulesHistory } from '@knp/testing/history';
 
 type Ctx = { nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager; children: ChildProcess[] };

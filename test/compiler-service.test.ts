@@ -2,7 +2,6 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   REJECTIONS_KEY, checkNodeMessage, checkRuleSet, isNodeMessagePayload, versionRefusal, compilerStatusKey, createLogger, generateSigningKeyPair, loadConfig,
@@ -12,7 +11,7 @@ import { ensureStreams, DEFAULT_STREAM_SETTINGS, receivedRuleSet, ruleSetMsgHead
 import { runCompiler, type CompilerHandle, type CompilerOptions } from '@knp/compiler/service';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
-import { waitFor } from '@knp/testing';
+import { waitFor, suite } from '@knp/testing';
 import { NODES, contentOf, expectedContents, history, lastPublished, pointersOnRulesStream, publishEvents, readRulesHistory } from '@knp/testing/history';
 
 type Ctx = { dir: string; nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager; handles: CompilerHandle[]; n: number };

@@ -1,8 +1,7 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { StatusReport } from '@knp/cli';
 import { Pipeline, knp, knpStatus, syncApi, waitSynced } from '@knp/sim';
-import { waitFor } from '@knp/testing';
+import { waitFor, suite } from '@knp/testing';
 import { NODES, modelObjects, policy, scenarios } from '@knp/testing/conformance';
 import { fixturePods } from './scenario-pods.js';
 

@@ -1,13 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EVENT_SCHEMA, eventSignatureHeaders, loadSigningKey, names, type SyncEvent } from '@knp/shared';
 import { headers as natsHeaders, connect } from 'nats';
 import type { StatusReport } from '@knp/cli';
 import { NetnsCluster, RestartableNats, Service, knp, knpInit, knpStatus, startStandin, syncApi, waitSynced, type Standin } from '@knp/sim';
-import { waitFor } from '@knp/testing';
+import { waitFor, suite } from '@knp/testing';
 import { scenarios, NODES, modelObjects, policy } from '@knp/testing/conformance';
 import { fixturePods } from './scenario-pods.js';
 

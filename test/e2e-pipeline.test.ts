@@ -2,7 +2,6 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileAll, emptyState, eventsFromObjects, evolveAll } from '@knp/compiler';
 import { applierStatusKey, generateSigningKeyPair, makeRuleSet, names, signingKeyFrom, type ApplierRecord, type RuleSet, type SigningKey } from '@knp/shared';
@@ -13,7 +12,7 @@ import { startStandin, type K8sObject, type Standin } from '@knp/sim';
 import { NetnsCluster } from '@knp/sim';
 import { matrixMismatches } from '@knp/sim';
 import { inNetns } from '@knp/sim';
-import { waitFor } from '@knp/testing';
+import { waitFor, suite } from '@knp/testing';
 import { pointersOnRulesStream } from '@knp/testing/history';
 import { RestartableNats, Service, knp, knpInit, knpStatus, syncApi, waitSynced } from '@knp/sim';
 

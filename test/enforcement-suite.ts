@@ -1,4 +1,5 @@
-import { suite, type Test } from 'uvu';
+import type { Test } from 'uvu';
+import { suite } from '@knp/testing';
 import * as assert from 'uvu/assert';
 import { createLogger, type AddressSet, type Rule, type RuleSet } from '@knp/shared';
 import { Applier, ApplyError, KernelCommandError, backendOf, type Backend, type BackendKind } from '@knp/node-applier';

@@ -1,5 +1,4 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   WATCHED_KINDS,
@@ -11,7 +10,7 @@ import { runCompiler, type CompilerHandle } from '@knp/compiler/service';
 import { EventSigner, eventSubjectOf, messageIdOf } from '@knp/watcher';
 import { headers as natsHeaders, connect, JSONCodec, type JetStreamManager, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
-import { foldLiveUids } from '@knp/testing';
+import { foldLiveUids, suite } from '@knp/testing';
 import { NODES, contentOf, expectedContents, history, publishEvents } from '@knp/testing/history';
 
 /*

@@ -1,11 +1,10 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileAll, emptyState, eventsFromObjects, evolveAll } from '@knp/compiler';
 import { names, seededRandom } from '@knp/shared';
 import { connect } from 'nats';
 import type { StatusReport } from '@knp/cli';
 import { Pipeline, inNetns, knpStatus, sh, syncApi, waitSynced, type K8sObject, type NetnsCluster, type RestartableNats, type Service, type Standin } from '@knp/sim';
-import { waitFor } from '@knp/testing';
+import { waitFor, suite } from '@knp/testing';
 import { NODES, modelObjects, policy, scenarios, type NetworkPolicy, type Pod } from '@knp/testing/conformance';
 import { fixturePods } from './scenario-pods.js';
 

@@ -1,9 +1,8 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger, type AddressSet, type Family, type RuleSet } from '@knp/shared';
 import { Applier, iptablesBackend, ipsetNames, ipsetSave, iptablesSave, parseIpsetSave, parseIptablesSave, planIptables } from '@knp/node-applier';
 import { NetnsCluster, inNetns } from '@knp/sim';
-import { localPod, peers, podsSet, rule, ruleSet, tcp } from '@knp/testing';
+import { localPod, peers, podsSet, rule, ruleSet, tcp, suite } from '@knp/testing';
 
 /**
  * iptables + ipset loads are separate transactions (ipset, then iptables per family). A change of chains

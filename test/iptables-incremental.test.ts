@@ -1,11 +1,10 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger, type AddressSet, type RuleSet } from '@knp/shared';
 import { Applier, backendOf, iptablesBackend, ipsetNames, nftBackend, removeOtherBackend, switchBackend, type Backend, type BackendKind } from '@knp/node-applier';
 import { NetnsCluster, type PodSpec } from '@knp/sim';
 import { matrixMismatches } from '@knp/sim';
 import { SwitchProber } from './switch-prober.js';
-import { localPod, peers, podPortsSet, podsSet, rule, ruleSet, ruleSetsByNode, tcp, udp } from '@knp/testing';
+import { localPod, peers, podPortsSet, podsSet, rule, ruleSet, ruleSetsByNode, tcp, udp, suite } from '@knp/testing';
 
 /**
  * Set-member changes through the incremental path, on both backends, against what a full load of the same

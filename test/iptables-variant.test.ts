@@ -1,9 +1,8 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '@knp/shared';
 import { detectIptablesVariant, iptablesBackend, readSaveFacts, runCommand } from '@knp/node-applier';
 import { NetnsCluster } from '@knp/sim';
-import { localPod, peers, podsSet, rule, ruleSet, tcp } from '@knp/testing';
+import { localPod, peers, podsSet, rule, ruleSet, tcp, suite } from '@knp/testing';
 
 /**
  * KNP_IPTABLES_MODE on real kernels, in network namespaces: `auto` reads what each iptables variant holds

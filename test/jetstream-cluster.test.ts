@@ -1,11 +1,10 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileAll, emptyState, eventsFromObjects, evolveAll } from '@knp/compiler';
 import { names } from '@knp/shared';
 import { connect, type NatsConnection } from 'nats';
 import type { StatusReport } from '@knp/cli';
 import { NatsCluster, Pipeline, knp, knpStatus, syncApi, waitSynced, type K8sObject, type NetnsCluster, type Standin } from '@knp/sim';
-import { waitFor } from '@knp/testing';
+import { waitFor, suite } from '@knp/testing';
 import { NODES, modelObjects, policy, scenarios } from '@knp/testing/conformance';
 import { fixturePods } from './scenario-pods.js';
 

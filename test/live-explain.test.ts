@@ -1,11 +1,10 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_SCHEMA, type ClusterEvent, type ObjectKind } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@knp/shared/nats';
 import { connect, type NatsConnection } from 'nats';
 import { knp, startNatsServer, type NatsServer } from '@knp/sim';
-import { namespace, pod, policy } from '@knp/testing';
+import { namespace, pod, policy, suite } from '@knp/testing';
 import { publishEvents } from '@knp/testing/history';
 
 /**

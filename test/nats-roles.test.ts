@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { suite } from 'uvu';
+import { suite } from '@knp/testing';
 import * as assert from 'uvu/assert';
 import { APPLIER_KEY_PREFIX, applierStatusKey, loadNatsSettings, names, type NatsClientSettings } from '@knp/shared';
 import { connectNats, type NatsRole } from '@knp/shared/nats';

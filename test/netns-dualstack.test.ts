@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '@knp/testing';
 import * as assert from 'uvu/assert';
 import { inNetns, matrixMismatches, NetnsCluster, sh, type Endpoint, type PodSpec } from '@knp/sim';
 

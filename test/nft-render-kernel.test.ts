@@ -1,4 +1,3 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fingerprintNftListing, nftListTable, nftLoad, planNft, renderNft } from '@knp/node-applier';
 import { NetnsCluster, inNetns } from '@knp/sim';
@@ -8,7 +7,7 @@ import { NetnsCluster, inNetns } from '@knp/sim';
  * the kernel holds exactly the chains and sets we planned with only escaped comments, and loading over an
  * older table ends in the same table as loading into an empty node.
  */
-import { hostileRuleSet } from '@knp/testing';
+import { hostileRuleSet, suite } from '@knp/testing';
 
 const PREFIX = 'knp';
 const ctx = {} as { scratch: NetnsCluster; netns: string; other: string };

@@ -1,9 +1,8 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger, type AddressSet, type RuleSet } from '@knp/shared';
 import { Applier, KernelCommandError, NftSession, nftBackend, nftListTable, printNft, planNft } from '@knp/node-applier';
 import { NetnsCluster, inNetns } from '@knp/sim';
-import { localPod, peers, podsSet, rule, ruleSet, tcp } from '@knp/testing';
+import { localPod, peers, podsSet, rule, ruleSet, tcp, suite } from '@knp/testing';
 
 /**
  * The long-lived `nft -i` session against the real nft 1.0.6: one transaction per script (a failing last

@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { suite } from 'uvu';
+import { suite } from '@knp/testing';
 import * as assert from 'uvu/assert';
 import {
   addressSetHash, canonicalJson, encodeManifest, generateSigningKeyPair, pointerText, MANIFEST_SET_ID, keyIdOf, makeRuleSet, names, signingKeyFrom, NODE_SUBJECT_MESSAGES,

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCompiler, type CompilerHandle } from '@knp/compiler/service';
 import { DEFAULT_KERNEL_SETTINGS } from '@knp/node-applier';
@@ -12,7 +11,7 @@ import { runWatcher, type WatcherHandle } from '@knp/watcher';
 import { connect, type NatsConnection } from 'nats';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@knp/shared/nats';
 import { freePort, sh, shQuiet, spawnNatsServer, startStandin, type K8sObject, type Standin } from '@knp/sim';
-import { waitFor } from '@knp/testing';
+import { waitFor, suite } from '@knp/testing';
 
 /**
  * The operator endpoints of the three services, run in this process against the NATS on 127.0.0.1:4222

@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '@knp/testing';
 import * as assert from 'uvu/assert';
 import { names } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams, loadStreamSettings } from '@knp/shared/nats';

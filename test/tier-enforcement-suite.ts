@@ -1,9 +1,8 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger, type AddressSet, type Rule, type RuleSet, type TierRule } from '@knp/shared';
 import { Applier, backendOf, type BackendKind } from '@knp/node-applier';
 import { NetnsCluster, matrixMismatches, type Expect, type PodSpec } from '@knp/sim';
-import { localPod, nodesSet, peers, podsSet, rule, tcp, tierRule, tieredRuleSet, udp, withTiers, type PodTiers } from '@knp/testing';
+import { localPod, nodesSet, peers, podsSet, rule, tcp, tierRule, tieredRuleSet, udp, withTiers, type PodTiers, suite } from '@knp/testing';
 
 /**
  * ClusterNetworkPolicy tiers on real packets, from hand-written IR (rule sets with tier rules): two node

@@ -1,14 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WATCHER_STATUS_KEY, createLogger, isUpToDate, loadConfig, names, type ObjectEvent, type SyncEvent, type WatcherStatus } from '@knp/shared';
 import { runWatcher, type WatcherHandle } from '@knp/watcher';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@knp/shared/nats';
 import { connect, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import { knp, startNatsServer, startStandin, type K8sObject, type NatsServer, type Standin } from '@knp/sim';
-import { foldLiveUids, readEvents, waitFor, type StoredEvent } from '@knp/testing';
+import { foldLiveUids, readEvents, waitFor, type StoredEvent, suite } from '@knp/testing';
 
 /*
  * The cluster-scoped kinds ClusterNetworkPolicy needs: Nodes (labels and addresses, for `nodes` peers) and

@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OBJECT_KINDS, names, type ObjectEvent, type ObjectKind } from '@knp/shared';
 import { connect, type NatsConnection } from 'nats';
 import { Service, knpInit, startNatsServer, startStandin, type K8sObject, type NatsServer, type Standin, type StandinKind } from '@knp/sim';
-import { foldLiveUids, readEvents, waitFor } from '@knp/testing';
+import { foldLiveUids, readEvents, waitFor, suite } from '@knp/testing';
 
 /**
  * Two real `knp watcher` processes against the API stand-in and a private nats-server: exactly one holds

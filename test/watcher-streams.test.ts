@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { names } from '@knp/shared';
 import { ChunkError, DEFAULT_STREAM_SETTINGS, awaitStreams, chunkSubject, ensureStreams, missingStreamsBackoffMs, largeMessageKind, publishLarge, readLarge, streamEpoch } from '@knp/shared/nats';
 import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
-import { waitFor } from '@knp/testing';
+import { waitFor, suite } from '@knp/testing';
 
 type Ctx = { nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager };
 const Streams = suite<Ctx>('streams, epochs and large messages on JetStream');

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import {
@@ -13,7 +12,7 @@ import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '@knp/shared/nats';
 import { connect, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import { startStandin, type Change, type K8sObject, type Standin, type StandinKind } from '@knp/sim';
 import { startNatsServer, type NatsServer } from '@knp/sim';
-import { foldLiveUids, readEvents, type StoredEvent } from '@knp/testing';
+import { foldLiveUids, readEvents, type StoredEvent, suite } from '@knp/testing';
 import { waitFor } from '@knp/testing';
 
 type Ctx = { nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager; dir: string; n: number };

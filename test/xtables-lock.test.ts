@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { suite } from 'uvu';
+import { suite } from '@knp/testing';
 import * as assert from 'uvu/assert';
 import { XTABLES_WAIT_S, iptablesRestore } from '@knp/node-applier';
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, serverReady } from './nats-server.js';
+import { freePort, portTaken, serverReady } from './nats-server.js';
 
 /**
  * A three-server JetStream cluster on loopback, each server with its own config file, client port, route
@@ -20,12 +20,31 @@ export class NatsCluster {
     this.children = configs.map(() => undefined);
   }
 
-  static async start(size = 3): Promise<NatsCluster> {
+  /**
+   * Starts `size` servers on ports the OS just handed out. A port is free when picked but may be taken
+   * before the server binds it (by another test's listener or an outgoing connection), so a start that fails
+   * on a taken port kills the servers already up and tries again on new ports; any other failure is thrown
+   * with the server's log, and nothing is left running either way.
+   */
+  static async start(size = 3, pickPort: () => Promise<number> = freePort, attempts = 3): Promise<NatsCluster> {
+    for (let attempt = 1; ; attempt += 1) {
+      const cluster = await NatsCluster.configure(size, pickPort);
+      try {
+        await Promise.all(cluster.configs.map((_, i) => cluster.startServer(i)));
+        return cluster;
+      } catch (err) {
+        await cluster.destroy();
+        if (attempt >= attempts || !portTaken(err)) throw err;
+      }
+    }
+  }
+
+  private static async configure(size: number, pickPort: () => Promise<number>): Promise<NatsCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'knp-nats-cluster-'));
     const clientPorts: number[] = [], routePorts: number[] = [];
     for (let i = 0; i < size; i += 1) {
-      clientPorts.push(await freePort());
-      routePorts.push(await freePort());
+      clientPorts.push(await pickPort());
+      routePorts.push(await pickPort());
     }
     const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(', ');
     const configs = clientPorts.map((port, i) => {
@@ -42,7 +61,6 @@ export class NatsCluster {
     });
     const cluster = new NatsCluster(dir, clientPorts, configs);
     process.once('exit', () => cluster.children.forEach((c) => c?.kill('SIGKILL')));
-    await Promise.all(configs.map((_, i) => cluster.startServer(i)));
     return cluster;
   }
 

@@ -50,11 +50,32 @@ export function serverReady(child: ChildProcess, name: string): Promise<void> {
   });
 }
 
+/** Whether a server failed to start because its port was taken between `freePort()` and its bind. */
+export function portTaken(err: unknown): boolean {
+  return err instanceof Error && /address already in use/i.test(err.message);
+}
+
+/**
+ * Spawns a server on a port from `freePort()`, again on a new port when that one was taken in the
+ * meantime (another test's listener or outgoing connection can take it before the server binds).
+ */
+export async function spawnOnFreePort(
+  storeDir: string, extraArgs: readonly string[] = [], env: Readonly<Record<string, string>> = {}, pickPort: () => Promise<number> = freePort, attempts = 3,
+): Promise<{ port: number; child: ChildProcess }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await pickPort();
+    try {
+      return { port, child: await spawnNatsServer(port, storeDir, extraArgs, env) };
+    } catch (err) {
+      if (attempt >= attempts || !portTaken(err)) throw err;
+    }
+  }
+}
+
 /** Starts a private server on a free port with a temp store; `stop()` removes both. */
 export async function startNatsServer(extraArgs: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<NatsServer> {
   const storeDir = mkdtempSync(join(tmpdir(), 'knp-nats-'));
-  const port = await freePort();
-  const child = await spawnNatsServer(port, storeDir, extraArgs, env);
+  const { port, child } = await spawnOnFreePort(storeDir, extraArgs, env);
   let stopped = false;
   // a test process that dies without running `after` (uncaught error, closed stdout) must not leak the server
   const onExit = (): void => {

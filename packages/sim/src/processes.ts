@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, spawnNatsServer } from './nats-server.js';
+import { spawnNatsServer, spawnOnFreePort } from './nats-server.js';
 import type { K8sObject, Standin, StandinKind } from './standin/standin.js';
 
 /**
@@ -24,8 +24,11 @@ export class RestartableNats {
   private constructor(readonly port: number, readonly storeDir: string) {}
 
   static async start(): Promise<RestartableNats> {
-    const nats = new RestartableNats(await freePort(), mkdtempSync(join(tmpdir(), 'knp-e2e-nats-')));
-    await nats.start();
+    const storeDir = mkdtempSync(join(tmpdir(), 'knp-e2e-nats-'));
+    const { port, child } = await spawnOnFreePort(storeDir);
+    const nats = new RestartableNats(port, storeDir);
+    live.add(child);
+    nats.child = child;
     return nats;
   }
 

@@ -8,3 +8,4 @@ export * from './nats-stream.js';
 export * from './wait.js';
 export * from './wire-event.js';
 export * from './tier-builders.js';
+export * from './suite.js';
