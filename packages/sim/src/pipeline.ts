@@ -54,11 +54,19 @@ export class Pipeline {
 
   static async create(options: PipelineOptions): Promise<Pipeline> {
     const nats = options.natsUrl === undefined ? await RestartableNats.start() : undefined;
-    const standin = await startStandin(options.standin);
-    const cluster = await NetnsCluster.create({
-      nodes: [...options.nodes], pods: [...options.pods], ...(options.nodeListeners ? { nodeListeners: options.nodeListeners } : {}),
-    });
-    return new Pipeline(options, standin, cluster, nats, options.natsUrl ?? nats!.url);
+    let standin: Standin | undefined;
+    try {
+      standin = await startStandin(options.standin);
+      const cluster = await NetnsCluster.create({
+        nodes: [...options.nodes], pods: [...options.pods], ...(options.nodeListeners ? { nodeListeners: options.nodeListeners } : {}),
+      });
+      return new Pipeline(options, standin, cluster, nats, options.natsUrl ?? nats!.url);
+    } catch (err) {
+      // nothing half-built outlives a failed set-up (a listening stand-in would keep the test process alive)
+      await standin?.close();
+      await nats?.destroy();
+      throw err;
+    }
   }
 
   get logDir(): string {
