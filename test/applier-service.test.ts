@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { createPrivateKey } from 'node:crypto';
 import {
-  NODE_SUBJECT_MESSAGES, applierStatusKey, deltaMessage, nodeMessageStatement, pointerText, transportHeaders, createLogger, generateSigningKeyPair, loadConfig, loadTrustedKeys, makeRuleSet, names, signingKeyFrom,
+  NODE_SUBJECT_MESSAGES, addressSetHash, applierStatusKey, deltaMessage, nodeMessageStatement, pointerText, transportHeaders, createLogger, generateSigningKeyPair, loadConfig, loadTrustedKeys, makeRuleSet, names, signingKeyFrom,
   type ApplierRecord, type RuleSet, type SigningKey, type Trust,
 } from '@knp/shared';
 import { DEFAULT_STREAM_SETTINGS, NodeWriter, ensureStreams, publishLarge, ruleSetMsgHeaders, setsStreamConfig } from '@knp/shared/nats';
@@ -248,9 +248,11 @@ Service('node messages: a FULL then DELTAs with sets from the store; a restart r
 
 Service('pointers: a set-only change arrives as a pointer to a signed manifest and is applied; status reads its version; a new applier rebuilds through it', async (ctx) => {
   const { env, signer, writer, kernel, handle } = await nodeMessageScenario(ctx);
+  let threeAt = 0;
   for (const seq of [2, 3]) {
     const [out] = await writer.publishMany([bigVersion(seq)], undefined, { min: 1 });
     assert.is(out?.status === 'fulfilled' && out.value.kind, 'pointer');
+    if (out?.status === 'fulfilled') threeAt = out.value.subjectSeq;
   }
   await waitFor('seq 3 applied', () => handle.record().version?.seq === 3);
   assert.is(kernel.table?.contentHash, bigVersion(3).contentHash, 'the pointer expanded to the compiled rule set');
@@ -275,6 +277,20 @@ Service('pointers: a set-only change arrives as a pointer to a signed manifest a
   const newcomer = await start(ctx, { ...env, settings: { ...env.settings, stateDir: `${env.stateDir}-new` } }, fresh);
   await newcomer.following();
   await waitFor('the newest version rebuilt and applied', () => fresh.table?.contentHash === bigVersion(5).contentHash);
+  // the version 3 pointer published again (pointers are unsigned: anyone who saw it can), after the set
+  // content its manifest names was swept: the applier takes it for the rules in force, without fetching
+  // (no retries holding the node's deliveries), and a status reader that saw version 5 keeps reporting it
+  const n = names(env.prefix);
+  const facts = new FactsReader(ctx.nc, env.prefix);
+  assert.is((await facts.read()).desired.find((d) => d.node === NODE)?.version?.seq, 5);
+  const old = await ctx.jsm.streams.getMessage(n.rulesStream, { seq: threeAt });
+  await ctx.jsm.streams.purge(n.setsStream, { filter: n.setSubject('pall', addressSetHash(bigVersion(3).sets[0]!)) });
+  const replayed = (await ctx.nc.jetstream().publish(n.rulesSubject(NODE), old.data)).seq;
+  await drained(ctx, env, replayed);
+  assert.is(newcomer.record().error, undefined);
+  assert.is(newcomer.record().version?.seq, 5);
+  assert.is(fresh.table?.contentHash, bigVersion(5).contentHash);
+  assert.is((await facts.read()).desired.find((d) => d.node === NODE)?.version?.seq, 5, 'status does not step back to the replayed version');
   await stopAll(env);
 });
 

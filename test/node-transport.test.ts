@@ -360,4 +360,29 @@ T('a forged pointer (no manifest, another group\'s manifest, an unsigned manifes
   for (const node of nodes) same((await readNodeHead(t, node)).head?.ruleSet, setOnly(4, node));
 });
 
+T('an old pointer published again is skipped without fetching what its manifest names (long swept, maybe)', async (ctx) => {
+  const t = await transport(ctx);
+  const n = names(t.prefix);
+  const writer = new NodeWriter(t);
+  const nodes = group('q', 4);
+  await writer.publishMany(nodes.map((x) => setOnly(1, x)));
+  assert.equal(kindsOf(await writer.publishMany(nodes.map((x) => setOnly(2, x)))), Array(4).fill('pointer'));
+  const [manifest] = Object.keys((await t.jsm.streams.info(n.setsStream, { subjects_filter: n.setSubject(MANIFEST_SET_ID, '*') })).state.subjects ?? {}).map((s) => n.setOfSubject(s)!.hash);
+  // version 3: the big set back to version 1's content, and a pod more; then a FULL of it (compaction), so
+  // nothing a reader builds on names version 2's content of the big set any more
+  const three = (node: string): RuleSet => {
+    const { pods, rules, sets } = setOnly(1, node, true);
+    return makeRuleSet({ node, pods, rules, sets }, { epoch: EPOCH, seq: 3 });
+  };
+  assert.equal(kindsOf(await writer.publishMany(nodes.map(three))), Array(4).fill('delta'));
+  assert.ok(await writer.compact('q-1', 1));
+  // that content is swept (stored before the manifest, it can be older than the grace while the manifest is
+  // not), and version 2's pointer, seen on q-0's subject, is published on q-1's: its manifest has q-1 too
+  await t.jsm.streams.purge(n.setsStream, { filter: n.setSubject('pbig', addressSetHash(setOnly(2, 'q-0').sets[0]!)) });
+  await t.js.publish(n.rulesSubject('q-1'), Buffer.from(pointerText(manifest!)));
+  const read = await readNodeHead(t, 'q-1', new SetCache());
+  same(read.head?.ruleSet, three('q-1'));
+  assert.is(read.skipped, 1);
+});
+
 T.run();

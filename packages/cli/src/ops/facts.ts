@@ -1,6 +1,6 @@
 import {
   APPLIER_KEY_PREFIX, COMPILER_KEY_PREFIX, REJECTIONS_KEY, STATUS_SCHEMA, WATCHER_STATUS_KEY,
-  ConfigError, checkRuleSet, isNodeMessagePayload, names, versionRefusal, readSigningSettings, type ApplierRecord, type CompilerStatus, type RejectionsRecord, type Trust, type WatcherStatus,
+  ConfigError, checkRuleSet, compareVersions, isNodeMessagePayload, names, versionRefusal, readSigningSettings, type ApplierRecord, type CompilerStatus, type RejectionsRecord, type Trust, type WatcherStatus,
 } from '@knp/shared';
 import { ManifestCache, checkSubjectMessage, isNotFound, kvKeys, largeMessageKind, readLarge, receivedRuleSet } from '@knp/shared/nats';
 import type { JetStreamManager, KV, NatsConnection } from 'nats';
@@ -104,6 +104,10 @@ export class FactsReader {
       unreadable = true;
       desired = { node, error: `newest rule set (stream seq ${m.seq}) unreadable: ${(err as Error).message}` };
     }
+    // a writer never publishes a version after a newer one: an older one newest on the subject is an old
+    // message published again (a pointer's manifest is signed, the pointer is not), so what this reader saw
+    // there before stands. A reader started after such a replay reports it until the node's next version.
+    if (cached?.desired.version && desired.version && compareVersions(desired.version, cached.desired.version) < 0) desired = cached.desired;
     // a seq past the events stream's last may be reached later, and an unreadable one read: judge those again then
     if (!unreadable && !desired.error?.includes('future-seq')) this.desiredCache.set(subject, { seq: m.seq, desired });
     return desired;

@@ -32,6 +32,10 @@ export async function expandForApplier(t: NodeReader, node: string, payload: Uin
     }
     if (check.kind === 'refuse') return { kind: 'refused', reason: check.reason, detail: check.detail };
     const message: NodeMessage = check.value;
+    // a pointer not newer than the rules in force (an old one published again: its manifest is signed, the
+    // pointer is not) stands for nothing new. Not expanded: the contents its manifest names may be swept,
+    // and fetching them would hold this node's deliveries through retries
+    if (message.kind === 'pointer' && base && compareVersions(message.version, base.version) <= 0) return whole(base);
     let expansion = expandNodeMessage(message, base, cache.get);
     if (expansion.kind === 'missing') {
       // a changed set is stored as a member delta on an earlier content, most often the one in force here:

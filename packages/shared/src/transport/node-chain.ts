@@ -81,11 +81,16 @@ export function reconstructNewest(messages: readonly NodeMessage[], lookup: SetL
   let head: ChainHead | undefined;
   let skipped = 0;
   for (const message of messages.slice(start)) {
+    // a version older than the one reached (an old signed message, or an old pointer, published again)
+    // is no step forward: a writer never publishes one after a newer. Skipped before it is expanded, so the
+    // set contents it names are never fetched: they may be long swept, and must not fail the whole read
+    if (head && compareVersions(message.version, head.ruleSet.version) < 0) {
+      skipped += 1;
+      continue;
+    }
     const expansion = expandNodeMessage(message, head?.ruleSet, lookup);
     if (expansion.kind === 'missing') return expansion;
-    // a version older than the one reached (an old signed message, or an old pointer, published again)
-    // is no step forward: a writer never publishes one after a newer
-    if (expansion.kind === 'refuse' || (head && compareVersions(expansion.ruleSet.version, head.ruleSet.version) < 0)) skipped += 1;
+    if (expansion.kind === 'refuse') skipped += 1;
     else head = advanceHead(head, message, expansion.ruleSet);
   }
   return head === undefined ? { kind: 'empty' } : { kind: 'ok', head, skipped, fullAt: start };
