@@ -51,7 +51,7 @@ Forged.before(async (ctx) => {
   try {
     await waitSynced(ctx.env, rv, 60);
   } catch (err) {
-    process.stderr.write(`set-up failed: ${(err as Error).stack ?? String(err)}\n`);
+    // the error itself is printed by @knp/testing's suite: add what the services logged
     for (const s of ctx.services) process.stderr.write(`--- ${s.name} (last lines)\n${s.logTail(30)}\n`);
     throw err;
   }

@@ -79,8 +79,7 @@ E2E.before(async (ctx) => {
     await waitSynced(ctx.env, rv, 60);
     await waitFor('both appliers report', async () => (await status(ctx)).nodes.filter((n) => n.fresh && n.inSync).length === NODES.length, 30_000);
   } catch (err) {
-    // uvu reports a failing `before` as 0 passed and nothing else: say what failed and what the services logged
-    process.stderr.write(`e2e set-up failed: ${(err as Error).stack ?? String(err)}\n`);
+    // the error itself is printed by @knp/testing's suite: add what the services logged
     for (const s of [ctx.watcher, ctx.compiler, ...ctx.appliers.values()]) process.stderr.write(`--- ${s.name} (last lines)\n${s.logTail(30)}\n`);
     throw err;
   }

@@ -30,7 +30,8 @@ Cluster.before(async (ctx) => {
     ctx.p.start();
     await waitSynced(ctx.env, rv, 90);
   } catch (err) {
-    process.stderr.write(`cluster set-up failed: ${(err as Error).stack ?? String(err)}\n${ctx.p.logTails()}\n`);
+    // the error itself is printed by @knp/testing's suite: add what the services logged
+    process.stderr.write(`${ctx.p.logTails()}\n`);
     throw err;
   }
 });

@@ -27,8 +27,7 @@ export class RestartableNats {
     const storeDir = mkdtempSync(join(tmpdir(), 'knp-e2e-nats-'));
     const { port, child } = await spawnOnFreePort(storeDir);
     const nats = new RestartableNats(port, storeDir);
-    live.add(child);
-    nats.child = child;
+    nats.adopt(child);
     return nats;
   }
 
@@ -37,7 +36,10 @@ export class RestartableNats {
   }
 
   async start(): Promise<void> {
-    const child = await spawnNatsServer(this.port, this.storeDir);
+    this.adopt(await spawnNatsServer(this.port, this.storeDir));
+  }
+
+  private adopt(child: ChildProcess): void {
     live.add(child);
     this.child = child;
   }

@@ -1,11 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NatsCluster } from '../src/nats-cluster.js';
 import { freePort, portTaken, spawnOnFreePort } from '../src/nats-server.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 /**
  * The NATS fixtures when the port `freePort()` handed out is taken before the server binds it (another
@@ -73,21 +74,20 @@ Fixtures('a cluster with one member port taken starts again on new ports, all th
 
 Fixtures('a cluster that cannot start leaves no server running', async () => {
   const { server, port } = await listening();
-  const before = await natsServerPids();
+  const before = natsServerPids();
   try {
     let n = 0;
     const err = await NatsCluster.start(3, async () => (++n % 6 === 3 ? port : freePort())).then(() => undefined, (e: unknown) => e);
     assert.ok(portTaken(err), String(err));
     assert.ok(before.length === 0 && n >= 18, `three attempts of six ports each (${n} picked)`);
-    assert.equal((await natsServerPids()).filter((pid) => !before.includes(pid)), [], 'servers left running');
+    assert.equal(natsServerPids().filter((pid) => !before.includes(pid)), [], 'servers left running');
   } finally {
     server.close();
   }
 });
 
 /** Pids of the nats-server processes that are this test's children. */
-async function natsServerPids(): Promise<number[]> {
-  const { execFileSync } = await import('node:child_process');
+function natsServerPids(): number[] {
   const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
   return out.split('\n').map((l) => l.trim().split(/\s+/)).filter(([, comm]) => comm === 'nats-server').map(([pid]) => Number(pid));
 }
