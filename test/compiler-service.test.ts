@@ -81,8 +81,9 @@ Service('live following, a replay from scratch and one from a snapshot hold byte
   const events = history({ seed: 7, churn: 120, bigNode: 400 });
   const half = Math.floor(events.length / 2);
 
-  // pointers from two set-only nodes on (three nodes here): the history below expands every one of them
-  const live = await start(ctx, prefix, { settings: { pointerMinNodes: 2 } });
+  // pointers from two set-only nodes on (three nodes here): the history below expands every one of them. One
+  // event per evaluation, so a set-only change is never folded into a bigger one by how fast events arrive.
+  const live = await start(ctx, prefix, { settings: { pointerMinNodes: 2, maxBatchEvents: 1 } });
   const seqs = await publishEvents(ctx.nc, prefix, events.slice(0, half));
   await live.caughtUp();
   const snapshotSeq = await live.snapshot();
