@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as assert from 'uvu/assert';
 import { names } from '@knp/shared';
-import { ChunkError, DEFAULT_STREAM_SETTINGS, awaitStreams, chunkSubject, ensureStreams, missingStreamsBackoffMs, largeMessageKind, publishLarge, readLarge, streamEpoch } from '@knp/shared/nats';
-import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
+import { CHUNK_SIZE, ChunkError, DEFAULT_STREAM_SETTINGS, MAX_LARGE_BYTES, awaitStreams, chunkSubject, ensureStreams, missingStreamsBackoffMs, largeMessageKind, publishLarge, readLarge, streamEpoch } from '@knp/shared/nats';
+import { connect, headers as natsHeaders, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
 import { waitFor, suite } from '@knp/testing';
 
@@ -82,6 +82,37 @@ Streams('a rule set larger than the max payload survives the per-subject limit, 
     assert.unreachable();
   } catch (err) {
     assert.instance(err, ChunkError);
+  }
+});
+
+Streams('a forged chunk manifest is refused before its parts are held: a size over the limit, or parts longer than declared', async (ctx) => {
+  const { rulesStream } = await ensureStreams(ctx.nc, 's4f', DEFAULT_STREAM_SETTINGS);
+  const js = ctx.nc.jetstream();
+  const maxPayload = ctx.nc.info!.max_payload;
+  const subject = names('s4f').rulesSubject('node-1.example');
+  await publishLarge(js, subject, randomBytes(Math.floor(maxPayload * 2.5)), { maxPayload });
+  const last = await ctx.jsm.streams.getMessage(rulesStream, { last_by_subj: subject });
+  const forged = async (size: string): Promise<Error> => {
+    const headers = natsHeaders();
+    for (const [k, v] of last.header) headers.set(k, v.join(','));
+    headers.set(CHUNK_SIZE, size);
+    try {
+      await readLarge(ctx.jsm, rulesStream, { subject, data: new Uint8Array(0), headers });
+    } catch (err) {
+      return err as Error;
+    }
+    throw new Error(`a manifest declaring ${size} bytes was read`);
+  };
+  for (const [size, says] of [[String(MAX_LARGE_BYTES + 1), /declares/], ['1e12', /declares/], ['2', /declares/], ['-1', /declares/], ['x', /declares/], ['1000', /more than the 1000 bytes/]] as const) {
+    const err = await forged(size);
+    assert.instance(err, ChunkError, size);
+    assert.match(err.message, says, size);
+  }
+  try {
+    await publishLarge(js, subject, new Uint8Array(MAX_LARGE_BYTES + 1), { maxPayload });
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, ChunkError, 'a writer never stores what no reader takes');
   }
 });
 

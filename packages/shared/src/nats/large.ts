@@ -17,6 +17,13 @@ export const CHUNK_SHA256 = 'Knp-Chunk-Sha256'; // on the manifest: hex sha256 o
 /** Room left in every part for the protocol line and headers (Nats-Msg-Id, expectations, ours). */
 export const HEADER_ROOM_BYTES = 8 * 1024;
 
+/**
+ * The largest logical message either side takes: 256 MiB, far above any rule set or Kubernetes object (the
+ * API server stores objects of at most ~1.5 MiB). A manifest declaring more is refused before any part is
+ * fetched, so a forged manifest on the bus cannot make a reader fetch and hold gigabytes.
+ */
+export const MAX_LARGE_BYTES = 256 * 1024 * 1024;
+
 export const chunkSubject = (subject: string, index: number): string => `${subject}~${index}`;
 
 export class ChunkError extends Error {
@@ -46,6 +53,7 @@ export type PublishLargeOptions = {
 
 /** Publishes `data` as one message when it fits, else as parts plus a manifest. Returns the ack of the last message. */
 export async function publishLarge(js: JetStreamClient, subject: string, data: Uint8Array, opts: PublishLargeOptions): Promise<PubAck> {
+  if (data.length > MAX_LARGE_BYTES) throw new ChunkError(`${subject}: ${data.length} bytes is over the ${MAX_LARGE_BYTES}-byte limit of a message`);
   const ranges = planChunks(data.length, opts.maxPayload);
   const base = { ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}) };
   if (ranges.length === 1)
@@ -95,7 +103,11 @@ export async function readLarge(
   const size = Number(h.get(CHUNK_SIZE));
   if (seqs.length !== Number(h.get(CHUNK_COUNT)) || seqs.some((s) => !Number.isInteger(s) || s <= 0))
     throw new ChunkError(`${msg.subject}: malformed chunk manifest`);
+  // every part holds at least one byte: a size over the limit, or fewer bytes than parts, is refused unfetched
+  if (!Number.isInteger(size) || size > MAX_LARGE_BYTES || size < seqs.length)
+    throw new ChunkError(`${msg.subject}: chunk manifest declares ${h.get(CHUNK_SIZE)} bytes in ${seqs.length} parts (at most ${MAX_LARGE_BYTES} bytes, at least one a part)`);
   const parts: Uint8Array[] = [];
+  let received = 0;
   for (const [index, seq] of seqs.entries()) {
     let part;
     try {
@@ -104,6 +116,9 @@ export async function readLarge(
       throw new ChunkError(`${msg.subject}: part ${index} (seq ${seq}) is gone`, { cause: err });
     }
     if (part.subject !== chunkSubject(msg.subject, index)) throw new ChunkError(`${msg.subject}: seq ${seq} is not part ${index}`);
+    received += part.data.length;
+    // stop at the first byte past the declared size rather than holding parts that cannot match
+    if (received > size) throw new ChunkError(`${msg.subject}: parts hold more than the ${size} bytes the manifest declares`);
     parts.push(part.data);
   }
   const data = Buffer.concat(parts);
