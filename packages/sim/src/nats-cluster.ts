@@ -21,8 +21,8 @@ export class NatsCluster {
   }
 
   /**
-   * Starts `size` servers on ports the OS just handed out. A port is free when picked but may be taken
-   * before the server binds it (by another test's listener or an outgoing connection), so a start that fails
+   * Starts `size` servers on ports from `freePort()`. A port is free when picked but may be taken before
+   * the server binds it (by another test's pick; never by an outgoing connection), so a start that fails
    * on a taken port kills the servers already up and tries again on new ports; any other failure is thrown
    * with the server's log, and nothing is left running either way.
    */

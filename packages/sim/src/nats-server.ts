@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,16 +7,52 @@ import { join } from 'node:path';
 /** A private JetStream nats-server for one test file: free port, temp store, removed by `stop()`. */
 export type NatsServer = { readonly url: string; readonly port: number; readonly storeDir: string; stop(): Promise<void> };
 
-/** A port nobody listens on right now (the OS picks it). */
-export async function freePort(): Promise<number> {
+/**
+ * The kernel's ephemeral range (`ip_local_port_range`): where it picks the port of every outgoing connection
+ * and of a listen on port 0. The default, 32768-60999, when it cannot be read.
+ */
+function ephemeralPorts(): { readonly low: number; readonly high: number } {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && low! > 0 && high! >= low!) return { low: low!, high: high! };
+  } catch {
+    // not Linux, or no /proc: the default
+  }
+  return { low: 32768, high: 60999 };
+}
+
+/** The lowest port `freePort` picks; the ports below the ephemeral range it picks from start here. */
+const PICK_FROM = 10_000;
+
+/** Whether nothing listens on 127.0.0.1:`port` (listening on it and closing again); `port` 0 answers the port the OS gave. */
+function tryListen(port: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
+    srv.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' || err.code === 'EACCES' ? resolve(undefined) : reject(err)));
+    srv.listen(port, '127.0.0.1', () => {
+      const { port: bound } = srv.address() as { port: number };
+      srv.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * A port nobody listens on right now, for a server a test starts later. Picked at random below the
+ * ephemeral range, so no outgoing connection (another lane's client, a probe) can take it before the
+ * server binds it; only another pick could, and `spawnOnFreePort` and `NatsCluster.start` retry then.
+ * From the ephemeral range (port 0) when the range leaves fewer than 1,000 ports below it.
+ */
+export async function freePort(): Promise<number> {
+  const { low } = ephemeralPorts();
+  if (low - PICK_FROM >= 1_000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = await tryListen(PICK_FROM + Math.floor(Math.random() * (low - PICK_FROM)));
+      if (port !== undefined) return port;
+    }
+  }
+  const port = await tryListen(0);
+  if (port === undefined) throw new Error('no free port');
+  return port;
 }
 
 /**

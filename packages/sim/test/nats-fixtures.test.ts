@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,18 @@ const takenFirst = (taken: number, times = 1) => {
   let left = times;
   return async (): Promise<number> => (left-- > 0 ? taken : freePort());
 };
+
+Fixtures('freePort picks below the ephemeral range, where no outgoing connection takes the port, and nothing listens there', async () => {
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+  for (const port of ports) assert.ok(port >= 10_000 && port < low!, `${port} below ${low}`);
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(ports[0], '127.0.0.1', resolve);
+  });
+  server.close();
+});
 
 Fixtures('a single server whose port was taken starts on another', async () => {
   const { server, port } = await listening();
