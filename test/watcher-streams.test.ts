@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as assert from 'uvu/assert';
-import { names } from '@knp/shared';
+import { EVENT_SCHEMA, createLogger, names, type ClusterEvent } from '@knp/shared';
+import { Publisher } from '@knp/watcher';
 import { CHUNK_SIZE, ChunkError, DEFAULT_STREAM_SETTINGS, MAX_LARGE_BYTES, awaitStreams, chunkSubject, ensureStreams, missingStreamsBackoffMs, largeMessageKind, publishLarge, readLarge, streamEpoch } from '@knp/shared/nats';
 import { connect, headers as natsHeaders, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsServer } from '@knp/sim';
@@ -8,6 +9,7 @@ import { waitFor, suite } from '@knp/testing';
 
 type Ctx = { nats: NatsServer; nc: NatsConnection; jsm: JetStreamManager };
 const Streams = suite<Ctx>('streams, epochs and large messages on JetStream');
+const silent = createLogger('watcher-streams-test', process.env.KNP_TEST_LOG ?? 'silent');
 
 Streams.before(async (ctx) => {
   ctx.nats = await startNatsServer();
@@ -92,21 +94,27 @@ Streams('a forged chunk manifest is refused before its parts are held: a size ov
   const subject = names('s4f').rulesSubject('node-1.example');
   await publishLarge(js, subject, randomBytes(Math.floor(maxPayload * 2.5)), { maxPayload });
   const last = await ctx.jsm.streams.getMessage(rulesStream, { last_by_subj: subject });
+  // parts fetched: none for a size refused outright, one for parts longer than declared
+  let fetched = 0;
+  const counting = { streams: { getMessage: (...args: Parameters<JetStreamManager['streams']['getMessage']>) => ((fetched += 1), ctx.jsm.streams.getMessage(...args)) } } as unknown as JetStreamManager;
   const forged = async (size: string): Promise<Error> => {
     const headers = natsHeaders();
     for (const [k, v] of last.header) headers.set(k, v.join(','));
     headers.set(CHUNK_SIZE, size);
+    fetched = 0;
     try {
-      await readLarge(ctx.jsm, rulesStream, { subject, data: new Uint8Array(0), headers });
+      await readLarge(counting, rulesStream, { subject, data: new Uint8Array(0), headers });
     } catch (err) {
       return err as Error;
     }
     throw new Error(`a manifest declaring ${size} bytes was read`);
   };
-  for (const [size, says] of [[String(MAX_LARGE_BYTES + 1), /declares/], ['1e12', /declares/], ['2', /declares/], ['-1', /declares/], ['x', /declares/], ['1000', /more than the 1000 bytes/]] as const) {
+  const cases = [[String(MAX_LARGE_BYTES + 1), /declares/, 0], ['1e12', /declares/, 0], ['2', /declares/, 0], ['-1', /declares/, 0], ['x', /declares/, 0], ['', /declares/, 0], ['1000', /more than the 1000 bytes/, 1]] as const;
+  for (const [size, says, parts] of cases) {
     const err = await forged(size);
     assert.instance(err, ChunkError, size);
     assert.match(err.message, says, size);
+    assert.is(fetched, parts, `${JSON.stringify(size)}: parts fetched`);
   }
   try {
     await publishLarge(js, subject, new Uint8Array(MAX_LARGE_BYTES + 1), { maxPayload });
@@ -114,6 +122,20 @@ Streams('a forged chunk manifest is refused before its parts are held: a size ov
   } catch (err) {
     assert.instance(err, ChunkError, 'a writer never stores what no reader takes');
   }
+});
+
+Streams('the watcher drops an event over the bound, counts it, and publishes the events behind it', async (ctx) => {
+  const { eventsStream } = await ensureStreams(ctx.nc, 's4w', DEFAULT_STREAM_SETTINGS);
+  const publisher = new Publisher(ctx.nc.jetstream(), { prefix: 's4w', maxPayload: ctx.nc.info!.max_payload, ackTimeoutMs: 5_000, retryMinMs: 50, retryMaxMs: 200, maxEventBytes: 4_096 }, silent);
+  const ns = (name: string, object: unknown): ClusterEvent => ({ schema: EVENT_SCHEMA, op: 'added', kind: 'Namespace', uid: `uid-${name}`, name, resourceVersion: '1', object });
+  publisher.push([ns('huge', { pad: 'x'.repeat(8_192) }), ns('after', { metadata: { name: 'after' } })]);
+  await Promise.race([publisher.idle(), new Promise((_, reject) => setTimeout(() => reject(new Error('the publisher is stuck on the event over the bound')), 5_000))]);
+  publisher.stop();
+  assert.is(publisher.dropped, 1);
+  assert.is(publisher.published, 1);
+  const stored = await ctx.jsm.streams.getMessage(eventsStream, { seq: 1 });
+  assert.match(Buffer.from(stored.data).toString(), /"name":"after"/, 'the event behind the dropped one was published');
+  assert.is((await ctx.jsm.streams.info(eventsStream)).state.messages, 1, 'nothing of the dropped event was stored');
 });
 
 Streams('a message that fits is published as one plain message', async (ctx) => {

@@ -6,6 +6,7 @@ export * from './watcher.js';
 export * from './watcher-config.js';
 export * from './watcher-status.js';
 export { watcherService } from './main.js';
+export { Publisher, type PublisherOptions } from './publisher.js';
 export { EventSigner } from './event-signer.js';
 export * from './lease.js';
 export { LeaseKeeper, DEFAULT_LEASE_SETTINGS, leaseRecordOf, type LeaseSettings, type LostReason } from './lease-keeper.js';

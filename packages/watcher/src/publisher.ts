@@ -1,6 +1,6 @@
 import type { ClusterEvent, Logger } from '@knp/shared';
 import { headers as natsHeaders, type JetStreamClient, type MsgHdrs } from 'nats';
-import { publishLarge } from '@knp/shared/nats';
+import { TooLargeError, publishLarge } from '@knp/shared/nats';
 import { RECEIVED_AT_HEADER, receivedAtText } from '@knp/shared/ops';
 import type { EventSigner } from './event-signer.js';
 import { eventSubjectOf, messageIdOf } from './subjects.js';
@@ -13,6 +13,8 @@ export type PublisherOptions = {
   readonly retryMaxMs: number;
   /** Signs every event (KNP_SIGNING_KEY); without it events go out unsigned. */
   readonly signer?: EventSigner;
+  /** The largest event published (MAX_LARGE_BYTES unless lower); a larger one is dropped, logged and counted. */
+  readonly maxEventBytes?: number;
 };
 
 export type PublishedInfo = { readonly seq: number; readonly duplicate: boolean };
@@ -41,6 +43,8 @@ export class Publisher {
   private wake: (() => void) | undefined;
   published = 0;
   duplicates = 0;
+  /** Events over the size bound, dropped (see `maxEventBytes`). */
+  dropped = 0;
   lastSeq = 0;
 
   constructor(
@@ -118,7 +122,10 @@ export class Publisher {
     const signed = signer && origin ? [...signer.headers(origin, data)] : [];
     for (let attempt = 0; !this.stopped && generation === this.generation; attempt += 1) {
       try {
-        const ack = await publishLarge(this.js, subject, data, { maxPayload: this.opts.maxPayload, msgID, timeoutMs: this.opts.ackTimeoutMs, headers: headersOf(signed, receivedAtMs) });
+        const ack = await publishLarge(this.js, subject, data, {
+          maxPayload: this.opts.maxPayload, msgID, timeoutMs: this.opts.ackTimeoutMs, headers: headersOf(signed, receivedAtMs),
+          ...(this.opts.maxEventBytes === undefined ? {} : { maxBytes: this.opts.maxEventBytes }),
+        });
         if (ack.duplicate) this.duplicates += 1;
         else this.published += 1;
         // this event is still counted in `pending` until the loop moves past it
@@ -127,6 +134,13 @@ export class Publisher {
         this.log.debug({ subject, msgID, seq: ack.seq, duplicate: ack.duplicate }, 'event published');
         return;
       } catch (err) {
+        if (err instanceof TooLargeError) {
+          // no retry can store it, and holding it would stop every event behind it: dropped, counted as a failure
+          this.dropped += 1;
+          this.observer.attempted?.(event, 'failed', this.pending - 1);
+          this.log.error({ err, subject, msgID, bytes: data.length }, 'event over the size bound of a message, dropped');
+          return;
+        }
         this.observer.attempted?.(event, 'failed', this.pending);
         const delayMs = Math.min(this.opts.retryMaxMs, this.opts.retryMinMs * 2 ** Math.min(attempt, 10));
         this.log.warn({ err, subject, msgID, attempt, delayMs }, 'event publish failed, retrying with the same id');

@@ -30,6 +30,11 @@ export class ChunkError extends Error {
   override name = 'ChunkError';
 }
 
+/** A payload over the bound of a message (`MAX_LARGE_BYTES`, or the `maxBytes` given): never stored, so retrying it is pointless. */
+export class TooLargeError extends ChunkError {
+  override name = 'TooLargeError';
+}
+
 /** Byte ranges [start, end) of the parts for a payload of `size` bytes; one range when it fits. */
 export function planChunks(size: number, maxPayload: number): Array<readonly [number, number]> {
   const partSize = maxPayload - HEADER_ROOM_BYTES;
@@ -49,11 +54,14 @@ export type PublishLargeOptions = {
   readonly expect?: Partial<{ lastSubjectSequence: number; lastSequence: number; streamName: string }>;
   readonly timeoutMs?: number;
   readonly headers?: MsgHdrs;
+  /** The bound of the logical message, MAX_LARGE_BYTES unless lower (a test's). */
+  readonly maxBytes?: number;
 };
 
 /** Publishes `data` as one message when it fits, else as parts plus a manifest. Returns the ack of the last message. */
 export async function publishLarge(js: JetStreamClient, subject: string, data: Uint8Array, opts: PublishLargeOptions): Promise<PubAck> {
-  if (data.length > MAX_LARGE_BYTES) throw new ChunkError(`${subject}: ${data.length} bytes is over the ${MAX_LARGE_BYTES}-byte limit of a message`);
+  const maxBytes = Math.min(MAX_LARGE_BYTES, opts.maxBytes ?? MAX_LARGE_BYTES);
+  if (data.length > maxBytes) throw new TooLargeError(`${subject}: ${data.length} bytes is over the ${maxBytes}-byte limit of a message`);
   const ranges = planChunks(data.length, opts.maxPayload);
   const base = { ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}) };
   if (ranges.length === 1)

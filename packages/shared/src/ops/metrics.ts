@@ -20,7 +20,7 @@ export type WatcherMetrics = ReturnType<typeof watcherMetrics>;
 export function watcherMetrics(registry: Registry) {
   return {
     eventsPublished: new Counter({ name: 'knp_watcher_events_published_total', help: 'Events published to the events stream, by kind and op', labelNames: ['kind', 'op'] as const, registers: [registry] }),
-    publishErrors: new Counter({ name: 'knp_watcher_publish_errors_total', help: 'Publishes that failed and were retried', registers: [registry] }),
+    publishErrors: new Counter({ name: 'knp_watcher_publish_errors_total', help: 'Publishes that failed: retried, or dropped when over the size bound of a message', registers: [registry] }),
     queueDepth: new Gauge({ name: 'knp_watcher_queue_depth', help: 'Events seen and not yet acknowledged by the stream', registers: [registry] }),
     lists: new Counter({ name: 'knp_watcher_lists_total', help: 'Complete lists received, by kind', labelNames: ['kind'] as const, registers: [registry] }),
     objects: new Gauge({ name: 'knp_watcher_objects', help: 'Live objects the watcher knows, by kind', labelNames: ['kind'] as const, registers: [registry] }),
