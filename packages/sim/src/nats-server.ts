@@ -21,8 +21,14 @@ function ephemeralPorts(): { readonly low: number; readonly high: number } {
   return { low: 32768, high: 60999 };
 }
 
-/** The lowest port `freePort` picks; the ports below the ephemeral range it picks from start here. */
-const PICK_FROM = 10_000;
+/**
+ * The ports `freePort` picks from, [from, below): under the ephemeral range, and under Kubernetes' NodePort
+ * range (30000-32767), which kube-proxy may redirect on a host running it. Undefined when fewer than 1,000.
+ */
+export function pickRange(): { readonly from: number; readonly below: number } | undefined {
+  const from = 10_000, below = Math.min(ephemeralPorts().low, 30_000);
+  return below - from >= 1_000 ? { from, below } : undefined;
+}
 
 /** Whether nothing listens on 127.0.0.1:`port` (listening on it and closing again); `port` 0 answers the port the OS gave. */
 function tryListen(port: number): Promise<number | undefined> {
@@ -37,18 +43,16 @@ function tryListen(port: number): Promise<number | undefined> {
 }
 
 /**
- * A port nobody listens on right now, for a server a test starts later. Picked at random below the
- * ephemeral range, so no outgoing connection (another lane's client, a probe) can take it before the
- * server binds it; only another pick could, and `spawnOnFreePort` and `NatsCluster.start` retry then.
- * From the ephemeral range (port 0) when the range leaves fewer than 1,000 ports below it.
+ * A port nobody listens on right now, for a server a test starts later. Picked at random from `pickRange()`,
+ * below the ephemeral range, so no outgoing connection (another lane's client, a probe) can take it before
+ * the server binds it; only another pick could, and `spawnOnFreePort` and `NatsCluster.start` retry then.
+ * From the ephemeral range (port 0) when there is no such range.
  */
 export async function freePort(): Promise<number> {
-  const { low } = ephemeralPorts();
-  if (low - PICK_FROM >= 1_000) {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const port = await tryListen(PICK_FROM + Math.floor(Math.random() * (low - PICK_FROM)));
-      if (port !== undefined) return port;
-    }
+  const range = pickRange();
+  for (let attempt = 0; range && attempt < 50; attempt++) {
+    const port = await tryListen(range.from + Math.floor(Math.random() * (range.below - range.from)));
+    if (port !== undefined) return port;
   }
   const port = await tryListen(0);
   if (port === undefined) throw new Error('no free port');

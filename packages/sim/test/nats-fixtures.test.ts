@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NatsCluster } from '../src/nats-cluster.js';
-import { freePort, portTaken, spawnOnFreePort } from '../src/nats-server.js';
+import { freePort, pickRange, portTaken, spawnOnFreePort } from '../src/nats-server.js';
 
 /**
  * The NATS fixtures when the port `freePort()` handed out is taken before the server binds it (another
@@ -28,15 +28,16 @@ const takenFirst = (taken: number, times = 1) => {
 };
 
 Fixtures('freePort picks below the ephemeral range, where no outgoing connection takes the port, and nothing listens there', async () => {
-  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const range = pickRange();
   const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
-  for (const port of ports) assert.ok(port >= 10_000 && port < low!, `${port} below ${low}`);
+  // a host whose ephemeral range leaves no room below it gets ports from the OS: nothing more to check
+  if (range) for (const port of ports) assert.ok(port >= range.from && port < range.below, `${port} in [${range.from}, ${range.below})`);
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(ports[0], '127.0.0.1', resolve);
   });
-  server.close();
+  await new Promise((resolve) => server.close(resolve));
 });
 
 Fixtures('a single server whose port was taken starts on another', async () => {
