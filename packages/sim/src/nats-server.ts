@@ -8,17 +8,17 @@ import { join } from 'node:path';
 export type NatsServer = { readonly url: string; readonly port: number; readonly storeDir: string; stop(): Promise<void> };
 
 /**
- * The kernel's ephemeral range (`ip_local_port_range`): where it picks the port of every outgoing connection
- * and of a listen on port 0. The default, 32768-60999, when it cannot be read.
+ * The first port of the kernel's ephemeral range (`ip_local_port_range`), where it picks the port of every
+ * outgoing connection and of a listen on port 0; 32768, the default, when it cannot be read.
  */
-function ephemeralPorts(): { readonly low: number; readonly high: number } {
+function ephemeralLow(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(low) && Number.isInteger(high) && low! > 0 && high! >= low!) return { low: low!, high: high! };
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 0) return low;
   } catch {
     // not Linux, or no /proc: the default
   }
-  return { low: 32768, high: 60999 };
+  return 32768;
 }
 
 /**
@@ -26,7 +26,7 @@ function ephemeralPorts(): { readonly low: number; readonly high: number } {
  * range (30000-32767), which kube-proxy may redirect on a host running it. Undefined when fewer than 1,000.
  */
 export function pickRange(): { readonly from: number; readonly below: number } | undefined {
-  const from = 10_000, below = Math.min(ephemeralPorts().low, 30_000);
+  const from = 10_000, below = Math.min(ephemeralLow(), 30_000);
   return below - from >= 1_000 ? { from, below } : undefined;
 }
 
@@ -97,7 +97,7 @@ export function portTaken(err: unknown): boolean {
 
 /**
  * Spawns a server on a port from `freePort()`, again on a new port when that one was taken in the
- * meantime (another test's listener or outgoing connection can take it before the server binds).
+ * meantime (another test's pick can take it before the server binds).
  */
 export async function spawnOnFreePort(
   storeDir: string, extraArgs: readonly string[] = [], env: Readonly<Record<string, string>> = {}, pickPort: () => Promise<number> = freePort, attempts = 3,
